@@ -1,0 +1,31 @@
+/**
+ * The DynamoDB tables of AgentSec and their keys. The CDK stack and the local cloud both create tables from
+ * this list, and the kernel reads and writes items by these key names.
+ */
+export interface TableDefinition {
+  /** Partition key attribute (string). */
+  readonly partitionKey: string;
+  /** Sort key attribute and its type, if any. */
+  readonly sortKey?: { readonly name: string; readonly type: 'S' | 'N' };
+  /** Attribute DynamoDB uses to expire items (epoch seconds), if any. */
+  readonly ttlAttribute?: string;
+  /** Environment variable through which handlers learn the table's name. */
+  readonly env: string;
+}
+
+export const TABLES = {
+  /** Commands: the user's text and the answer, both encrypted at their labels; status for the owner. */
+  commands: { partitionKey: 'commandId', env: 'AGENTSEC_TABLE_COMMANDS' },
+  /** The tamper-evident ledger: one chain, gap-free sequence numbers. */
+  ledger: { partitionKey: 'chain', sortKey: { name: 'seq', type: 'N' }, env: 'AGENTSEC_TABLE_LEDGER' },
+  /** Single-use values: directive nonces and consumed message ids, kept until they expire. */
+  nonces: { partitionKey: 'nonce', ttlAttribute: 'expiresAt', env: 'AGENTSEC_TABLE_NONCES' },
+  /** Pending directive requests and the human approvals recorded for them. */
+  approvals: { partitionKey: 'requestId', sortKey: { name: 'approver', type: 'S' }, env: 'AGENTSEC_TABLE_APPROVALS' },
+  /** Side effects of tools, written once per directive, observable by tests and operators. */
+  outbox: { partitionKey: 'effectId', env: 'AGENTSEC_TABLE_OUTBOX' },
+  /** Powertools idempotency records for message handling. */
+  idempotency: { partitionKey: 'id', ttlAttribute: 'expiration', env: 'AGENTSEC_TABLE_IDEMPOTENCY' },
+} as const satisfies Record<string, TableDefinition>;
+
+export type TableName = keyof typeof TABLES;

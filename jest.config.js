@@ -1,0 +1,15 @@
+/** @type {import('jest').Config} */
+module.exports = {
+  testEnvironment: 'node',
+  roots: ['<rootDir>/test'],
+  testMatch: ['**/*.test.ts'],
+  transform: {
+    // ts-jest compiles TypeScript and the ESM-only middy packages to CommonJS.
+    '^.+\\.[tj]s$': ['ts-jest', { tsconfig: { allowJs: true, isolatedModules: true }, diagnostics: false }],
+  },
+  transformIgnorePatterns: ['/node_modules/(?!(@middy)/)'],
+  globalSetup: '<rootDir>/localstack/jest/global-setup.ts',
+  globalTeardown: '<rootDir>/localstack/jest/global-teardown.ts',
+  testTimeout: 120000,
+  maxWorkers: 2,
+};
