@@ -150,7 +150,7 @@ export const topologySchema = z
 export type TopologyInput = z.input<typeof topologySchema>;
 type Parsed = z.output<typeof topologySchema>;
 
-export type ModelEndpointConfig = Parsed['modelEndpoints'][string] & { readonly name: string; readonly trust: Label };
+export type ModelEndpointConfig = Omit<Parsed['modelEndpoints'][string], 'trust'> & { readonly name: string; readonly trust: Label };
 export type AgentConfig = Omit<Parsed['agents'][string], 'clearance'> & {
   readonly name: string;
   readonly clearance: Label;
