@@ -36,6 +36,9 @@ export const environmentSchema = z.object({
   AGENTSEC_TABLE_APPROVALS: z.string().min(1),
   AGENTSEC_TABLE_OUTBOX: z.string().min(1),
   AGENTSEC_TABLE_IDEMPOTENCY: z.string().min(1),
+  AGENTSEC_TABLE_CONTINUATIONS: z.string().min(1),
+  /** This agent's dead-letter queue: a message refused for a security reason goes there at once, never into retries. */
+  AGENTSEC_DLQ_URL: z.string().optional(),
   AGENTSEC_USER_POOL_ID: z.string().optional(),
   AGENTSEC_USER_POOL_CLIENT_ID: z.string().optional(),
 });

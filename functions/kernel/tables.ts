@@ -24,6 +24,8 @@ export const TABLES = {
   approvals: { partitionKey: 'requestId', sortKey: { name: 'approver', type: 'S' }, env: 'AGENTSEC_TABLE_APPROVALS' },
   /** Side effects of tools, written once per directive, observable by tests and operators. */
   outbox: { partitionKey: 'effectId', env: 'AGENTSEC_TABLE_OUTBOX' },
+  /** An effector's suspended work while a critical tool waits for approvals, sealed to the effector itself. */
+  continuations: { partitionKey: 'requestId', ttlAttribute: 'expiresAt', env: 'AGENTSEC_TABLE_CONTINUATIONS' },
   /** Powertools idempotency records for message handling. */
   idempotency: { partitionKey: 'id', ttlAttribute: 'expiration', env: 'AGENTSEC_TABLE_IDEMPOTENCY' },
 } as const satisfies Record<string, TableDefinition>;

@@ -120,7 +120,12 @@ export const topologySchema = z
     for (const [n, tool] of Object.entries(t.tools)) {
       checkLabel(tool.resultLabel, ['tools', n, 'resultLabel']);
       tool.owners.forEach((o, i) => {
-        if (!t.agents[o]) issue(['tools', n, 'owners', i], `unknown agent "${o}"`);
+        const owner = t.agents[o];
+        if (!owner) issue(['tools', n, 'owners', i], `unknown agent "${o}"`);
+        // No read up (DESIGN §2): an agent may only run tools whose results it is cleared to read.
+        else if (!dominates(makeLabel(owner.clearance.level, owner.clearance.compartments), makeLabel(tool.resultLabel.level, tool.resultLabel.compartments))) {
+          issue(['tools', n, 'owners', i], `agent "${o}" is not cleared for this tool's result label`);
+        }
       });
       if (tool.priority === 'critical' && tool.approvals === undefined) {
         issue(['tools', n, 'approvals'], 'a critical tool must say how many approvals it needs');

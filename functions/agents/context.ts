@@ -1,0 +1,64 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { KMSClient } from '@aws-sdk/client-kms';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { awsClientConfig } from '../kernel/aws';
+import { DirectiveVerifier } from '../kernel/directives';
+import { EnvelopeCipher } from '../kernel/envelope-encryption';
+import { AgentSecEnvironment, readEnvironment, tableName } from '../kernel/environment';
+import { LedgerWriter } from '../kernel/ledger';
+import { ModelClient } from '../kernel/model-client';
+import { Outbox } from '../kernel/outbox';
+import { SignerClient } from '../kernel/signer-client';
+import { SingleUseStore } from '../kernel/single-use';
+import { AgentConfig, Topology, loadTopology } from '../kernel/topology';
+
+/** Everything an agent's kernel needs, built once per container from the environment and the topology. */
+export interface AgentContext {
+  readonly topology: Topology;
+  readonly self: AgentConfig;
+  readonly env: AgentSecEnvironment;
+  readonly kms: KMSClient;
+  readonly sqs: SQSClient;
+  readonly doc: DynamoDBDocumentClient;
+  readonly cipher: EnvelopeCipher;
+  readonly ledger: LedgerWriter;
+  readonly singleUse: SingleUseStore;
+  readonly verifier: DirectiveVerifier;
+  readonly outbox: Outbox;
+  readonly model: ModelClient;
+  readonly signer: SignerClient;
+}
+
+export interface AgentContextOptions {
+  env?: NodeJS.ProcessEnv;
+  topology?: Topology;
+  /** How this agent reaches the signer (Lambda invoke on AWS, in-process in the local cloud). */
+  signer: (env: AgentSecEnvironment, topology: Topology) => SignerClient;
+}
+
+export function createAgentContext(options: AgentContextOptions): AgentContext {
+  const rawEnv = options.env ?? process.env;
+  const env = readEnvironment(rawEnv);
+  const topology = options.topology ?? loadTopology(rawEnv.AGENTSEC_CONFIG);
+  if (!env.AGENTSEC_AGENT) throw new Error('AGENTSEC_AGENT is not set: an agent function must know who it is');
+  const self = topology.agent(env.AGENTSEC_AGENT);
+  const config = awsClientConfig();
+  const kms = new KMSClient(config);
+  const doc = DynamoDBDocumentClient.from(new DynamoDBClient(config), { marshallOptions: { removeUndefinedValues: true } });
+  return {
+    topology,
+    self,
+    env,
+    kms,
+    sqs: new SQSClient(config),
+    doc,
+    cipher: new EnvelopeCipher({ kms, keyArns: env.AGENTSEC_KEY_ARNS as never }),
+    ledger: new LedgerWriter({ doc, tableName: tableName(env, 'ledger') }),
+    singleUse: new SingleUseStore(doc, tableName(env, 'nonces')),
+    verifier: new DirectiveVerifier({ kms, authorityKeyArn: env.AGENTSEC_AUTHORITY_KEY_ARN }),
+    outbox: new Outbox(doc, tableName(env, 'outbox')),
+    model: new ModelClient(topology.modelEndpoint(self.model), { env: rawEnv }),
+    signer: options.signer(env, topology),
+  };
+}

@@ -1,0 +1,270 @@
+import { randomUUID } from 'node:crypto';
+import type { SQSRecord } from 'aws-lambda';
+import { sha256Hex } from '../kernel/canonical';
+import type { DirectiveClaims, SignedDirective } from '../kernel/directives';
+import { SecurityError, isSecurityError } from '../kernel/errors';
+import { Label, dominates, formatLabel, join, label as makeLabel, meet, parseLabelText } from '../kernel/labels';
+import { receiveMessage } from '../kernel/messaging';
+import { LabelledMessage, ProposedToolCall, ToolSpec } from '../kernel/model-client';
+import { redact } from '../kernel/redaction';
+import { CommandItem, CommandRecords, SealedRef, SubtaskState } from './command-record';
+import type { AgentContext } from './context';
+import { sendToAgent } from './mail';
+import { ResultBody, TaskBody, parseBody, resultBodySchema } from './protocol';
+
+const BOTTOM = makeLabel('UNCLASSIFIED');
+
+/** What core tells its model. The model only proposes delegations; the kernel decides what is sent. */
+function systemPrompt(ctx: AgentContext): string {
+  const staff = [...ctx.topology.agents.values()]
+    .filter((a) => a.name !== ctx.self.name)
+    .map((a) => `- ${a.name} (cleared ${formatLabel(a.clearance)}): ${a.description}`)
+    .join('\n');
+  return `You are core, the kernel agent of a hospital. Answer the user's request. To delegate, call the tool named after a staff agent with {"task": "..."}.\nStaff:\n${staff}`;
+}
+
+/** One delegation tool per agent core may send to (the topology's edges). */
+function delegationTools(ctx: AgentContext): ToolSpec[] {
+  return ctx.self.sendsTo.map((name) => ({
+    name,
+    description: ctx.topology.agent(name).description,
+    parameters: { type: 'object', properties: { task: { type: 'string' } }, required: ['task'], additionalProperties: false },
+  }));
+}
+
+async function sealForSelf(ctx: AgentContext, commandId: string, l: Label, value: unknown): Promise<SealedRef> {
+  const messageId = randomUUID();
+  const ciphertext = await ctx.cipher.seal({ from: ctx.self.name, to: ctx.self.name, label: l, messageId, commandId, plaintext: JSON.stringify(value) });
+  return { ciphertext, from: ctx.self.name, to: ctx.self.name, label: formatLabel(l), messageId };
+}
+
+async function openRef(ctx: AgentContext, commandId: string, ref: SealedRef): Promise<{ value: unknown; label: Label }> {
+  const l = parseLabelText(ref.label, ctx.topology.compartments);
+  const plaintext = await ctx.cipher.open({ from: ref.from, to: ref.to, label: l, messageId: ref.messageId, commandId, ciphertext: ref.ciphertext });
+  return { value: JSON.parse(plaintext.toString('utf8')), label: l };
+}
+
+/**
+ * The kernel agent. A command arrives from the API; core's model proposes delegations; the kernel sends each
+ * subtask at the label of what the model read, declassifying (redaction + a signed directive) where the
+ * receiver is not cleared for it; results come back; core composes, labels and stores the answer.
+ */
+export class CoreAgent {
+  private readonly commands: CommandRecords;
+
+  constructor(private readonly ctx: AgentContext) {
+    this.commands = new CommandRecords(ctx);
+  }
+
+  async handle(record: SQSRecord): Promise<void> {
+    const { message, plaintext, directive } = await receiveMessage(record.body, {
+      self: this.ctx.self.name,
+      topology: this.ctx.topology,
+      cipher: this.ctx.cipher,
+      singleUse: this.ctx.singleUse,
+      verifier: this.ctx.verifier,
+    });
+    const command = await this.commands.get(message.commandId);
+    if (!command) throw new SecurityError('NOT_AUTHORIZED', `message for unknown command ${message.commandId}`);
+    if (CommandRecords.isTerminal(command)) return; // a late message for a finished command changes nothing
+    if (message.kind === 'task' && message.from === 'api') {
+      return this.plan(command, plaintext.toString('utf8'), message.label);
+    }
+    if (message.kind === 'result') {
+      return this.collect(command, message.from, parseBody(resultBodySchema, plaintext), message);
+    }
+    if (message.kind === 'directive' && directive) return this.resumeDeclassification(command, directive, message.directive!);
+    throw new SecurityError('NOT_AUTHORIZED', `core does not accept ${message.kind} from ${message.from}`);
+  }
+
+  private async plan(command: CommandItem, text: string, commandLabel: Label): Promise<void> {
+    const ctx = this.ctx;
+    const prompt: LabelledMessage[] = [
+      { role: 'system', content: systemPrompt(ctx), label: BOTTOM },
+      { role: 'user', content: text, label: commandLabel },
+    ];
+    const reply = await this.askModel(command, prompt, delegationTools(ctx));
+    if (!reply) return;
+    const calls = reply.toolCalls.filter((c) => this.isDelegation(command, c));
+    if (calls.length === 0) {
+      return this.finish(command, reply.content, reply.label);
+    }
+    const planMessages: LabelledMessage[] = [...prompt, { role: 'assistant', content: reply.content, label: reply.label, toolCalls: calls }];
+    const subtasks: Record<string, SubtaskState> = {};
+    for (const call of calls) subtasks[randomUUID()] = { agent: call.name, toolCallId: call.id, status: 'sent' };
+    const plan = await sealForSelf(ctx, command.commandId, reply.label, planMessages);
+    const updated = await this.commands.update(command.commandId, { status: 'running', plan, subtasks });
+    if (!updated) return;
+    for (const [subtaskId, state] of Object.entries(subtasks)) {
+      const call = calls.find((c) => c.id === state.toolCallId)!;
+      await this.delegate(updated, subtaskId, state.agent, (call.args as { task: string }).task, reply.label);
+    }
+  }
+
+  /** A model's proposed delegation is only data: it must name an agent core may send to, with a task. */
+  private isDelegation(command: CommandItem, call: ProposedToolCall): boolean {
+    const args = call.args as { task?: unknown } | undefined;
+    const ok = this.ctx.self.sendsTo.includes(call.name) && typeof args?.task === 'string' && args.task.length > 0;
+    if (!ok) {
+      void this.ctx.ledger.append({
+        type: 'tool.denied',
+        actor: this.ctx.self.name,
+        commandId: command.commandId,
+        reason: this.ctx.self.sendsTo.includes(call.name) ? 'SCHEMA' : 'NOT_AUTHORIZED',
+        detail: { tool: call.name.slice(0, 64) },
+      });
+    }
+    return ok;
+  }
+
+  private async delegate(command: CommandItem, subtaskId: string, agent: string, task: string, taskLabel: Label): Promise<void> {
+    const ctx = this.ctx;
+    const target = ctx.topology.agent(agent);
+    const body: TaskBody = { subtaskId, task };
+    if (dominates(target.clearance, taskLabel)) {
+      await sendToAgent(ctx, { to: agent, kind: 'task', label: taskLabel, commandId: command.commandId, principal: command.owner, body });
+      return;
+    }
+    // Write-down (DESIGN §6): redact, then only a signed declassification directive lets it through.
+    const lowered = meet(taskLabel, target.clearance);
+    const redacted: TaskBody = { subtaskId, task: redact(task, ctx.topology.redaction).text };
+    const contentDigest = sha256Hex(JSON.stringify(redacted));
+    const requestId = randomUUID();
+    const decision = await ctx.signer.request({
+      requestId,
+      kind: 'declassify',
+      requester: ctx.self.name,
+      commandId: command.commandId,
+      target: agent,
+      contentDigest,
+      label: taskLabel,
+      declassifyTo: lowered,
+    });
+    if (decision.status === 'signed') {
+      await this.sendDeclassified(command, agent, redacted, lowered, decision.directive);
+    } else if (decision.status === 'pending') {
+      const sealed = await sealForSelf(ctx, command.commandId, taskLabel, redacted);
+      await this.commands.update(command.commandId, {
+        status: 'awaiting_approval',
+        [`subtasks.${subtaskId}.status`]: 'awaiting_approval',
+        [`subtasks.${subtaskId}.pending`]: { ...sealed, requestId, declassifiedLabel: formatLabel(lowered) },
+      });
+    } else {
+      await this.settle(command.commandId, subtaskId, { status: 'denied', reason: decision.reason });
+    }
+  }
+
+  private async sendDeclassified(command: CommandItem, agent: string, body: TaskBody, lowered: Label, directive: SignedDirective) {
+    const ctx = this.ctx;
+    await sendToAgent(ctx, { to: agent, kind: 'task', label: lowered, commandId: command.commandId, principal: command.owner, body, directive });
+    await ctx.ledger.append({
+      type: 'declassified',
+      actor: ctx.self.name,
+      commandId: command.commandId,
+      directiveId: directive.claims.id,
+      digests: { content: sha256Hex(JSON.stringify(body)) },
+      detail: { to: agent, label: formatLabel(lowered) },
+    });
+  }
+
+  /** A human approved a declassification: the signer's directive arrives; send the redacted task it binds. */
+  private async resumeDeclassification(command: CommandItem, claims: DirectiveClaims, directive: SignedDirective): Promise<void> {
+    for (const [subtaskId, state] of Object.entries(command.subtasks ?? {})) {
+      if (state.status !== 'awaiting_approval' || !state.pending || state.agent !== claims.target) continue;
+      const { value } = await openRef(this.ctx, command.commandId, state.pending);
+      const body = value as TaskBody;
+      if (sha256Hex(JSON.stringify(body)) !== claims.contentDigest) continue;
+      const lowered = parseLabelText(state.pending.declassifiedLabel, this.ctx.topology.compartments);
+      const updated = await this.commands.update(command.commandId, { status: 'running', [`subtasks.${subtaskId}.status`]: 'sent' });
+      if (!updated) return;
+      await this.sendDeclassified(command, state.agent, body, lowered, directive);
+      return;
+    }
+    throw new SecurityError('BINDING_MISMATCH', `no pending declassification matches directive ${claims.id}`);
+  }
+
+  private async collect(command: CommandItem, from: string, result: ResultBody, message: { id: string; label: Label; ciphertext: string }) {
+    const state = command.subtasks?.[result.subtaskId];
+    if (!state || state.agent !== from) {
+      throw new SecurityError('BINDING_MISMATCH', `${from} answered a subtask it was not given`);
+    }
+    if (result.status === 'awaiting_approval') {
+      await this.commands.update(command.commandId, { status: 'awaiting_approval', [`subtasks.${result.subtaskId}.status`]: 'awaiting_approval' });
+      return;
+    }
+    const ref: SealedRef = { ciphertext: message.ciphertext, from, to: this.ctx.self.name, label: formatLabel(message.label), messageId: message.id };
+    await this.settle(command.commandId, result.subtaskId, { status: result.status, reason: result.reason, result: ref });
+  }
+
+  /** Records a subtask's outcome; when none is outstanding, composes the answer (once). */
+  private async settle(commandId: string, subtaskId: string, outcome: Partial<SubtaskState>): Promise<void> {
+    const set: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(outcome)) if (v !== undefined) set[`subtasks.${subtaskId}.${k}`] = v;
+    const updated = await this.commands.update(commandId, set);
+    if (!updated) return;
+    const states = Object.values(updated.subtasks ?? {});
+    const open = states.some((s) => s.status === 'sent' || s.status === 'awaiting_approval');
+    if (open) {
+      if (updated.status === 'awaiting_approval' && !states.some((s) => s.status === 'awaiting_approval')) {
+        await this.commands.update(commandId, { status: 'running' });
+      }
+      return;
+    }
+    if (await this.commands.claimComposition(commandId)) await this.compose(updated);
+  }
+
+  private async compose(command: CommandItem): Promise<void> {
+    const ctx = this.ctx;
+    const { value } = await openRef(ctx, command.commandId, command.plan!);
+    const messages = (value as LabelledMessage[]).map(reviveLabel);
+    for (const state of Object.values(command.subtasks ?? {})) {
+      let content: string;
+      let l: Label = BOTTOM;
+      if (state.result) {
+        const opened = await openRef(ctx, command.commandId, state.result);
+        const body = opened.value as ResultBody;
+        l = opened.label;
+        content = body.status === 'completed' ? body.content ?? '' : `[${state.agent}: ${body.status}${body.reason ? ` ${body.reason}` : ''}]`;
+      } else {
+        content = `[${state.agent}: ${state.status}${state.reason ? ` ${state.reason}` : ''}]`;
+      }
+      messages.push({ role: 'tool', toolCallId: state.toolCallId, content, label: l });
+    }
+    const reply = await this.askModel(command, messages, delegationTools(ctx));
+    if (!reply) return;
+    await this.finish(command, reply.content, reply.label);
+  }
+
+  /** Calls core's model; an egress refusal is ledgered and fails the command instead of leaking. */
+  private async askModel(command: CommandItem, prompt: LabelledMessage[], tools: ToolSpec[]) {
+    try {
+      return await this.ctx.model.complete(prompt, tools);
+    } catch (err) {
+      if (!isSecurityError(err, 'EGRESS_ABOVE_TRUST')) throw err;
+      await this.ctx.ledger.append({ type: 'egress.denied', actor: this.ctx.self.name, commandId: command.commandId, reason: err.reason, detail: { endpoint: this.ctx.self.model } });
+      await this.commands.update(command.commandId, { status: 'failed', reason: err.reason });
+      return undefined;
+    }
+  }
+
+  /** Seals the answer for the API at the join of everything core read, and completes the command. */
+  private async finish(command: CommandItem, answer: string, answerLabel: Label): Promise<void> {
+    const ctx = this.ctx;
+    const l = join(answerLabel, parseLabelText(command.label, ctx.topology.compartments));
+    const resultMessageId = randomUUID();
+    const resultCiphertext = await ctx.cipher.seal({ from: ctx.self.name, to: 'api', label: l, messageId: resultMessageId, commandId: command.commandId, plaintext: answer });
+    const done = await this.commands.update(command.commandId, { status: 'completed', resultCiphertext, resultMessageId, resultLabel: formatLabel(l) });
+    if (!done) return;
+    await ctx.ledger.append({
+      type: 'command.completed',
+      actor: ctx.self.name,
+      commandId: command.commandId,
+      digests: { result: sha256Hex(answer) },
+      detail: { label: formatLabel(l) },
+    });
+  }
+}
+
+function reviveLabel(m: LabelledMessage): LabelledMessage {
+  return { ...m, label: makeLabel(m.label.level, m.label.compartments) } as LabelledMessage;
+}

@@ -1,0 +1,215 @@
+import { randomUUID } from 'node:crypto';
+import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import type { SQSRecord } from 'aws-lambda';
+import type { DirectiveClaims, SignedDirective } from '../kernel/directives';
+import { tableName } from '../kernel/environment';
+import { SecurityError, isSecurityError } from '../kernel/errors';
+import { Label, formatLabel, join, label as makeLabel, parseLabelText } from '../kernel/labels';
+import type { AgentMessage } from '../kernel/message';
+import { receiveMessage } from '../kernel/messaging';
+import { LabelledMessage, ProposedToolCall } from '../kernel/model-client';
+import { runTool } from '../kernel/tool-runtime';
+import { toolSpecs } from '../tools/registry';
+import type { AgentContext } from './context';
+import { sendToAgent } from './mail';
+import { ResultBody, directiveBodySchema, parseBody, taskBodySchema } from './protocol';
+
+const BOTTOM = makeLabel('UNCLASSIFIED');
+/** Bounds a model's tool loop: a model that keeps proposing calls does not keep an agent busy forever. */
+const MAX_ROUNDS = 4;
+
+/** Suspended work, sealed from this agent to itself while a critical tool waits for approvals. */
+interface Continuation {
+  readonly subtaskId: string;
+  readonly messages: LabelledMessage[];
+  readonly call: ProposedToolCall;
+  readonly remaining: ProposedToolCall[];
+}
+
+type Outcome = { kind: 'done'; content: string; label: Label } | { kind: 'suspended'; requestId: string; label: Label };
+
+/**
+ * Every agent other than core: reads what it is cleared for, runs its model with its own tools (the tool
+ * runtime decides, under signed directives for high and critical tools), and answers core at the join of
+ * everything it read.
+ */
+export class EffectorAgent {
+  constructor(private readonly ctx: AgentContext) {}
+
+  async handle(record: SQSRecord): Promise<void> {
+    const ctx = this.ctx;
+    const { message, plaintext, directive } = await receiveMessage(record.body, {
+      self: ctx.self.name,
+      topology: ctx.topology,
+      cipher: ctx.cipher,
+      singleUse: ctx.singleUse,
+      verifier: ctx.verifier,
+    });
+    if (message.kind === 'task') {
+      const body = parseBody(taskBodySchema, plaintext);
+      const messages: LabelledMessage[] = [
+        { role: 'system', content: this.systemPrompt(), label: BOTTOM },
+        { role: 'user', content: body.task, label: message.label },
+      ];
+      return this.report(message, body.subtaskId, await this.work(message, body.subtaskId, messages));
+    }
+    if (message.kind === 'directive' && directive && message.directive) {
+      const { requestId } = parseBody(directiveBodySchema, plaintext);
+      return this.resume(message, requestId, directive, message.directive);
+    }
+    throw new SecurityError('NOT_AUTHORIZED', `${ctx.self.name} does not accept ${message.kind} messages`);
+  }
+
+  private systemPrompt(): string {
+    const tools = this.ctx.self.tools.join(', ') || 'none';
+    return `You are ${this.ctx.self.name}: ${this.ctx.self.description} Your tools: ${tools}. Answer the task concisely.`;
+  }
+
+  /** The model/tool loop. Each tool result enters the prompt at the tool's result label, so labels only rise. */
+  private async work(message: AgentMessage, subtaskId: string, messages: LabelledMessage[], queued: ProposedToolCall[] = []): Promise<Outcome> {
+    const ctx = this.ctx;
+    const tools = toolSpecs(ctx.topology, ctx.self.name);
+    for (let round = 0; round < MAX_ROUNDS; round++) {
+      let calls = queued;
+      queued = [];
+      if (calls.length === 0) {
+        let reply;
+        try {
+          reply = await ctx.model.complete(messages, tools);
+        } catch (err) {
+          if (!isSecurityError(err, 'EGRESS_ABOVE_TRUST')) throw err;
+          await ctx.ledger.append({ type: 'egress.denied', actor: ctx.self.name, commandId: message.commandId, reason: err.reason, detail: { endpoint: ctx.self.model } });
+          return { kind: 'done', content: `[refused: ${err.reason}]`, label: promptLabel(messages) };
+        }
+        if (reply.toolCalls.length === 0) return { kind: 'done', content: reply.content, label: reply.label };
+        messages.push({ role: 'assistant', content: reply.content, label: reply.label, toolCalls: [...reply.toolCalls] });
+        calls = [...reply.toolCalls];
+      }
+      while (calls.length > 0) {
+        const call = calls.shift()!;
+        const outcome = await this.callTool(message, subtaskId, messages, call, calls);
+        if (outcome) return outcome;
+      }
+    }
+    return { kind: 'done', content: messages.filter((m) => m.role === 'tool').map((m) => m.content).join('\n'), label: promptLabel(messages) };
+  }
+
+  /** Runs one proposed call through the kernel; high and critical tools first need the signer's directive. */
+  private async callTool(
+    message: AgentMessage,
+    subtaskId: string,
+    messages: LabelledMessage[],
+    call: ProposedToolCall,
+    remaining: ProposedToolCall[],
+    directive?: SignedDirective,
+  ): Promise<Outcome | undefined> {
+    const ctx = this.ctx;
+    const tool = ctx.topology.tools.get(call.name);
+    const taskLabel = promptLabel(messages);
+    if (!directive && tool && tool.priority !== 'low' && tool.owners.includes(ctx.self.name)) {
+      const requestId = randomUUID();
+      const decision = await ctx.signer.request({
+        requestId,
+        kind: 'tool',
+        requester: ctx.self.name,
+        commandId: message.commandId,
+        target: ctx.self.name,
+        tool: call.name,
+        args: call.args as never,
+        label: taskLabel,
+      });
+      if (decision.status === 'pending') {
+        await this.suspend(requestId, message, { subtaskId, messages, call, remaining }, taskLabel);
+        return { kind: 'suspended', requestId, label: taskLabel };
+      }
+      if (decision.status === 'signed') directive = decision.directive;
+    }
+    let content: string;
+    let resultLabel: Label = BOTTOM;
+    try {
+      const result = await runTool({
+        topology: ctx.topology,
+        agent: ctx.self.name,
+        call: { tool: call.name, args: call.args },
+        commandId: message.commandId,
+        principal: message.principal,
+        messageId: message.id,
+        directive,
+        verifier: ctx.verifier,
+        singleUse: ctx.singleUse,
+        outbox: ctx.outbox,
+        ledger: ctx.ledger,
+      });
+      content = result.content;
+      resultLabel = result.label;
+    } catch (err) {
+      if (!isSecurityError(err)) throw err;
+      content = `[refused: ${err.reason}]`;
+    }
+    messages.push({ role: 'tool', toolCallId: call.id, content, label: resultLabel });
+    return undefined;
+  }
+
+  private async suspend(requestId: string, message: AgentMessage, state: Continuation, l: Label): Promise<void> {
+    const ctx = this.ctx;
+    const sealed = await ctx.cipher.seal({
+      from: ctx.self.name,
+      to: ctx.self.name,
+      label: l,
+      messageId: requestId,
+      commandId: message.commandId,
+      plaintext: JSON.stringify(state),
+    });
+    await ctx.doc.send(
+      new PutCommand({
+        TableName: tableName(ctx.env, 'continuations'),
+        Item: {
+          requestId,
+          agent: ctx.self.name,
+          commandId: message.commandId,
+          principal: message.principal,
+          label: formatLabel(l),
+          ciphertext: sealed,
+          expiresAt: Math.floor(Date.now() / 1000) + 7 * 24 * 3600,
+        },
+        ConditionExpression: 'attribute_not_exists(requestId)',
+      }),
+    );
+  }
+
+  /** Approvals completed: the signer's directive arrives; finish the suspended call under it. */
+  private async resume(message: AgentMessage, requestId: string, claims: DirectiveClaims, directive: SignedDirective): Promise<void> {
+    const ctx = this.ctx;
+    const out = await ctx.doc.send(new GetCommand({ TableName: tableName(ctx.env, 'continuations'), Key: { requestId }, ConsistentRead: true }));
+    const item = out.Item as { agent: string; commandId: string; label: string; ciphertext: string } | undefined;
+    if (!item || item.agent !== ctx.self.name || item.commandId !== message.commandId || item.commandId !== claims.commandId) {
+      throw new SecurityError('BINDING_MISMATCH', `no suspended work ${requestId} for this directive`);
+    }
+    const l = parseLabelText(item.label, ctx.topology.compartments);
+    const plaintext = await ctx.cipher.open({ from: ctx.self.name, to: ctx.self.name, label: l, messageId: requestId, commandId: item.commandId, ciphertext: item.ciphertext });
+    const state = JSON.parse(plaintext.toString('utf8')) as Continuation;
+    const messages = state.messages.map((m) => ({ ...m, label: makeLabel(m.label.level, m.label.compartments) }) as LabelledMessage);
+    const next = await this.callTool(message, state.subtaskId, messages, state.call, state.remaining, directive);
+    const outcome = next ?? (await this.work(message, state.subtaskId, messages, state.remaining));
+    await this.report(message, state.subtaskId, outcome);
+  }
+
+  private async report(message: AgentMessage, subtaskId: string, outcome: Outcome): Promise<void> {
+    const body: ResultBody =
+      outcome.kind === 'done'
+        ? { subtaskId, status: 'completed', content: outcome.content }
+        : { subtaskId, status: 'awaiting_approval', requestId: outcome.requestId };
+    await sendToAgent(this.ctx, {
+      to: 'core',
+      kind: 'result',
+      label: join(outcome.label, message.label),
+      commandId: message.commandId,
+      principal: message.principal,
+      body,
+    });
+  }
+}
+
+function promptLabel(messages: readonly LabelledMessage[]): Label {
+  return join(...messages.map((m) => m.label));
+}

@@ -1,0 +1,212 @@
+import { randomUUID } from 'node:crypto';
+import { EnvelopeCipher } from '../kernel/envelope-encryption';
+import { Label, dominates, formatLabel, parseLabelText } from '../kernel/labels';
+import { LedgerWriter } from '../kernel/ledger';
+import { AgentMessage, agentMessageSchema } from '../kernel/message';
+import { KERNEL_AGENT, prepareMessage } from '../kernel/messaging';
+import { Topology } from '../kernel/topology';
+import { Caller } from './caller';
+import { CommandItem, CommandStore } from './command-store';
+import { ApiError } from './errors';
+import { IdempotencyKeys } from './idempotency-keys';
+import { CommandRequest, commandRequestSchema, parseRequest, resourceIdSchema } from './schemas';
+
+/** The API's principal name in encryption contexts, messages and the ledger. */
+export const API_PRINCIPAL = 'api';
+
+/**
+ * How long an undispatched submission is left to the request that started it: longer than API Gateway's
+ * 30 s integration timeout, so after it that request can no longer be running and a retry may finish it.
+ */
+export const RESUME_AFTER_MS = 30_000;
+
+/** What `GET /v1/commands/{id}` answers. Labels are in their text form, e.g. `SECRET/MEDICAL`. */
+export interface CommandView {
+  commandId: string;
+  status: CommandItem['status'];
+  label: string;
+  createdAt: string;
+  updatedAt: string;
+  /** Why a command ended `failed` or `denied` (a reason code), when it did. */
+  reason?: string;
+  result?: string;
+  resultLabel?: string;
+  /** Present instead of `result` when the caller's clearance does not dominate the result's label. */
+  resultWithheld?: { reason: 'READ_UP'; label: string };
+}
+
+export interface CommandServiceProps {
+  readonly topology: Topology;
+  readonly cipher: EnvelopeCipher;
+  readonly commands: CommandStore;
+  readonly idempotencyKeys: IdempotencyKeys;
+  readonly ledger: Pick<LedgerWriter, 'append'>;
+  /** Puts a message on the kernel agent's queue. */
+  readonly sendToCore: (message: AgentMessage) => Promise<void>;
+  /** @default () => new Date() */
+  readonly now?: () => Date;
+}
+
+/**
+ * Accepts users' commands and shows them their results (DESIGN §8): the user's clearance bounds the
+ * command's label, the text is stored and sent only encrypted, and a result is shown only to an owner whose
+ * clearance dominates its label.
+ */
+export class CommandService {
+  private readonly props: CommandServiceProps;
+  private readonly schema: ReturnType<typeof commandRequestSchema>;
+  private readonly now: () => Date;
+
+  constructor(props: CommandServiceProps) {
+    this.props = props;
+    this.schema = commandRequestSchema(props.topology);
+    this.now = props.now ?? (() => new Date());
+  }
+
+  /**
+   * `POST /v1/commands`. In order, so a crash never leaves a message for a command that is not recorded
+   * or a command run without its ledger entry: write the command, ledger `command.accepted`, send the task.
+   */
+  async submit(caller: Caller, body: unknown, idempotencyKey?: string): Promise<{ commandId: string }> {
+    const request = parseRequest(this.schema, body, 'command');
+    await this.assertClearanceBoundsLabel(caller, request.classification);
+    if (idempotencyKey === undefined) return this.start(caller, randomUUID(), request);
+    const claim = await this.props.idempotencyKeys.claim(caller.username, idempotencyKey, request);
+    return claim.fresh ? this.start(caller, claim.commandId, request) : this.resume(caller, claim.commandId, request);
+  }
+
+  /** `GET /v1/commands/{id}`: one 404 for "no such command" and "not yours", so existence never leaks. */
+  async read(caller: Caller, commandId: string): Promise<CommandView> {
+    const id = parseRequest(resourceIdSchema, commandId, 'command id');
+    const item = await this.props.commands.get(id);
+    if (!item || item.owner !== caller.username) throw ApiError.notFound('command');
+    const view: CommandView = {
+      commandId: item.commandId,
+      status: item.status,
+      label: item.label,
+      createdAt: item.createdAt,
+      updatedAt: item.updatedAt,
+      ...(item.reason ? { reason: item.reason } : {}),
+    };
+    if (item.resultCiphertext === undefined || item.resultLabel === undefined || item.resultMessageId === undefined) return view;
+    const resultLabel = parseLabelText(item.resultLabel);
+    view.resultLabel = formatLabel(resultLabel);
+    // No read up (DESIGN §2): the caller's current clearance, not the one they had when submitting.
+    if (!dominates(caller.clearance, resultLabel)) {
+      view.resultWithheld = { reason: 'READ_UP', label: view.resultLabel };
+      return view;
+    }
+    const result = await this.props.cipher.open({
+      from: KERNEL_AGENT,
+      to: API_PRINCIPAL,
+      label: resultLabel,
+      messageId: item.resultMessageId,
+      commandId: item.commandId,
+      ciphertext: item.resultCiphertext,
+    });
+    view.result = result.toString('utf8');
+    return view;
+  }
+
+  /** A user may classify a command only at a label their clearance dominates (DESIGN §2, §8); a refusal is ledgered. */
+  private async assertClearanceBoundsLabel(caller: Caller, commandLabel: Label): Promise<void> {
+    if (dominates(caller.clearance, commandLabel)) return;
+    await this.props.ledger.append({
+      type: 'message.rejected',
+      actor: API_PRINCIPAL,
+      reason: 'NOT_AUTHORIZED',
+      detail: { principal: caller.username, label: formatLabel(commandLabel), clearance: formatLabel(caller.clearance) },
+    });
+    throw ApiError.forbidden(`clearance ${formatLabel(caller.clearance)} does not dominate ${formatLabel(commandLabel)}`);
+  }
+
+  private async start(caller: Caller, commandId: string, request: CommandRequest): Promise<{ commandId: string }> {
+    const message = await prepareMessage({
+      topology: this.props.topology,
+      cipher: this.props.cipher,
+      from: API_PRINCIPAL,
+      to: KERNEL_AGENT,
+      kind: 'task',
+      label: request.classification,
+      commandId,
+      principal: caller.username,
+      plaintext: request.text,
+    });
+    const now = this.now().toISOString();
+    const item: CommandItem = {
+      commandId,
+      owner: caller.username,
+      ownerClearance: formatLabel(caller.clearance),
+      label: formatLabel(request.classification),
+      allow: request.allow,
+      ...(request.declassifyTo ? { declassifyTo: request.declassifyTo } : {}),
+      status: 'queued',
+      textCiphertext: message.ciphertext,
+      textMessageId: message.id,
+      textDigest: message.contentDigest,
+      createdAt: now,
+      updatedAt: now,
+    };
+    // Only a concurrent retry with the same idempotency key can hold this id: it will finish the command.
+    if (!(await this.props.commands.create(item))) throw inProgress();
+    await this.dispatch(item, message, false);
+    return { commandId };
+  }
+
+  /**
+   * A retry with an idempotency key already used: answers with the same command, finishing it if the
+   * request that started it died before the task was sent; never a second command or a second run.
+   */
+  private async resume(caller: Caller, commandId: string, request: CommandRequest): Promise<{ commandId: string }> {
+    const item = await this.props.commands.get(commandId);
+    // The first request died before writing the command (or is about to): start it under the claimed id.
+    if (!item) return this.start(caller, commandId, request);
+    if (item.dispatchedAt !== undefined || item.status !== 'queued') return { commandId };
+    const now = this.now();
+    if (now.getTime() - Date.parse(item.updatedAt) < RESUME_AFTER_MS) throw inProgress();
+    if (!(await this.props.commands.claimResumption(commandId, item.updatedAt, now))) throw inProgress();
+    // The very message the first request may have sent: core consumes a message id once (DESIGN §4).
+    await this.dispatch(item, taskMessageOf(item), true);
+    return { commandId };
+  }
+
+  private async dispatch(item: CommandItem, message: AgentMessage, resumed: boolean): Promise<void> {
+    await this.props.ledger.append({
+      type: 'command.accepted',
+      actor: API_PRINCIPAL,
+      commandId: item.commandId,
+      messageId: message.id,
+      digests: { content: message.contentDigest },
+      detail: {
+        principal: item.owner,
+        label: item.label,
+        allow: item.allow.join(','),
+        declassifyTo: item.declassifyTo ?? null,
+        ...(resumed ? { resumed: true } : {}),
+      },
+    });
+    await this.props.sendToCore(message);
+    await this.props.commands.markDispatched(item.commandId, this.now());
+  }
+}
+
+function inProgress(): ApiError {
+  return ApiError.conflict('a request with this idempotency-key is still in progress; retry later');
+}
+
+/** The task message a command was submitted with, rebuilt from its item: same id, same ciphertext. */
+function taskMessageOf(item: CommandItem): AgentMessage {
+  return agentMessageSchema.parse({
+    v: 1,
+    id: item.textMessageId,
+    from: API_PRINCIPAL,
+    to: KERNEL_AGENT,
+    kind: 'task',
+    label: parseLabelText(item.label),
+    commandId: item.commandId,
+    principal: item.owner,
+    ciphertext: item.textCiphertext,
+    contentDigest: item.textDigest,
+    sentAt: item.createdAt,
+  });
+}

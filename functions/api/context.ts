@@ -1,0 +1,106 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { KMSClient } from '@aws-sdk/client-kms';
+import { SQSClient, SendMessageCommand } from '@aws-sdk/client-sqs';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { ApprovalStore } from '../kernel/approvals';
+import { AwsClientConfig, awsClientConfig } from '../kernel/aws';
+import { EnvelopeCipher } from '../kernel/envelope-encryption';
+import { AgentSecEnvironment, readEnvironment, tableName } from '../kernel/environment';
+import { Level } from '../kernel/labels';
+import { CheckpointVerifier, LedgerReader, LedgerWriter } from '../kernel/ledger';
+import { KERNEL_AGENT } from '../kernel/messaging';
+import { LambdaSignerClient, SignerClient } from '../kernel/signer-client';
+import { Topology, loadTopology } from '../kernel/topology';
+import { ApprovalService } from './approvals';
+import { AuditService } from './audit';
+import { CommandStore } from './command-store';
+import { CommandService } from './commands';
+import { IdempotencyKeys } from './idempotency-keys';
+
+/** What the routes of the API function call, built once per container. */
+export interface ApiContext {
+  readonly topology: Topology;
+  readonly commands: CommandService;
+  readonly approvals: ApprovalService;
+  readonly audit: AuditService;
+}
+
+export interface ApiContextOptions {
+  /**
+   * The function's environment (`functions/kernel/environment.ts`); its `AGENTSEC_AWS_ENDPOINT` and
+   * `AWS_REGION`, when set, point the AWS clients at the emulator.
+   * @default process.env
+   */
+  readonly env?: NodeJS.ProcessEnv;
+  /** @default loadTopology(env.AGENTSEC_CONFIG) */
+  readonly topology?: Topology;
+  /**
+   * How the API reaches the signer: in-process in the local cloud.
+   * @default a Lambda invoke of `AGENTSEC_SIGNER_FUNCTION`
+   */
+  readonly signer?: (env: AgentSecEnvironment, topology: Topology) => SignerClient;
+  /** Verifies the authority's signature on ledger checkpoints. @default checkpoints are verified as chain entries only */
+  readonly verifyCheckpoint?: CheckpointVerifier;
+  /** @default () => new Date() */
+  readonly now?: () => Date;
+}
+
+function lambdaSigner(env: AgentSecEnvironment): SignerClient {
+  return new LambdaSignerClient({ functionName: env.AGENTSEC_SIGNER_FUNCTION ?? '' });
+}
+
+/**
+ * Builds the API's dependencies from an environment and a topology. A missing variable or queue stops the
+ * function at start-up with its name, rather than failing open on the first request.
+ *
+ * @example
+ * const ctx = createApiContext({ env: environmentFor(resources, { sendsTo: ['core'] }), signer: () => inProcess });
+ */
+export function createApiContext(options: ApiContextOptions = {}): ApiContext {
+  const rawEnv = options.env ?? process.env;
+  const env = readEnvironment(rawEnv);
+  const topology = options.topology ?? loadTopology(rawEnv.AGENTSEC_CONFIG);
+  const coreQueueUrl = env.AGENTSEC_QUEUE_URLS[KERNEL_AGENT];
+  if (!coreQueueUrl) throw new Error(`AGENTSEC_QUEUE_URLS has no queue for "${KERNEL_AGENT}": the API sends commands only there`);
+
+  const config: AwsClientConfig = awsClientConfig({
+    ...(rawEnv.AGENTSEC_AWS_ENDPOINT ? { endpoint: rawEnv.AGENTSEC_AWS_ENDPOINT } : {}),
+    ...(rawEnv.AWS_REGION ? { region: rawEnv.AWS_REGION } : {}),
+  });
+  const kms = new KMSClient(config);
+  const sqs = new SQSClient(config);
+  const doc = DynamoDBDocumentClient.from(new DynamoDBClient(config), { marshallOptions: { removeUndefinedValues: true } });
+  const ledger = new LedgerWriter({ doc, tableName: tableName(env, 'ledger') });
+  const now = options.now ?? (() => new Date());
+
+  return {
+    topology,
+    commands: new CommandService({
+      topology,
+      cipher: new EnvelopeCipher({ kms, keyArns: env.AGENTSEC_KEY_ARNS as Record<Level, string> }),
+      commands: new CommandStore(doc, tableName(env, 'commands')),
+      idempotencyKeys: new IdempotencyKeys(doc, tableName(env, 'idempotency'), now),
+      ledger,
+      sendToCore: async (message) => {
+        await sqs.send(new SendMessageCommand({ QueueUrl: coreQueueUrl, MessageBody: JSON.stringify(message) }));
+      },
+      now,
+    }),
+    approvals: new ApprovalService({
+      approvals: new ApprovalStore({ doc, tableName: tableName(env, 'approvals'), topology, ledger }),
+      signer: (options.signer ?? lambdaSigner)(env, topology),
+    }),
+    audit: new AuditService({
+      reader: new LedgerReader({ doc, tableName: tableName(env, 'ledger') }),
+      ...(options.verifyCheckpoint ? { verifyCheckpoint: options.verifyCheckpoint } : {}),
+    }),
+  };
+}
+
+let containerContext: ApiContext | undefined;
+
+/** The context of this container: built on the first request from `process.env` and the embedded topology. */
+export function apiContext(): ApiContext {
+  containerContext ??= createApiContext();
+  return containerContext;
+}

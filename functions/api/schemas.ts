@@ -1,0 +1,80 @@
+import { z } from 'zod';
+import { isSecurityError } from '../kernel/errors';
+import { LEVELS, parseLabel } from '../kernel/labels';
+import { describeIssues, uuidSchema } from '../kernel/schemas';
+import { Topology } from '../kernel/topology';
+import { ApiError } from './errors';
+
+/**
+ * Request schemas of the HTTP API. Every route parses its input with one of these before it reads or writes
+ * anything, so malformed input is a 400 and never reaches the kernel (DESIGN §10: never a 5xx for bad input).
+ * Objects are strict: an unknown field is an error, not something silently ignored.
+ */
+
+/** The longest command text, in UTF-8 bytes. */
+export const MAX_TEXT_BYTES = 16 * 1024;
+
+/** The most entries `GET /v1/audit` returns at once, and how many when the caller does not say. */
+export const MAX_AUDIT_LIMIT = 1000;
+export const DEFAULT_AUDIT_LIMIT = 100;
+
+const LONE_SURROGATE = /\p{Cs}/u;
+
+const commandText = z
+  .string()
+  .refine((t) => t.trim().length > 0, 'must not be empty')
+  .refine((t) => Buffer.byteLength(t, 'utf8') <= MAX_TEXT_BYTES, `must be at most ${MAX_TEXT_BYTES} bytes of UTF-8`)
+  // Sealed bytes must be the text the user sent: a lone surrogate would be silently replaced in UTF-8.
+  .refine((t) => !LONE_SURROGATE.test(t), 'must be well-formed Unicode');
+
+/** `POST /v1/commands`. Labels are parsed by the kernel against the topology's compartments (fail closed). */
+export function commandRequestSchema(topology: Topology) {
+  return z.strictObject({
+    text: commandText,
+    classification: z.unknown().transform((value, ctx) => {
+      try {
+        return parseLabel(value, topology.compartments);
+      } catch (err) {
+        if (!isSecurityError(err, 'SCHEMA')) throw err;
+        ctx.addIssue({ code: 'custom', message: err.message });
+        return z.NEVER;
+      }
+    }),
+    allow: z
+      .array(z.string().refine((t) => topology.tools.has(t), 'unknown tool'))
+      .max(64)
+      .default([])
+      .transform((tools) => [...new Set(tools)].sort()),
+    declassifyTo: z.enum(LEVELS).optional(),
+  });
+}
+
+export type CommandRequest = z.output<ReturnType<typeof commandRequestSchema>>;
+
+/** `POST /v1/approvals/{id}`: an approver's decision, with a short optional reason. */
+export const approvalDecisionSchema = z.strictObject({
+  decision: z.enum(['approve', 'reject']),
+  reason: z.string().trim().min(1).max(200).optional(),
+});
+
+export type ApprovalDecisionRequest = z.output<typeof approvalDecisionSchema>;
+
+const counter = z.string().regex(/^\d{1,15}$/, 'must be a non-negative integer').transform(Number);
+
+/** `GET /v1/audit?since=SEQ&limit=N`: entries after `since`, at most `limit`. */
+export const auditQuerySchema = z.strictObject({
+  since: counter.default(0),
+  limit: counter.pipe(z.number().int().min(1).max(MAX_AUDIT_LIMIT)).default(DEFAULT_AUDIT_LIMIT),
+});
+
+export type AuditQuery = z.output<typeof auditQuerySchema>;
+
+/** Path identifiers (command ids, approval request ids) are UUIDs; anything else names nothing. */
+export const resourceIdSchema = uuidSchema;
+
+/** Parses `value` with `schema`, turning every failure into a 400 SCHEMA that names the offending fields. */
+export function parseRequest<S extends z.ZodType>(schema: S, value: unknown, what: string): z.output<S> {
+  const parsed = schema.safeParse(value);
+  if (!parsed.success) throw ApiError.schema(`${what}: ${describeIssues(parsed.error)}`);
+  return parsed.data;
+}

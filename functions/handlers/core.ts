@@ -1,0 +1,8 @@
+import { CoreAgent } from '../agents/core';
+import { createAgentHandler, lazyHandler } from '../agents/lambda';
+import { LambdaSignerClient } from '../kernel/signer-client';
+
+/** The kernel agent's function (DESIGN §8): SQS batches in, the kernel's CoreAgent does the work. */
+export const handler = lazyHandler(() =>
+  createAgentHandler(CoreAgent, { signer: (env) => new LambdaSignerClient({ functionName: env.AGENTSEC_SIGNER_FUNCTION ?? '' }) }),
+);

@@ -1,0 +1,8 @@
+import { EffectorAgent } from '../agents/effector';
+import { createAgentHandler, lazyHandler } from '../agents/lambda';
+import { LambdaSignerClient } from '../kernel/signer-client';
+
+/** Every non-core agent's function: which agent it is comes from `AGENTSEC_AGENT`, everything else from the topology. */
+export const handler = lazyHandler(() =>
+  createAgentHandler(EffectorAgent, { signer: (env) => new LambdaSignerClient({ functionName: env.AGENTSEC_SIGNER_FUNCTION ?? '' }) }),
+);

@@ -1,0 +1,47 @@
+import { z } from 'zod';
+import { LEVELS, Label, label as makeLabel } from './labels';
+import { topologySchema } from './topology';
+
+/**
+ * Schemas of the values that cross a trust boundary (SQS bodies, directives). Untrusted input is parsed with
+ * these and nothing else; every one fails closed (DESIGN §2, §4).
+ */
+
+/** An agent or service principal name, exactly as the topology spells agent names. */
+export const agentNameSchema = topologySchema.shape.agents.keyType;
+
+export const uuidSchema = z.uuid();
+
+/** A lower-case hex SHA-256 digest. */
+export const sha256HexSchema = z.string().regex(/^[0-9a-f]{64}$/, 'must be a lower-case hex SHA-256 digest');
+
+/** The authenticated user a command serves (Cognito username or subject). */
+export const principalSchema = z.string().regex(/^[A-Za-z0-9._@+-]{1,128}$/, 'must be a user name');
+
+const compartmentSchema = z.string().regex(/^[A-Z][A-Z0-9_]{0,31}$/, 'must be an upper-case compartment name');
+
+/**
+ * A label in canonical form only (compartments sorted and unique): parsing is then the identity, so a
+ * signature over the canonical JSON of what was received is a signature over what the signer wrote.
+ */
+export const labelSchema: z.ZodType<Label> = z
+  .object({ level: z.enum(LEVELS), compartments: z.array(compartmentSchema) })
+  .strict()
+  .refine((l) => l.compartments.every((c, i) => i === 0 || l.compartments[i - 1] < c), {
+    message: 'compartments must be sorted and unique',
+    path: ['compartments'],
+  })
+  .transform((l) => makeLabel(l.level, l.compartments));
+
+/** Dotted path of a schema issue, e.g. `label.level` or `directive.claims.nonce`; `$` for the root. */
+export function issuePath(path: readonly PropertyKey[]): string {
+  return path.length === 0 ? '$' : path.map(String).join('.');
+}
+
+/** The first issues of a failed parse, each with its path, for a SecurityError message. */
+export function describeIssues(error: z.ZodError, max = 3): string {
+  return error.issues
+    .slice(0, max)
+    .map((i) => `${issuePath(i.path)}: ${i.message}`)
+    .join('; ');
+}

@@ -1,0 +1,26 @@
+import { z } from 'zod';
+import { sha256Hex } from '../kernel/canonical';
+import { patientRecord } from './fixtures/patient-records';
+import { patientIdSchema } from './read-patient-record';
+import { defineTool } from './tool';
+
+export const PrescribeArgs = z.strictObject({
+  patientId: patientIdSchema,
+  drug: z.string().regex(/^[A-Za-z][A-Za-z0-9 -]{1,63}$/, 'must be a drug name').describe('Drug name, e.g. Metformin'),
+  doseMg: z.number().positive().max(5000).describe('Dose in milligrams'),
+});
+
+/** Issues a prescription: the order is the effect the runtime writes to the outbox. */
+export const prescribe = defineTool({
+  name: 'prescribe',
+  argsName: 'PrescribeArgs',
+  args: PrescribeArgs,
+  execute({ patientId, drug, doseMg }, { effectId }) {
+    if (!patientRecord(patientId)) return { content: `No patient ${patientId}; nothing was prescribed.` };
+    const prescriptionId = `RX-${sha256Hex(effectId).slice(0, 8).toUpperCase()}`;
+    return {
+      content: `Prescription ${prescriptionId} issued for ${patientId}: ${drug} ${doseMg} mg.`,
+      effect: { kind: 'prescription', prescriptionId, patientId, drug, doseMg },
+    };
+  },
+});

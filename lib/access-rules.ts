@@ -1,0 +1,47 @@
+import { LEVELS, Label, Level, dominates, join, label, levelRank } from '../functions/kernel/labels';
+import { AgentConfig, Topology } from '../functions/kernel/topology';
+
+/**
+ * The rules that turn the topology into permissions (DESIGN §2, §3). Every grant the stack writes takes its
+ * levels and edges from here, so "where is no-read-up enforced in IAM?" has one answer.
+ */
+
+/** The kernel agent: the only one that declassifies, so the only one that may write below its own level (DESIGN §6). */
+export const DECLASSIFIER = 'core';
+
+/** The name the API function uses in encryption contexts (`from=api` on commands, `to=api` on answers). */
+export const API_ACTOR = 'api';
+
+/** The name the signer uses in ledger entries; it reads nothing classified. */
+export const SIGNER_ACTOR = 'signer';
+
+/** No read up (DESIGN §2): the levels whose key a holder of `clearance` may decrypt with. */
+export function levelsReadableBy(clearance: Label): Level[] {
+  return LEVELS.filter((level) => dominates(clearance, label(level)));
+}
+
+/**
+ * No write down (DESIGN §2): an agent creates data keys only at or above its own level, except the
+ * declassifier, which may write at every level because declassification is its job (DESIGN §6).
+ */
+export function levelsWritableBy(agent: AgentConfig): Level[] {
+  if (agent.name === DECLASSIFIER) return [...LEVELS];
+  return LEVELS.filter((level) => levelRank(level) >= levelRank(agent.clearance.level));
+}
+
+/**
+ * The API seals commands for `core` and opens answers for users, at most at the highest clearance any user
+ * holds (DESIGN §8: the user's clearance bounds the command's label).
+ */
+export function levelsOfUserTraffic(topology: Topology): Level[] {
+  const ceiling = join(...topology.users.map((u) => u.clearance));
+  return topology.users.length === 0 ? [] : levelsReadableBy(ceiling);
+}
+
+/** Queue send rights follow the topology's edges and nothing else (DESIGN §3). */
+export function sendTargetsOf(agent: AgentConfig): readonly string[] {
+  return agent.sendsTo;
+}
+
+/** The API hands every command to the kernel agent (DESIGN §8). */
+export const API_SENDS_TO: readonly string[] = [DECLASSIFIER];

@@ -1,0 +1,150 @@
+import { CfnOutput, Stack, StackProps } from 'aws-cdk-lib';
+import { Construct } from 'constructs';
+import { z } from 'zod';
+import { environmentSchema } from '../functions/kernel/environment';
+import { Topology } from '../functions/kernel/topology';
+import { Actor } from './actor';
+import { Agent } from './agent';
+import { API_SENDS_TO, DECLASSIFIER, levelsOfUserTraffic, levelsReadableBy, levelsWritableBy, sendTargetsOf } from './access-rules';
+import { AuthorityKey } from './authority-key';
+import { CommandApi } from './command-api';
+import { DataTables } from './data-tables';
+import { HandlerFunction } from './handler-function';
+import { Keyring } from './keyring';
+import { Signer } from './signer';
+
+/** The stack name of DESIGN §10. */
+export const STACK_NAME = 'AgentSec';
+
+/** Environment variable names handlers read (functions/kernel/environment.ts); the compiler checks each one. */
+type HandlerEnvironment = Partial<Record<keyof z.input<typeof environmentSchema>, string>>;
+
+export interface AgentSecStackProps extends StackProps {
+  /** The topology the whole stack is generated from (`loadTopology()`). */
+  readonly topology: Topology;
+}
+
+/**
+ * AgentSec on AWS, generated from the topology (DESIGN §3, §9): the keyring, the authority key, the tables,
+ * one agent per topology agent, the signer and the HTTP API, with every permission granted through the
+ * constructs' intent-named methods.
+ */
+export class AgentSecStack extends Stack {
+  readonly keyring: Keyring;
+  readonly authority: AuthorityKey;
+  readonly data: DataTables;
+  readonly agents: ReadonlyMap<string, Agent>;
+  readonly signer: Signer;
+  readonly api: CommandApi;
+
+  constructor(scope: Construct, id: string, props: AgentSecStackProps) {
+    super(scope, id, { description: 'AgentSec: LLM agents under labels, clearances, per-level keys and signed directives', ...props });
+    const { topology } = props;
+
+    this.keyring = new Keyring(this, 'Keyring');
+    this.authority = new AuthorityKey(this, 'Authority');
+    this.data = new DataTables(this, 'Data');
+    this.signer = new Signer(this, 'Signer');
+    this.api = new CommandApi(this, 'Api');
+    this.agents = new Map(
+      [...topology.agents.values()].map((agent) => [
+        agent.name,
+        new Agent(this, `Agent-${agent.name}`, { agent, runtime: topology.runtime }),
+      ]),
+    );
+
+    // Keys (DESIGN §3): read what the clearance dominates, write at or above one's level, sign only as the signer.
+    for (const agent of this.agents.values()) {
+      this.keyring.grantRead(agent, levelsReadableBy(agent.config.clearance));
+      this.keyring.grantWrite(agent, levelsWritableBy(agent.config));
+    }
+    const userTraffic = levelsOfUserTraffic(topology);
+    this.keyring.grantRead(this.api, userTraffic);
+    this.keyring.grantWrite(this.api, userTraffic);
+    this.authority.grantSign(this.signer);
+    for (const actor of this.actors()) this.authority.grantVerify(actor);
+
+    // Queues (DESIGN §3): send rights along the topology's edges only, and from the API to the kernel agent.
+    for (const agent of this.agents.values()) {
+      for (const target of sendTargetsOf(agent.config)) this.agent(target).grantSendTo(agent);
+    }
+    for (const target of API_SENDS_TO) this.agent(target).grantSendTo(this.api);
+
+    // Tables (DESIGN §4, §5, §7): each actor the least its duties need.
+    for (const actor of this.actors()) this.data.grantLedgerAppend(actor);
+    for (const agent of this.agents.values()) {
+      this.data.grantSingleUseConsumption(agent);
+      this.data.grantIdempotencyRecords(agent);
+      if (agent.config.tools.length > 0) this.data.grantToolEffects(agent);
+      this.signer.grantInvoke(agent);
+    }
+    this.data.grantCommandProgress(this.agent(DECLASSIFIER));
+    this.data.grantCommandIntake(this.api);
+    this.data.grantIdempotencyKeyClaims(this.api);
+    this.data.grantApprovalRecording(this.api);
+    this.data.grantCommandAuthorityCheck(this.signer);
+    this.data.grantApprovalDecisions(this.signer);
+
+    this.configureEnvironments();
+    this.addOutputs();
+  }
+
+  /** Every function that acts under a name: the agents, the API and the signer. */
+  actors(): Actor[] {
+    return [...this.agents.values(), this.api, this.signer];
+  }
+
+  /** The named agent; an unknown name is a topology error, never skipped. */
+  agent(name: string): Agent {
+    const agent = this.agents.get(name);
+    if (!agent) throw new Error(`the topology names unknown agent "${name}"`);
+    return agent;
+  }
+
+  /** The variables of functions/kernel/environment.ts for each function: only the queues it may send to. */
+  private configureEnvironments(): void {
+    const shared: HandlerEnvironment = {
+      AGENTSEC_KEY_ARNS: Stack.of(this).toJsonString(this.keyring.keyArns()),
+      AGENTSEC_AUTHORITY_KEY_ARN: this.authority.key.keyArn,
+      ...this.data.tableNameEnvironment(),
+    };
+    const queueUrls = (targets: readonly string[]) =>
+      Stack.of(this).toJsonString(Object.fromEntries(targets.map((t) => [t, this.agent(t).queue.queueUrl])));
+    const apply = (handler: HandlerFunction, own: HandlerEnvironment) => {
+      for (const [name, value] of Object.entries({ ...shared, ...own })) {
+        if (value !== undefined) handler.setEnvironment(name, value);
+      }
+    };
+    for (const agent of this.agents.values()) {
+      apply(agent.handler, {
+        AGENTSEC_AGENT: agent.actorName,
+        AGENTSEC_QUEUE_URLS: queueUrls(sendTargetsOf(agent.config)),
+        AGENTSEC_DLQ_URL: agent.deadLetterQueue.queueUrl,
+        AGENTSEC_SIGNER_FUNCTION: this.signer.functionName,
+      });
+    }
+    apply(this.api.handler, {
+      AGENTSEC_QUEUE_URLS: queueUrls(API_SENDS_TO),
+      AGENTSEC_USER_POOL_ID: this.api.userPool.userPoolId,
+      AGENTSEC_USER_POOL_CLIENT_ID: this.api.userPoolClient.userPoolClientId,
+    });
+    apply(this.signer.handler, {});
+  }
+
+  private addOutputs(): void {
+    const json = (value: unknown) => Stack.of(this).toJsonString(value);
+    const byAgent = (pick: (a: Agent) => string) =>
+      json(Object.fromEntries([...this.agents.values()].map((a) => [a.actorName, pick(a)])));
+    new CfnOutput(this, 'ApiUrl', { value: this.api.httpApi.apiEndpoint, description: 'Base URL of the HTTP API' });
+    new CfnOutput(this, 'UserPoolId', { value: this.api.userPool.userPoolId });
+    new CfnOutput(this, 'UserPoolClientId', { value: this.api.userPoolClient.userPoolClientId });
+    new CfnOutput(this, 'Issuer', { value: this.api.issuer, description: 'Issuer of the ID tokens the API accepts' });
+    new CfnOutput(this, 'Region', { value: Stack.of(this).region });
+    new CfnOutput(this, 'QueueUrls', { value: byAgent((a) => a.queue.queueUrl), description: 'Queue URL by agent (JSON)' });
+    new CfnOutput(this, 'DeadLetterQueueUrls', { value: byAgent((a) => a.deadLetterQueue.queueUrl), description: 'DLQ URL by agent (JSON)' });
+    new CfnOutput(this, 'KeyArns', { value: json(this.keyring.keyArns()), description: 'Level key ARN by level (JSON)' });
+    new CfnOutput(this, 'AuthorityKeyArn', { value: this.authority.key.keyArn });
+    new CfnOutput(this, 'TableNames', { value: json(this.data.tableNameEnvironment()), description: 'Table name by environment variable (JSON)' });
+    new CfnOutput(this, 'SignerFunctionName', { value: this.signer.functionName });
+  }
+}

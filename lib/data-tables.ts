@@ -1,0 +1,165 @@
+import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import { Construct } from 'constructs';
+import { TABLES, TableName } from '../functions/kernel/tables';
+import { Actor } from './actor';
+import { administrationOnlyKeyPolicy, viaDynamoDb } from './key-policy';
+
+export interface DataTablesProps {
+  /** Refuse `DeleteTable` until an operator turns protection off. @default true */
+  readonly deletionProtection?: boolean;
+  /** What happens to tables and their key when the stack is deleted. @default RemovalPolicy.RETAIN */
+  readonly removalPolicy?: RemovalPolicy;
+}
+
+/** DynamoDB item actions, named as IAM names them. */
+type ItemAction = 'GetItem' | 'PutItem' | 'UpdateItem' | 'DeleteItem' | 'ConditionCheckItem' | 'Query' | 'Scan';
+
+const READS: ReadonlySet<ItemAction> = new Set(['GetItem', 'ConditionCheckItem', 'Query', 'Scan']);
+
+/** What DynamoDB server-side encryption asks KMS for on a caller's behalf, read side and write side. */
+const STORAGE_KEY_READ = ['kms:Decrypt', 'kms:DescribeKey'];
+const STORAGE_KEY_WRITE = [
+  ...STORAGE_KEY_READ,
+  'kms:Encrypt',
+  'kms:GenerateDataKey',
+  'kms:GenerateDataKeyWithoutPlaintext',
+  'kms:ReEncryptFrom',
+  'kms:ReEncryptTo',
+];
+
+/**
+ * Every table of `TABLES` (keys, TTL as the kernel defines them), with point-in-time recovery and encryption
+ * under one customer managed storage key that is usable only through DynamoDB. Access is granted only by
+ * the intent-named methods below, each the least a duty needs (DESIGN §3, §7).
+ */
+export class DataTables extends Construct {
+  readonly tables: Readonly<Record<TableName, dynamodb.Table>>;
+  /** Encrypts every table at rest; no principal may call KMS with it directly. */
+  readonly storageKey: kms.Key;
+
+  constructor(scope: Construct, id: string, props: DataTablesProps = {}) {
+    super(scope, id);
+    const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
+    this.storageKey = new kms.Key(this, 'StorageKey', {
+      description: 'AgentSec tables at rest (usable only through DynamoDB)',
+      alias: 'alias/agentsec/storage',
+      enableKeyRotation: true,
+      policy: administrationOnlyKeyPolicy(),
+      pendingWindow: Duration.days(30),
+      removalPolicy,
+    });
+    // The key policy DynamoDB documents for customer managed keys: the account's principals, through DynamoDB only.
+    this.storageKey.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'UseThroughDynamoDbOnly',
+        principals: [new iam.AccountRootPrincipal()],
+        actions: [...STORAGE_KEY_WRITE, 'kms:CreateGrant'],
+        resources: ['*'],
+        conditions: {
+          StringEquals: { 'kms:ViaService': viaDynamoDb(Stack.of(this)), 'kms:CallerAccount': Stack.of(this).account },
+        },
+      }),
+    );
+    const tables = {} as Record<TableName, dynamodb.Table>;
+    for (const [name, def] of Object.entries(TABLES) as [TableName, (typeof TABLES)[TableName]][]) {
+      const sortKey = 'sortKey' in def ? def.sortKey : undefined;
+      tables[name] = new dynamodb.Table(this, pascal(name), {
+        partitionKey: { name: def.partitionKey, type: dynamodb.AttributeType.STRING },
+        sortKey: sortKey && {
+          name: sortKey.name,
+          type: sortKey.type === 'N' ? dynamodb.AttributeType.NUMBER : dynamodb.AttributeType.STRING,
+        },
+        timeToLiveAttribute: 'ttlAttribute' in def ? def.ttlAttribute : undefined,
+        billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+        encryption: dynamodb.TableEncryption.CUSTOMER_MANAGED,
+        encryptionKey: this.storageKey,
+        pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+        deletionProtection: props.deletionProtection ?? true,
+        removalPolicy,
+      });
+    }
+    this.tables = tables;
+  }
+
+  /** `{AGENTSEC_TABLE_COMMANDS: name, ...}`: every table's name under the variable the kernel reads. */
+  tableNameEnvironment(): Record<string, string> {
+    return Object.fromEntries(
+      (Object.keys(TABLES) as TableName[]).map((t) => [TABLES[t].env, this.tables[t].tableName]),
+    );
+  }
+
+  /** Appends to and reads the ledger; entries are never updated or deleted (append-only, DESIGN §7). */
+  grantLedgerAppend(actor: Actor): void {
+    this.grant(actor, 'ledger', ['PutItem', 'GetItem', 'Query']);
+  }
+
+  /** Consumes a nonce or message id with a conditional put, and nothing else (single use, DESIGN §4, §5). */
+  grantSingleUseConsumption(actor: Actor): void {
+    this.grant(actor, 'nonces', ['PutItem']);
+  }
+
+  /** Powertools idempotency records for the messages this actor handles. */
+  grantIdempotencyRecords(actor: Actor): void {
+    this.grant(actor, 'idempotency', ['GetItem', 'PutItem', 'UpdateItem', 'DeleteItem']);
+  }
+
+  /** The API: claims an `idempotency-key` for one command with a conditional put, and reads the claim back. */
+  grantIdempotencyKeyClaims(actor: Actor): void {
+    this.grant(actor, 'idempotency', ['PutItem', 'GetItem']);
+  }
+
+  /** The API: stores a user's command, reads it back for its owner, updates its status. */
+  grantCommandIntake(actor: Actor): void {
+    this.grant(actor, 'commands', ['PutItem', 'GetItem', 'UpdateItem']);
+  }
+
+  /** The kernel agent: reads the command it serves and records progress and the answer. */
+  grantCommandProgress(actor: Actor): void {
+    this.grant(actor, 'commands', ['GetItem', 'UpdateItem']);
+  }
+
+  /** The signer: reads what the user authorized and marks a command awaiting approval (DESIGN §5). */
+  grantCommandAuthorityCheck(actor: Actor): void {
+    this.grant(actor, 'commands', ['GetItem', 'UpdateItem']);
+  }
+
+  /** The API: lists pending requests and records one vote per approver while the request is pending. */
+  grantApprovalRecording(actor: Actor): void {
+    this.grant(actor, 'approvals', ['PutItem', 'ConditionCheckItem', 'GetItem', 'Query', 'Scan']);
+  }
+
+  /** The signer: records pending requests and counts the approvals recorded for them. */
+  grantApprovalDecisions(actor: Actor): void {
+    this.grant(actor, 'approvals', ['PutItem', 'GetItem', 'Query', 'UpdateItem']);
+  }
+
+  /** A tool owner: writes each side effect once and parks work that waits for approvals (expired by TTL). */
+  grantToolEffects(actor: Actor): void {
+    this.grant(actor, 'outbox', ['PutItem', 'GetItem']);
+    this.grant(actor, 'continuations', ['PutItem', 'GetItem']);
+  }
+
+  private grant(actor: Actor, table: TableName, actions: readonly ItemAction[]): void {
+    actor.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: actions.map((a) => `dynamodb:${a}`),
+        resources: [this.tables[table].tableArn],
+      }),
+    );
+    const writes = actions.some((a) => !READS.has(a));
+    actor.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: writes ? STORAGE_KEY_WRITE : STORAGE_KEY_READ,
+        resources: [this.storageKey.keyArn],
+        conditions: { StringEquals: { 'kms:ViaService': viaDynamoDb(Stack.of(this)) } },
+      }),
+    );
+  }
+}
+
+function pascal(name: string): string {
+  return name.charAt(0).toUpperCase() + name.slice(1);
+}

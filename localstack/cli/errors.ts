@@ -1,0 +1,32 @@
+import { ApiRequestError, ApiUnreachableError } from './api-client';
+
+/** Exit codes of the CLI. */
+export const EXIT = {
+  /** Something went wrong: a refusal, a failed command, bad input. */
+  failed: 1,
+  /** There is no running local cloud to talk to. */
+  notRunning: 2,
+} as const;
+
+/** An error the CLI reports as one sentence, with its exit code. */
+export class CliError extends Error {
+  constructor(
+    message: string,
+    readonly exitCode: number = EXIT.failed,
+  ) {
+    super(message);
+    this.name = 'CliError';
+  }
+}
+
+export const notRunning = (detail: string) =>
+  new CliError(`the local cloud is not running (${detail}); start it with \`agentsec dev\``, EXIT.notRunning);
+
+/** Any error as one line for a person, and its exit code; never a stack trace. */
+export function describeFailure(err: unknown): { message: string; exitCode: number } {
+  if (err instanceof CliError) return { message: err.message, exitCode: err.exitCode };
+  if (err instanceof ApiUnreachableError) return { message: notRunning(`nothing answers at ${err.apiUrl}`).message, exitCode: EXIT.notRunning };
+  if (err instanceof ApiRequestError) return { message: err.message, exitCode: EXIT.failed };
+  const message = err instanceof Error ? err.message : String(err);
+  return { message: message.split('\n')[0] || 'unknown error', exitCode: EXIT.failed };
+}

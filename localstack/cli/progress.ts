@@ -1,0 +1,75 @@
+import { ApiClient, ApiRequestError, CommandView, TERMINAL } from './api-client';
+import type { EntryView } from './output';
+
+/** The API's largest audit page. */
+const PAGE = 1000;
+
+/** Every ledger entry after `since`, page by page. */
+export async function auditSince(api: ApiClient, since = 0): Promise<EntryView[]> {
+  const all: EntryView[] = [];
+  for (let after = since; ; ) {
+    const page = (await api.audit(after, PAGE)) as EntryView[];
+    all.push(...page);
+    if (page.length < PAGE) return all;
+    after = page[page.length - 1].seq;
+  }
+}
+
+/** The sequence number of the newest ledger entry, or undefined when the caller may not read the ledger. */
+export async function ledgerHead(api: ApiClient): Promise<number | undefined> {
+  try {
+    return (await auditSince(api)).at(-1)?.seq ?? 0;
+  } catch (err) {
+    if (err instanceof ApiRequestError && err.status === 403) return undefined;
+    throw err;
+  }
+}
+
+export interface WatchOptions {
+  /** Called on each status change. */
+  readonly onStatus?: (view: CommandView) => void;
+  /** Called for each new ledger entry about the command (only for callers allowed to read the ledger). */
+  readonly onEntry?: (entry: EntryView) => void;
+  /** The ledger head before the command was submitted; without it no entries are reported. */
+  readonly ledgerFrom?: number;
+  /** Stop waiting when this holds. @default a terminal status */
+  readonly until?: (view: CommandView) => boolean;
+  /** @default 120000 */
+  readonly timeoutMs?: number;
+}
+
+/**
+ * Follows a command until `until` holds: its status through the API, and what the agents did through the
+ * ledger (the ledger holds identifiers, labels and digests, never content, DESIGN §7).
+ */
+export async function watchCommand(api: ApiClient, commandId: string, options: WatchOptions = {}): Promise<CommandView> {
+  const until = options.until ?? ((v: CommandView) => TERMINAL.has(v.status));
+  const timeoutMs = options.timeoutMs ?? 120_000;
+  const deadline = Date.now() + timeoutMs;
+  let seen = options.ledgerFrom;
+  let lastStatus = '';
+  const drainLedger = async () => {
+    if (seen === undefined || !options.onEntry) return;
+    const entries = await auditSince(api, seen);
+    for (const e of entries) {
+      seen = Math.max(seen, e.seq);
+      if (e.commandId === commandId) options.onEntry(e);
+    }
+  };
+  for (;;) {
+    const view = await api.command(commandId);
+    await drainLedger();
+    if (view.status !== lastStatus) {
+      lastStatus = view.status;
+      options.onStatus?.(view);
+    }
+    if (until(view)) {
+      // The entries written just after the last status change (e.g. `command.completed`).
+      await new Promise((r) => setTimeout(r, 200));
+      await drainLedger();
+      return view;
+    }
+    if (Date.now() > deadline) throw new Error(`command ${commandId} is still ${view.status} after ${Math.round(timeoutMs / 1000)} s`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}

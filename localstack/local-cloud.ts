@@ -1,0 +1,232 @@
+import { existsSync } from 'node:fs';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { CoreAgent } from '../functions/agents/core';
+import { EffectorAgent } from '../functions/agents/effector';
+import { createAgentHandler } from '../functions/agents/lambda';
+import { createApiContext } from '../functions/api/context';
+import { createApiHandler } from '../functions/handlers/api';
+import { signerFromEnvironment } from '../functions/handlers/signer';
+import { awsClientConfig } from '../functions/kernel/aws';
+import { KERNEL_AGENT } from '../functions/kernel/messaging';
+import { InProcessSignerClient, SignerClient } from '../functions/kernel/signer-client';
+import { Topology, loadTopology } from '../functions/kernel/topology';
+import { localStateFile } from './cli/state-files';
+import { createTokenVerifier } from './cognito';
+import { Emulator, startEmulator } from './emulator';
+import { HttpApi, HttpApiHandler, startHttpApi } from './http-api';
+import { LocalResources, ProvisionedResources, readLocalState, writeLocalState } from './local-state';
+import { ModelServer, startModelServer } from './model-server/server';
+import { environmentFor, provisionLocalCloud } from './provision';
+import { SqsEventSource } from './sqs-event-source';
+
+export interface LocalCloudOptions {
+  /** Names every resource; starting again with the same prefix on the same emulator reuses them. @default 'agentsec' */
+  readonly prefix?: string;
+  /** Agents' models obey every injection they read (`AGENTSEC_MODEL_MODE=compromised`). @default false */
+  readonly compromised?: boolean;
+  /** Progress lines while starting and stopping. @default none */
+  readonly log?: (line: string) => void;
+  /** Where the state is written (mode 0600); `false` writes none. @default `.agentsec/local.json` */
+  readonly stateFile?: string | false;
+  /** @default loadTopology() */
+  readonly topology?: Topology;
+  /** Where handler invocation failures are reported. @default console */
+  readonly logger?: Pick<Console, 'error' | 'warn'>;
+  /** Level of the handlers' structured logs (`AGENTSEC_LOG_LEVEL`). @default the environment's, else WARN */
+  readonly logLevel?: string;
+}
+
+export interface LocalCloud {
+  /** What `.agentsec/local.json` holds. */
+  readonly state: LocalResources;
+  /** The offline model every endpoint without its own URL variable points at (its `requests` show what each was shown). */
+  readonly model: ModelServer;
+  /** Stops the event sources, the servers and the emulator this process started. Idempotent. */
+  stop(): Promise<void>;
+}
+
+/** The signer's name in handler environments (a Lambda function name on AWS). */
+const SIGNER_FUNCTION = 'signer';
+
+/**
+ * The one-machine cloud (DESIGN §9): the emulator, every resource of the topology, the offline model, one SQS
+ * event source per agent running its handler in this process, the signer in-process behind the same
+ * `SignerClient` interface, and the HTTP API behind the Cognito authorizer. Writes the state file the CLI reads.
+ *
+ * @example
+ * const cloud = await startLocalCloud({ log: console.log });
+ * // ... agentsec login / ask against cloud.state.apiUrl
+ * await cloud.stop();
+ */
+export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<LocalCloud> {
+  const log = options.log ?? (() => undefined);
+  const topology = options.topology ?? loadTopology();
+  const stateFile = options.stateFile === undefined ? localStateFile() : options.stateFile;
+  const stack = new Shutdown(log);
+  try {
+    const emulator = await startEmulator({ log });
+    stack.push(() => emulator.stop());
+    log(emulator.owned ? `emulator: moto server on ${emulator.endpoint}` : `emulator: using ${emulator.endpoint}`);
+    // The kernel's AWS clients read the endpoint from the process environment (functions/kernel/aws.ts).
+    stack.push(pointProcessAt(emulator));
+
+    const resources = await provisionLocalCloud({
+      endpoint: emulator.endpoint,
+      topology,
+      prefix: options.prefix ?? 'agentsec',
+      passwords: stateFile ? previousPasswords(stateFile) : undefined,
+    });
+    log(
+      `provisioned: ${Object.keys(resources.keys).length} level keys and the authority key, ${Object.keys(resources.queues).length} queues with DLQs, ` +
+        `${Object.keys(resources.tables).length} tables, user pool ${resources.userPoolId} with ${resources.users.length} users`,
+    );
+
+    const model = await startModelServer({ mode: 'honest' });
+    stack.push(() => model.stop());
+    log(`offline model: ${model.url}${options.compromised ? ' (agents ask it to be compromised)' : ''}`);
+
+    const agentEnv = {
+      ...modelEnvironment(topology, model.url),
+      AGENTSEC_LOG_LEVEL: options.logLevel ?? process.env.AGENTSEC_LOG_LEVEL ?? 'WARN',
+      ...(process.env.AGENTSEC_CONFIG ? { AGENTSEC_CONFIG: process.env.AGENTSEC_CONFIG } : {}),
+      ...(options.compromised ? { AGENTSEC_MODEL_MODE: 'compromised' } : {}),
+    };
+    const signer = inProcessSigner(resources, topology, agentEnv);
+
+    const sqs = new SQSClient(awsClientConfig({ endpoint: emulator.endpoint, region: resources.region }));
+    stack.push(async () => sqs.destroy());
+    const sources = topology.agentNames().map((name) => agentEventSource(name, { topology, resources, sqs, signer, agentEnv, logger: options.logger }));
+    await Promise.all(sources.map((s) => s.start()));
+    stack.push(async () => void (await Promise.all(sources.map((s) => s.stop()))));
+    log(`agents: ${topology.agentNames().join(', ')} polling their queues`);
+
+    const api = await startApi(resources, topology, signer, options.logger);
+    stack.push(() => api.close());
+    log(`HTTP API: ${api.url}`);
+
+    const state: LocalResources = { ...resources, apiUrl: api.url, modelUrl: model.url };
+    if (stateFile) {
+      writeLocalState(stateFile, state);
+      log(`wrote ${stateFile}`);
+    }
+    return { state, model, stop: () => stack.unwind() };
+  } catch (err) {
+    await stack.unwind();
+    throw err;
+  }
+}
+
+/** Passwords of the users of an earlier run, so a restarted cloud keeps them. */
+function previousPasswords(stateFile: string): Record<string, string> | undefined {
+  if (!existsSync(stateFile)) return undefined;
+  try {
+    return Object.fromEntries(readLocalState(stateFile).users.map((u) => [u.username, u.password]));
+  } catch {
+    return undefined; // an unreadable old state only costs fresh passwords
+  }
+}
+
+/** Points every kernel AWS client of this process at the emulator; returns the undo. */
+function pointProcessAt(emulator: Emulator): () => Promise<void> {
+  const saved = { AGENTSEC_AWS_ENDPOINT: process.env.AGENTSEC_AWS_ENDPOINT, AWS_REGION: process.env.AWS_REGION };
+  process.env.AGENTSEC_AWS_ENDPOINT = emulator.endpoint;
+  process.env.AWS_REGION ??= 'us-east-1';
+  return async () => {
+    for (const [k, v] of Object.entries(saved)) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+  };
+}
+
+/**
+ * Model endpoint variables for the agents: an endpoint whose URL variable is set keeps it (a real provider or a
+ * local Ollama), every other one uses the offline model. API keys pass through from this process.
+ */
+function modelEnvironment(topology: Topology, offlineUrl: string): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const endpoint of topology.modelEndpoints.values()) {
+    if (endpoint.baseUrlEnv) env[endpoint.baseUrlEnv] = process.env[endpoint.baseUrlEnv] || offlineUrl;
+    const key = endpoint.apiKeyEnv && process.env[endpoint.apiKeyEnv];
+    if (endpoint.apiKeyEnv && key) env[endpoint.apiKeyEnv] = key;
+  }
+  return env;
+}
+
+/** The signer, in this process; it sends approved directives to the agent that asked, so it knows every agent's queue. */
+function inProcessSigner(resources: ProvisionedResources, topology: Topology, extra: Record<string, string>): SignerClient {
+  const env = { ...extra, ...environmentFor(resources, { sendsTo: topology.agentNames() }) };
+  return new InProcessSignerClient(signerFromEnvironment(env));
+}
+
+interface AgentSourceProps {
+  readonly topology: Topology;
+  readonly resources: ProvisionedResources;
+  readonly sqs: SQSClient;
+  readonly signer: SignerClient;
+  readonly agentEnv: Record<string, string>;
+  readonly logger?: Pick<Console, 'error' | 'warn'>;
+}
+
+/** One agent's function behind its queue, with the batch size, concurrency and timeouts the topology gives it. */
+function agentEventSource(name: string, props: AgentSourceProps): SqsEventSource {
+  const { topology, resources } = props;
+  const agent = topology.agent(name);
+  const env = {
+    ...props.agentEnv,
+    // Send rights follow the topology's edges (DESIGN §3): the handler learns only the queues it may use.
+    ...environmentFor(resources, { agent: name, sendsTo: agent.sendsTo, signerFunction: SIGNER_FUNCTION }),
+  };
+  const Agent = name === KERNEL_AGENT ? CoreAgent : EffectorAgent;
+  const handler = createAgentHandler(Agent, { env, topology, signer: () => props.signer });
+  const visibility = topology.runtime.visibilityTimeoutSeconds;
+  return new SqsEventSource({
+    sqs: props.sqs,
+    queueUrl: resources.queues[name],
+    functionName: name,
+    handler,
+    batchSize: agent.batchSize,
+    maxConcurrency: agent.maxConcurrency,
+    visibilityTimeoutSeconds: visibility,
+    timeoutSeconds: Math.min(agent.timeoutSeconds, visibility),
+    memoryMiB: agent.memoryMiB,
+    ...(props.logger ? { logger: props.logger } : {}),
+  });
+}
+
+/** The API function behind the Cognito JWT authorizer; it sends commands only to the kernel agent. */
+async function startApi(
+  resources: ProvisionedResources,
+  topology: Topology,
+  signer: SignerClient,
+  logger?: Pick<Console, 'error'>,
+): Promise<HttpApi> {
+  const env = environmentFor(resources, { sendsTo: [KERNEL_AGENT], signerFunction: SIGNER_FUNCTION });
+  const ctx = createApiContext({ env, topology, signer: () => signer });
+  const handler = createApiHandler(() => ctx) as unknown as HttpApiHandler;
+  const verifier = createTokenVerifier({ endpoint: resources.endpoint, userPoolId: resources.userPoolId, userPoolClientId: resources.userPoolClientId });
+  return startHttpApi({ handler, verifier, region: resources.region, functionName: 'api', ...(logger ? { logger } : {}) });
+}
+
+/** Undo steps, run newest first; a failing step does not keep the others from running. */
+class Shutdown {
+  private steps: Array<() => Promise<void>> = [];
+
+  constructor(private readonly log: (line: string) => void) {}
+
+  push(step: () => Promise<void>): void {
+    this.steps.push(step);
+  }
+
+  async unwind(): Promise<void> {
+    const steps = this.steps.reverse();
+    this.steps = [];
+    for (const step of steps) {
+      try {
+        await step();
+      } catch (err) {
+        this.log(`while stopping: ${(err as Error).message}`);
+      }
+    }
+  }
+}

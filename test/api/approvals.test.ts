@@ -1,0 +1,144 @@
+import { randomUUID } from 'node:crypto';
+import { DirectiveRequestInput } from '../../functions/kernel/directive-request';
+import { label } from '../../functions/kernel/labels';
+import { ApiFixture, apiFixture, commandBody } from './support';
+
+let f: ApiFixture;
+
+beforeAll(async () => {
+  f = await apiFixture();
+});
+
+/** alice's command that allows prescribing, submitted through the API. */
+async function prescribingCommand(): Promise<string> {
+  const res = await f.call({
+    method: 'POST',
+    path: '/v1/commands',
+    claims: f.user('alice'),
+    body: commandBody('prescribe for the patient', 'SECRET', ['MEDICAL'], { allow: ['prescribe'] }),
+  });
+  expect(res.status).toBe(202);
+  return res.body.commandId;
+}
+
+/** The analyst asks the real signer to prescribe: a critical tool, so the request waits for two approvers. */
+async function pendingPrescription(commandId: string): Promise<string> {
+  const requestId = randomUUID();
+  const request: DirectiveRequestInput = {
+    requestId,
+    kind: 'tool',
+    requester: 'analyst',
+    commandId,
+    target: 'analyst',
+    tool: 'prescribe',
+    args: { patientId: 'P-1001', drug: 'Metformin', doseMg: 500 },
+    label: label('SECRET', ['MEDICAL']),
+  };
+  const decision = await f.signer.request(request);
+  expect(decision.status).toBe('pending');
+  return requestId;
+}
+
+const list = (username: string) => f.call({ method: 'GET', path: '/v1/approvals', claims: f.user(username) });
+const decide = (username: string, requestId: string, body: unknown) =>
+  f.call({ method: 'POST', path: `/v1/approvals/${requestId}`, claims: f.user(username), body });
+
+test('an approver lists pending requests, with digests and never the arguments', async () => {
+  const commandId = await prescribingCommand();
+  const requestId = await pendingPrescription(commandId);
+  const res = await list('carol');
+  expect(res.status).toBe(200);
+  const pending = res.body.find((p: { requestId: string }) => p.requestId === requestId);
+  expect(pending).toMatchObject({
+    requestId,
+    kind: 'tool',
+    commandId,
+    requester: 'analyst',
+    target: 'analyst',
+    tool: 'prescribe',
+    label: 'SECRET/MEDICAL',
+    argsDigest: expect.stringMatching(/^[0-9a-f]{64}$/),
+    approvalsNeeded: 2,
+    approvals: [],
+  });
+  expect(res.raw).not.toContain('Metformin');
+});
+
+test('a user who is not an approver sees no pending approvals', async () => {
+  const commandId = await prescribingCommand();
+  await pendingPrescription(commandId);
+  const res = await list('alice');
+  expect(res.status).toBe(200);
+  expect(res.body).toEqual([]);
+});
+
+test('a user who is not an approver cannot approve (403, ledgered as directive.denied)', async () => {
+  const commandId = await prescribingCommand();
+  const requestId = await pendingPrescription(commandId);
+  const res = await decide('alice', requestId, { decision: 'approve' });
+  expect(res.status).toBe(403);
+  expect(res.body.reason).toBe('NOT_AUTHORIZED');
+  const denied = (await f.ledgerEntries()).filter((e) => e.type === 'directive.denied' && e.detail?.requestId === requestId);
+  expect(denied).toHaveLength(1);
+  expect((await list('carol')).body.find((p: { requestId: string }) => p.requestId === requestId).approvals).toEqual([]);
+});
+
+test('two distinct approvals reach the threshold: the signer signs and sends the directive; a later vote is 409', async () => {
+  const commandId = await prescribingCommand();
+  const requestId = await pendingPrescription(commandId);
+
+  const first = await decide('carol', requestId, { decision: 'approve', reason: 'dose checked' });
+  expect(first.status).toBe(200);
+  expect(first.body).toMatchObject({ requestId, commandId, recorded: true, approvals: ['carol'], approvalsNeeded: 2, status: 'pending' });
+
+  // The same approver twice counts once.
+  const again = await decide('carol', requestId, { decision: 'approve' });
+  expect(again.body).toMatchObject({ recorded: false, approvals: ['carol'], status: 'pending' });
+  expect(f.delivered.some((d) => d.requestId === requestId)).toBe(false);
+
+  const second = await decide('dave', requestId, { decision: 'approve' });
+  expect(second.status).toBe(200);
+  expect(second.body).toMatchObject({ recorded: true, approvals: ['carol', 'dave'], status: 'signed' });
+  expect(f.delivered.filter((d) => d.requestId === requestId)).toHaveLength(1);
+
+  const late = await decide('carol', requestId, { decision: 'reject' });
+  expect(late.status).toBe(409);
+  expect((await list('carol')).body.some((p: { requestId: string }) => p.requestId === requestId)).toBe(false);
+
+  const recorded = (await f.ledgerEntries()).filter((e) => e.type === 'approval.recorded' && e.detail?.requestId === requestId);
+  expect(recorded.map((e) => e.actor)).toEqual(['carol', 'dave']);
+  expect(JSON.stringify(recorded)).not.toContain('dose checked');
+});
+
+test('a rejection ends the request denied and the command denied', async () => {
+  const commandId = await prescribingCommand();
+  const requestId = await pendingPrescription(commandId);
+  const res = await decide('dave', requestId, { decision: 'reject', reason: 'wrong patient' });
+  expect(res.status).toBe(200);
+  expect(res.body).toMatchObject({ requestId, decision: 'reject', status: 'denied' });
+  expect(f.delivered.some((d) => d.requestId === requestId)).toBe(false);
+  const command = await f.call({ method: 'GET', path: `/v1/commands/${commandId}`, claims: f.user('alice') });
+  expect(command.body.status).toBe('denied');
+});
+
+test('an unknown request is 404 for an approver', async () => {
+  const res = await decide('carol', randomUUID(), { decision: 'approve' });
+  expect(res.status).toBe(404);
+});
+
+test.each([
+  ['an unknown decision', { decision: 'maybe' }],
+  ['no decision', {}],
+  ['an unknown field', { decision: 'approve', approver: 'dave' }],
+  ['an oversized reason', { decision: 'approve', reason: 'x'.repeat(201) }],
+  ['bad JSON', '{"decision":'],
+])('a malformed decision is 400: %s', async (_what, body) => {
+  const res = await decide('carol', randomUUID(), body);
+  expect(res.status).toBe(400);
+  expect(res.body.reason).toBe('SCHEMA');
+});
+
+test('a malformed request id is 400', async () => {
+  const res = await decide('carol', 'nope', { decision: 'approve' });
+  expect(res.status).toBe(400);
+});

@@ -1,0 +1,227 @@
+import { randomUUID } from 'node:crypto';
+import { CreateQueueCommand, DeleteMessageCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { Logger } from '@aws-lambda-powertools/logger';
+import { awsClientConfig } from '../../functions/kernel/aws';
+import { DirectiveVerifier } from '../../functions/kernel/directives';
+import { EnvelopeCipher } from '../../functions/kernel/envelope-encryption';
+import { TABLES, TableName } from '../../functions/kernel/tables';
+import { Label, formatLabel } from '../../functions/kernel/labels';
+import { LedgerEntry, LedgerReader, LedgerWriter } from '../../functions/kernel/ledger';
+import { ReceivedMessage, receiveMessage } from '../../functions/kernel/messaging';
+import { newMessageId } from '../../functions/kernel/message';
+import { DirectiveDelivery, Signer } from '../../functions/kernel/signer';
+import { InProcessSignerClient } from '../../functions/kernel/signer-client';
+import { SingleUseStore } from '../../functions/kernel/single-use';
+import { loadTopology } from '../../functions/kernel/topology';
+import { ApiContext, createApiContext } from '../../functions/api/context';
+import type { ApiEvent } from '../../functions/api/http';
+import { createApiHandler } from '../../functions/handlers/api';
+import { createLambdaContext } from '../../localstack/lambda-runtime';
+import { RouteMatcher } from '../../localstack/route-matcher';
+import { API_ROUTES, routeKeyOf } from '../../localstack/routes';
+import { ensureTables } from '../../localstack/provision-tables';
+import { createLevelKeys, createSigningKey, documentClient, dynamo, emulatorEndpoint, kms, unique } from '../support/aws';
+
+export type Claims = Record<string, string>;
+
+/** JWT claims as the Cognito authorizer passes them: `custom:compartments` comma-separated, empty for none. */
+export function claimsOf(username: string, clearance: Label): Claims {
+  return {
+    'cognito:username': username,
+    'custom:clearance': clearance.level,
+    'custom:compartments': clearance.compartments.join(','),
+  };
+}
+
+export interface ApiEventInput {
+  method: string;
+  path: string;
+  /** An object is sent as JSON; a string as is. */
+  body?: unknown;
+  claims?: Claims;
+  headers?: Record<string, string>;
+  query?: Record<string, string>;
+}
+
+const routes = new RouteMatcher(API_ROUTES);
+
+/**
+ * An API Gateway HTTP API payload 2.0 event behind a JWT authorizer, with the route key and path parameters
+ * the gateway's route selection gives it (an unmatched path keeps its own method and path as the key).
+ */
+export function apiEvent(input: ApiEventInput): ApiEvent {
+  const rawQueryString = new URLSearchParams(input.query ?? {}).toString();
+  const match = routes.match(input.method, input.path);
+  const routeKey = match ? routeKeyOf(match.route) : `${input.method} ${input.path}`;
+  return {
+    version: '2.0',
+    routeKey,
+    rawPath: input.path,
+    rawQueryString,
+    headers: { 'content-type': 'application/json', ...(input.headers ?? {}) },
+    ...(input.query ? { queryStringParameters: input.query } : {}),
+    ...(match && Object.keys(match.pathParameters).length > 0 ? { pathParameters: match.pathParameters } : {}),
+    requestContext: {
+      accountId: '123456789012',
+      apiId: 'test',
+      authorizer: { principalId: '', integrationLatency: 0, jwt: { claims: input.claims ?? {}, scopes: [] } },
+      domainName: 'localhost',
+      domainPrefix: 'localhost',
+      http: { method: input.method, path: input.path, protocol: 'HTTP/1.1', sourceIp: '127.0.0.1', userAgent: 'jest' },
+      requestId: randomUUID(),
+      routeKey,
+      stage: '$default',
+      time: new Date().toISOString(),
+      timeEpoch: Date.now(),
+    },
+    ...(input.body === undefined ? {} : { body: typeof input.body === 'string' ? input.body : JSON.stringify(input.body) }),
+    isBase64Encoded: false,
+  };
+}
+
+export interface ApiReply {
+  status: number;
+  headers: Record<string, unknown>;
+  body: any; // eslint-disable-line @typescript-eslint/no-explicit-any
+  raw: string;
+}
+
+/**
+ * Real keys, tables, a core queue, the real signer (in-process) and the API function built by its own
+ * factory, all on the emulator. One per test file; every user of the repository topology can call it.
+ */
+export async function apiFixture(options: { now?: () => Date } = {}) {
+  const topology = loadTopology();
+  const kmsClient = kms();
+  const doc = documentClient();
+  const sqs = new SQSClient(awsClientConfig({ endpoint: emulatorEndpoint() }));
+  const prefix = unique('api');
+  const [keyArns, authorityKeyArn, tables, coreQueue] = await Promise.all([
+    createLevelKeys(kmsClient),
+    createSigningKey(kmsClient),
+    ensureTables(dynamo(), prefix),
+    sqs.send(new CreateQueueCommand({ QueueName: `${prefix}-core` })),
+  ]);
+  const coreQueueUrl = coreQueue.QueueUrl!;
+  const ledger = new LedgerWriter({ doc, tableName: tables.ledger });
+  const delivered: { requestId: string; directiveId: string }[] = [];
+  const deliver: DirectiveDelivery = async (request, directive) => {
+    delivered.push({ requestId: request.requestId, directiveId: directive.claims.id });
+  };
+  const signer = new Signer({
+    topology,
+    kms: kmsClient,
+    authorityKeyArn,
+    doc,
+    tables: { commands: tables.commands, approvals: tables.approvals },
+    ledger,
+    deliver,
+  });
+  const env: Record<string, string> = {
+    AGENTSEC_AWS_ENDPOINT: emulatorEndpoint(),
+    AWS_REGION: 'us-east-1',
+    AGENTSEC_KEY_ARNS: JSON.stringify(keyArns),
+    AGENTSEC_AUTHORITY_KEY_ARN: authorityKeyArn,
+    AGENTSEC_QUEUE_URLS: JSON.stringify({ core: coreQueueUrl }),
+    ...Object.fromEntries((Object.keys(TABLES) as TableName[]).map((t) => [TABLES[t].env, tables[t]])),
+  };
+  const ctx: ApiContext = createApiContext({ env, topology, signer: () => new InProcessSignerClient(signer), now: options.now });
+  const handler = createApiHandler(() => ctx, new Logger({ serviceName: 'agentsec-api-test', logLevel: 'SILENT' }));
+  const cipher = new EnvelopeCipher({ kms: kmsClient, keyArns });
+
+  /** Calls the API function as API Gateway would. */
+  async function call(input: ApiEventInput): Promise<ApiReply> {
+    const out = await handler(apiEvent(input), createLambdaContext({ functionName: 'agentsec-api', timeoutMs: 30_000 }));
+    const raw = out.body ?? '';
+    return { status: out.statusCode ?? 0, headers: out.headers ?? {}, body: raw ? JSON.parse(raw) : undefined, raw };
+  }
+
+  /** A user of the repository topology, by name. */
+  function user(username: string): Claims {
+    const u = topology.users.find((x) => x.username === username);
+    if (!u) throw new Error(`no user ${username}`);
+    return claimsOf(u.username, u.clearance);
+  }
+
+  /** Takes every message now on core's queue off it. */
+  async function drainCoreQueue(): Promise<string[]> {
+    const bodies: string[] = [];
+    for (;;) {
+      const out = await sqs.send(new ReceiveMessageCommand({ QueueUrl: coreQueueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 0 }));
+      if (!out.Messages?.length) return bodies;
+      for (const m of out.Messages) {
+        bodies.push(m.Body!);
+        await sqs.send(new DeleteMessageCommand({ QueueUrl: coreQueueUrl, ReceiptHandle: m.ReceiptHandle! }));
+      }
+    }
+  }
+
+  /** Core's side of a task message: the kernel's receive pipeline, as core runs it. */
+  function receiveAsCore(body: string): Promise<ReceivedMessage> {
+    return receiveMessage(body, {
+      self: 'core',
+      topology,
+      cipher,
+      singleUse: new SingleUseStore(doc, tables.nonces),
+      verifier: new DirectiveVerifier({ kms: kmsClient, authorityKeyArn }),
+    });
+  }
+
+  async function commandItem(commandId: string): Promise<Record<string, unknown> | undefined> {
+    const out = await doc.send(new GetCommand({ TableName: tables.commands, Key: { commandId }, ConsistentRead: true }));
+    return out.Item;
+  }
+
+  /** Stores an answer as core does: sealed from core to the API at the answer's label. */
+  async function completeAsCore(commandId: string, answer: string, answerLabel: Label): Promise<void> {
+    const resultMessageId = newMessageId();
+    const resultCiphertext = await cipher.seal({ from: 'core', to: 'api', label: answerLabel, messageId: resultMessageId, commandId, plaintext: answer });
+    await doc.send(
+      new UpdateCommand({
+        TableName: tables.commands,
+        Key: { commandId },
+        UpdateExpression: 'SET #s = :s, resultCiphertext = :c, resultMessageId = :m, resultLabel = :l, updatedAt = :now',
+        ExpressionAttributeNames: { '#s': 'status' },
+        ExpressionAttributeValues: {
+          ':s': 'completed',
+          ':c': resultCiphertext,
+          ':m': resultMessageId,
+          ':l': formatLabel(answerLabel),
+          ':now': new Date().toISOString(),
+        },
+      }),
+    );
+  }
+
+  const ledgerEntries = (): Promise<LedgerEntry[]> => new LedgerReader({ doc, tableName: tables.ledger }).readAll();
+
+  return {
+    topology,
+    doc,
+    sqs,
+    kms: kmsClient,
+    keyArns,
+    cipher,
+    tables,
+    coreQueueUrl,
+    ledger,
+    signer,
+    delivered,
+    ctx,
+    call,
+    user,
+    drainCoreQueue,
+    receiveAsCore,
+    commandItem,
+    completeAsCore,
+    ledgerEntries,
+  };
+}
+
+export type ApiFixture = Awaited<ReturnType<typeof apiFixture>>;
+
+/** A valid command body at `level`/`compartments`. */
+export function commandBody(text: string, level: string, compartments: string[] = [], extra: Record<string, unknown> = {}) {
+  return { text, classification: { level, compartments }, ...extra };
+}

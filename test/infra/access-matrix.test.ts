@@ -1,0 +1,133 @@
+import { LEVELS } from '../../functions/kernel/labels';
+import { ADMINISTRATOR, expectedKeyAccess } from './support/expected-access';
+import { Cell, administratorCaller, evaluateMatrix, formatMatrix } from './support/kms-matrix';
+import { PolicyEvaluator } from './support/policy-evaluator';
+import { Synthesized, synthesize } from './support/synth';
+import { keyIds, principalRoles } from './support/template-lookup';
+
+/**
+ * DESIGN §3 "proof, not hope": every principal × key × action, evaluated on the synthesized identity policies
+ * and key policies by an IAM policy evaluator, against the matrix the topology implies.
+ */
+describe('the KMS access matrix', () => {
+  let s: Synthesized;
+  let evaluator: PolicyEvaluator;
+  let roles: Map<string, string>;
+  let keys: ReturnType<typeof keyIds>;
+
+  beforeAll(() => {
+    s = synthesize();
+    evaluator = new PolicyEvaluator(s.json);
+    roles = principalRoles(s);
+    keys = keyIds(s);
+  });
+
+  const mismatches = (cells: readonly Cell[]) =>
+    cells
+      .filter((c) => c.allowed !== expectedKeyAccess(s.topology, c.principal, c.key, c.action))
+      .map((c) => `${c.principal} ${c.allowed ? 'CAN' : 'cannot'} ${c.action} on ${c.key}`);
+
+  it('every principal × key × action is exactly what the topology implies (identity and key policies together)', async () => {
+    const cells = await evaluateMatrix(evaluator, roles, keys, { withAdministrator: true });
+    console.log(`AgentSec KMS access matrix (evaluated from the synthesized template)\n${formatMatrix(cells)}`);
+    expect(cells).toHaveLength((roles.size + 1) * 6 * 8);
+    expect(mismatches(cells)).toEqual([]);
+  });
+
+  it('the identity policies alone grant exactly the matrix', async () => {
+    expect(mismatches(await evaluateMatrix(evaluator, roles, keys, { layer: 'identity' }))).toEqual([]);
+  });
+
+  it('the key policies alone grant exactly the matrix', async () => {
+    expect(mismatches(await evaluateMatrix(evaluator, roles, keys, { layer: 'resource' }))).toEqual([]);
+  });
+
+  it('a CONFIDENTIAL agent cannot decrypt a SECRET message', async () => {
+    const scheduler = { role: roles.get('scheduler')! };
+    const context = { 'kms:EncryptionContext:to': 'scheduler', 'kms:EncryptionContext:from': 'core', 'kms:EncryptionContext:label': 'SECRET' };
+    expect(await evaluator.allows({ caller: scheduler, action: 'kms:Decrypt', resource: keys.get('SECRET')!, context })).toBe(false);
+    const confidential = { ...context, 'kms:EncryptionContext:label': 'CONFIDENTIAL' };
+    expect(await evaluator.allows({ caller: scheduler, action: 'kms:Decrypt', resource: keys.get('CONFIDENTIAL')!, context: confidential })).toBe(true);
+  });
+
+  it('a SECRET agent cannot create a data key below SECRET (no write down)', async () => {
+    const auditor = { role: roles.get('auditor')! };
+    for (const level of ['UNCLASSIFIED', 'CONFIDENTIAL'] as const) {
+      const context = { 'kms:EncryptionContext:from': 'auditor', 'kms:EncryptionContext:to': 'core', 'kms:EncryptionContext:label': level };
+      expect(await evaluator.allows({ caller: auditor, action: 'kms:GenerateDataKey', resource: keys.get(level)!, context })).toBe(false);
+    }
+  });
+
+  it('only core writes below its own level, because only core declassifies', async () => {
+    const writesBelowOwnLevel = [...s.topology.agents.values()].filter((a) =>
+      LEVELS.slice(0, LEVELS.indexOf(a.clearance.level)).some((level) =>
+        expectedKeyAccess(s.topology, a.name, level, 'kms:GenerateDataKey'),
+      ),
+    );
+    expect(writesBelowOwnLevel.map((a) => a.name)).toEqual(['core']);
+    const context = { 'kms:EncryptionContext:from': 'core', 'kms:EncryptionContext:to': 'edge', 'kms:EncryptionContext:label': 'UNCLASSIFIED' };
+    expect(await evaluator.allows({ caller: { role: roles.get('core')! }, action: 'kms:GenerateDataKey', resource: keys.get('UNCLASSIFIED')!, context })).toBe(true);
+  });
+
+  it('no principal can create a data key in another sender’s name (kms:EncryptionContext:from)', async () => {
+    const forged: string[] = [];
+    for (const [name, role] of roles) {
+      for (const level of LEVELS) {
+        const context = { 'kms:EncryptionContext:from': name === 'core' ? 'edge' : 'core', 'kms:EncryptionContext:to': 'core', 'kms:EncryptionContext:label': level };
+        if (await evaluator.allows({ caller: { role }, action: 'kms:GenerateDataKey', resource: keys.get(level)!, context })) forged.push(`${name}@${level}`);
+      }
+    }
+    expect(forged).toEqual([]);
+  });
+
+  it('no principal can decrypt an envelope addressed to someone else (kms:EncryptionContext:to)', async () => {
+    const opened: string[] = [];
+    for (const [name, role] of roles) {
+      for (const level of LEVELS) {
+        const context = { 'kms:EncryptionContext:to': name === 'core' ? 'analyst' : 'core', 'kms:EncryptionContext:from': 'api', 'kms:EncryptionContext:label': level };
+        if (await evaluator.allows({ caller: { role }, action: 'kms:Decrypt', resource: keys.get(level)!, context })) opened.push(`${name}@${level}`);
+      }
+    }
+    expect(opened).toEqual([]);
+  });
+
+  it('a level key neither seals nor opens an envelope labelled at another level', async () => {
+    const core = { role: roles.get('core')! };
+    const relabelled = { 'kms:EncryptionContext:from': 'core', 'kms:EncryptionContext:to': 'core', 'kms:EncryptionContext:label': 'TOP_SECRET/MEDICAL' };
+    expect(await evaluator.allows({ caller: core, action: 'kms:GenerateDataKey', resource: keys.get('UNCLASSIFIED')!, context: relabelled })).toBe(false);
+    expect(await evaluator.allows({ caller: core, action: 'kms:Decrypt', resource: keys.get('SECRET')!, context: relabelled })).toBe(false);
+    expect(await evaluator.allows({ caller: core, action: 'kms:Decrypt', resource: keys.get('TOP_SECRET')!, context: relabelled })).toBe(true);
+  });
+
+  it('an account administrator with kms:* in IAM cannot decrypt, create data keys or sign with any AgentSec key', async () => {
+    const used: string[] = [];
+    for (const [key, id] of keys) {
+      for (const action of ['kms:Decrypt', 'kms:GenerateDataKey', 'kms:Encrypt', 'kms:ReEncryptFrom', 'kms:Sign', 'kms:CreateGrant']) {
+        const context = { 'kms:EncryptionContext:from': ADMINISTRATOR, 'kms:EncryptionContext:to': ADMINISTRATOR, 'kms:EncryptionContext:label': key };
+        if (await evaluator.allows({ caller: administratorCaller, action, resource: id, context })) used.push(`${action} on ${key}`);
+      }
+    }
+    expect(used).toEqual([]);
+    // It still administers them: key management is not taken away from the account.
+    expect(await evaluator.allows({ caller: administratorCaller, action: 'kms:ScheduleKeyDeletion', resource: keys.get('SECRET')! })).toBe(true);
+  });
+
+  it('only the signer can sign with the authority key, and the key policy denies every other role', async () => {
+    const signers = [];
+    for (const [name, role] of roles) {
+      if (await evaluator.allows({ caller: { role }, action: 'kms:Sign', resource: keys.get('authority')! })) signers.push(name);
+    }
+    expect(signers).toEqual(['signer']);
+    // Even a role whose IAM allows kms:Sign is refused by the key policy's explicit deny.
+    const decision = await evaluator.decide({ caller: { role: roles.get('core')! }, action: 'kms:Sign', resource: keys.get('authority')!, layer: 'resource' });
+    expect(decision).toBe('ExplicitlyDenied');
+  });
+
+  it('the storage key is usable only through DynamoDB', async () => {
+    const ledgerWriter = { role: roles.get('edge')! };
+    const storage = keys.get('storage')!;
+    expect(await evaluator.allows({ caller: ledgerWriter, action: 'kms:Decrypt', resource: storage })).toBe(false);
+    const viaDynamo = { 'kms:ViaService': 'dynamodb.eu-west-1.amazonaws.com', 'kms:CallerAccount': '111122223333' };
+    expect(await evaluator.allows({ caller: ledgerWriter, action: 'kms:Decrypt', resource: storage, context: viaDynamo })).toBe(true);
+  });
+});

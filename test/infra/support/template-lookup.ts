@@ -1,0 +1,48 @@
+import { Level } from '../../../functions/kernel/labels';
+import { KeyName } from './expected-access';
+import { Synthesized, logicalIdOf } from './synth';
+
+type Resources = Synthesized['json']['Resources'];
+
+/** The value of tag `key` on a resource, if any. */
+export function tagOf(resource: Resources[string], key: string): string | undefined {
+  const tags = (resource.Properties?.Tags ?? []) as Array<{ Key: string; Value: string }>;
+  return tags.find((t) => t.Key === key)?.Value;
+}
+
+/** Logical ids of the resources of `type` whose tag `key` is `value`. */
+export function taggedResources(resources: Resources, type: string, key: string, value: string): string[] {
+  return Object.entries(resources)
+    .filter(([, r]) => r.Type === type && tagOf(r, key) === value)
+    .map(([id]) => id);
+}
+
+function single(ids: string[], what: string): string {
+  if (ids.length !== 1) throw new Error(`expected exactly one ${what}, found ${ids.length}`);
+  return ids[0];
+}
+
+/**
+ * The principals of the stack by name, found as an outside test finds them: agent roles by `agentsec:agent`,
+ * the signer by `agentsec:purpose`; the API's role (which has no contract tag) through the construct.
+ */
+export function principalRoles(s: Synthesized): Map<string, string> {
+  const roles = new Map<string, string>();
+  for (const name of s.topology.agentNames()) {
+    roles.set(name, single(taggedResources(s.json.Resources, 'AWS::IAM::Role', 'agentsec:agent', name), `role of agent ${name}`));
+  }
+  roles.set('api', logicalIdOf(s.stack, s.stack.api.role));
+  roles.set('signer', single(taggedResources(s.json.Resources, 'AWS::IAM::Role', 'agentsec:purpose', 'signer'), 'signer role'));
+  return roles;
+}
+
+/** The keys of the stack by name: level keys by `agentsec:level`, the authority key by `agentsec:purpose`. */
+export function keyIds(s: Synthesized): Map<KeyName, string> {
+  const keys = new Map<KeyName, string>();
+  for (const level of ['UNCLASSIFIED', 'CONFIDENTIAL', 'SECRET', 'TOP_SECRET'] as Level[]) {
+    keys.set(level, single(taggedResources(s.json.Resources, 'AWS::KMS::Key', 'agentsec:level', level), `${level} key`));
+  }
+  keys.set('authority', single(taggedResources(s.json.Resources, 'AWS::KMS::Key', 'agentsec:purpose', 'authority'), 'authority key'));
+  keys.set('storage', logicalIdOf(s.stack, s.stack.data.storageKey));
+  return keys;
+}

@@ -1,0 +1,110 @@
+import { TABLES, TableName } from '../../functions/kernel/tables';
+import { PolicyEvaluator } from './support/policy-evaluator';
+import { Synthesized, logicalIdOf, synthesize } from './support/synth';
+import { principalRoles } from './support/template-lookup';
+
+const ITEM_ACTIONS = ['GetItem', 'PutItem', 'UpdateItem', 'DeleteItem', 'ConditionCheckItem', 'Query', 'Scan', 'BatchGetItem', 'BatchWriteItem'] as const;
+const TABLE_ADMIN_ACTIONS = ['DeleteTable', 'UpdateTable', 'UpdateTimeToLive', 'RestoreTableToPointInTime', 'ExportTableToPointInTime'] as const;
+type ItemAction = (typeof ITEM_ACTIONS)[number];
+
+/**
+ * The least each duty needs (DESIGN §4, §5, §7): the ledger is append-only, a nonce is consumed with one
+ * conditional put, side effects are written by tool owners, commands by the API, the kernel agent and the signer.
+ */
+function expectedTableAccess(s: Synthesized, principal: string, table: TableName): ItemAction[] {
+  const agent = s.topology.agents.get(principal);
+  const rules: Record<TableName, ItemAction[]> = {
+    ledger: ['PutItem', 'GetItem', 'Query'],
+    nonces: agent ? ['PutItem'] : [],
+    idempotency: agent ? ['GetItem', 'PutItem', 'UpdateItem', 'DeleteItem'] : principal === 'api' ? ['GetItem', 'PutItem'] : [],
+    commands: principal === 'api' ? ['GetItem', 'PutItem', 'UpdateItem'] : principal === 'core' || principal === 'signer' ? ['GetItem', 'UpdateItem'] : [],
+    approvals:
+      principal === 'api' ? ['GetItem', 'PutItem', 'ConditionCheckItem', 'Query', 'Scan'] : principal === 'signer' ? ['GetItem', 'PutItem', 'UpdateItem', 'Query'] : [],
+    outbox: agent && agent.tools.length > 0 ? ['GetItem', 'PutItem'] : [],
+    continuations: agent && agent.tools.length > 0 ? ['GetItem', 'PutItem'] : [],
+  };
+  return rules[table];
+}
+
+describe('the tables', () => {
+  let s: Synthesized;
+  let evaluator: PolicyEvaluator;
+  let roles: Map<string, string>;
+  const tableId = (t: TableName) => logicalIdOf(s.stack, s.stack.data.tables[t]);
+  beforeAll(() => {
+    s = synthesize();
+    evaluator = new PolicyEvaluator(s.json);
+    roles = principalRoles(s);
+  });
+
+  it('creates every table of TABLES with its keys and TTL attribute', () => {
+    s.template.resourceCountIs('AWS::DynamoDB::Table', Object.keys(TABLES).length);
+    for (const [name, def] of Object.entries(TABLES) as [TableName, (typeof TABLES)[TableName]][]) {
+      const props = s.json.Resources[tableId(name)].Properties!;
+      const sortKey = 'sortKey' in def ? def.sortKey : undefined;
+      expect(props.KeySchema).toEqual([
+        { AttributeName: def.partitionKey, KeyType: 'HASH' },
+        ...(sortKey ? [{ AttributeName: sortKey.name, KeyType: 'RANGE' }] : []),
+      ]);
+      expect(props.AttributeDefinitions).toEqual(
+        expect.arrayContaining([
+          { AttributeName: def.partitionKey, AttributeType: 'S' },
+          ...(sortKey ? [{ AttributeName: sortKey.name, AttributeType: sortKey.type }] : []),
+        ]),
+      );
+      if ('ttlAttribute' in def) expect(props.TimeToLiveSpecification).toEqual({ AttributeName: def.ttlAttribute, Enabled: true });
+      else expect(props.TimeToLiveSpecification).toBeUndefined();
+    }
+  });
+
+  it('encrypts every table with the customer managed storage key, with point-in-time recovery and deletion protection', () => {
+    const storageKey = logicalIdOf(s.stack, s.stack.data.storageKey);
+    s.template.allResourcesProperties('AWS::DynamoDB::Table', {
+      SSESpecification: { SSEEnabled: true, SSEType: 'KMS', KMSMasterKeyId: { 'Fn::GetAtt': [storageKey, 'Arn'] } },
+      PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+      DeletionProtectionEnabled: true,
+      BillingMode: 'PAY_PER_REQUEST',
+    });
+    expect(s.json.Resources[storageKey].Properties).toMatchObject({ EnableKeyRotation: true });
+  });
+
+  it('every principal × table × item action is the least its duties need', async () => {
+    const wrong: string[] = [];
+    for (const [principal, role] of roles) {
+      for (const table of Object.keys(TABLES) as TableName[]) {
+        const expected = expectedTableAccess(s, principal, table);
+        for (const action of ITEM_ACTIONS) {
+          const allowed = await evaluator.allows({ caller: { role }, action: `dynamodb:${action}`, resource: tableId(table) });
+          if (allowed !== expected.includes(action)) wrong.push(`${principal} ${allowed ? 'CAN' : 'cannot'} ${action} on ${table}`);
+        }
+      }
+    }
+    expect(wrong).toEqual([]);
+  });
+
+  it('no function can update or delete a ledger entry (append-only)', async () => {
+    for (const role of roles.values()) {
+      for (const action of ['UpdateItem', 'DeleteItem', 'BatchWriteItem']) {
+        expect(await evaluator.allows({ caller: { role }, action: `dynamodb:${action}`, resource: tableId('ledger') })).toBe(false);
+      }
+    }
+  });
+
+  it('a consumed nonce can only be put, never read back, overwritten by update or deleted', async () => {
+    for (const role of roles.values()) {
+      for (const action of ['GetItem', 'UpdateItem', 'DeleteItem', 'Query', 'Scan']) {
+        expect(await evaluator.allows({ caller: { role }, action: `dynamodb:${action}`, resource: tableId('nonces') })).toBe(false);
+      }
+    }
+  });
+
+  it('no function can delete, reconfigure or restore a table', async () => {
+    for (const role of roles.values()) {
+      for (const table of Object.keys(TABLES) as TableName[]) {
+        for (const action of TABLE_ADMIN_ACTIONS) {
+          expect(await evaluator.allows({ caller: { role }, action: `dynamodb:${action}`, resource: tableId(table) })).toBe(false);
+        }
+      }
+    }
+  });
+});

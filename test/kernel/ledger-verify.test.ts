@@ -1,0 +1,189 @@
+import { generateKeyPairSync, sign, verify } from 'node:crypto';
+import fc from 'fast-check';
+import {
+  CheckpointVerifier,
+  GENESIS_HASH,
+  LedgerEntry,
+  hashEntry,
+  linkEntry,
+  verifyChain,
+} from '../../functions/kernel/ledger';
+import { IN_PLACE_EDITS, buildChain, copy, sampleInput } from './ledger-fixtures';
+
+const N = 12;
+const chain = buildChain(N);
+const at = new Date('2030-01-02T00:00:00.000Z');
+
+/** The chain with the entry at `seq` replaced by `replace(entry)`. */
+function withEntry(seq: number, replace: (e: LedgerEntry) => LedgerEntry | unknown): LedgerEntry[] {
+  const out = copy(chain);
+  out[seq - 1] = replace(out[seq - 1]) as LedgerEntry;
+  return out;
+}
+
+describe('verifyChain', () => {
+  it('an intact chain verifies, and so does an empty one', () => {
+    expect(verifyChain(chain)).toEqual({ ok: true, entries: N, checkpoints: 0, firstBadSeq: null });
+    expect(verifyChain([])).toEqual({ ok: true, entries: 0, checkpoints: 0, firstBadSeq: null });
+  });
+
+  it('an edit of any field of any entry is detected at that seq', () => {
+    const fields = [...Object.keys(IN_PLACE_EDITS), 'chain', 'seq up', 'seq down'];
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: N }), fc.constantFrom(...fields), (seq, field) => {
+        const tampered = withEntry(seq, (e) => {
+          const edited = copy(e) as Record<string, any>;
+          if (field === 'chain') edited.chain = 'other';
+          else if (field === 'seq up') edited.seq += 5;
+          else if (field === 'seq down') edited.seq -= 1;
+          else IN_PLACE_EDITS[field](edited);
+          return edited;
+        });
+        const result = verifyChain(tampered);
+        expect(result).toMatchObject({ ok: false, firstBadSeq: seq });
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('a deleted entry is detected at the first missing seq', () => {
+    for (let seq = 1; seq < N; seq++) {
+      const tampered = chain.filter((e) => e.seq !== seq);
+      expect(verifyChain(tampered)).toMatchObject({ ok: false, firstBadSeq: seq, reason: expect.stringContaining('missing') });
+    }
+  });
+
+  it('an inserted entry is detected at its seq, even when forged with a valid hash and link', () => {
+    for (let seq = 1; seq <= N; seq++) {
+      const forged = linkEntry(chain[seq - 2], { type: 'approval.recorded', actor: 'mallory' }, { chain: 'main', at });
+      const renumbered = chain.slice(seq - 1).map((e) => ({ ...e, seq: e.seq + 1 }));
+      const tampered = [...chain.slice(0, seq - 1), forged, ...renumbered];
+      expect(verifyChain(tampered)).toMatchObject({ ok: false, firstBadSeq: seq, reason: expect.stringContaining('inserted') });
+    }
+  });
+
+  it('a duplicated entry is detected where it repeats', () => {
+    const tampered = [...chain.slice(0, 5), chain[4], ...chain.slice(5)];
+    expect(verifyChain(tampered)).toMatchObject({ ok: false, firstBadSeq: 6 });
+  });
+
+  it('reordered entries are detected at the first position out of order', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: N }), fc.integer({ min: 1, max: N }), (a, b) => {
+        fc.pre(a !== b);
+        const tampered = [...chain];
+        [tampered[a - 1], tampered[b - 1]] = [tampered[b - 1], tampered[a - 1]];
+        expect(verifyChain(tampered)).toMatchObject({ ok: false, firstBadSeq: Math.min(a, b) });
+      }),
+    );
+  });
+
+  it('an entry replaced with a recomputed hash breaks the link of the next one', () => {
+    const tampered = withEntry(4, (e) => {
+      const forged = { ...e, actor: 'mallory' };
+      return { ...forged, hash: hashEntry(forged) };
+    });
+    expect(verifyChain(tampered)).toMatchObject({ ok: false, firstBadSeq: 5, reason: expect.stringContaining('link') });
+  });
+
+  it('an entry from another chain does not verify', () => {
+    const other = buildChain(N, 'other');
+    expect(verifyChain([...chain.slice(0, 3), other[3], ...chain.slice(4)])).toMatchObject({ ok: false, firstBadSeq: 4 });
+  });
+
+  it('malformed entries are reported, never thrown', () => {
+    const malformed: unknown[] = [
+      null,
+      'entry',
+      { ...chain[2], seq: '3' },
+      { ...chain[2], seq: 3.5 },
+      { ...chain[2], detail: new Set(['x']) },
+      { ...chain[2], digests: new Uint8Array(0) },
+      { ...chain[2], detail: { n: Number.NaN } },
+      { ...chain[2], detail: { nested: { a: 1 } } },
+    ];
+    for (const bad of malformed) {
+      expect(verifyChain(withEntry(3, () => bad))).toMatchObject({ ok: false, firstBadSeq: 3, reason: expect.stringContaining('malformed') });
+    }
+  });
+});
+
+describe('signed checkpoints', () => {
+  const authority = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const impostor = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const statement = (seq: number, hash: string) => Buffer.from(`agentsec-ledger-checkpoint:${seq}:${hash}`);
+
+  /** A checkpoint over the entry before it, signed by `key` (how a signer might use the hook). */
+  function checkpointAfter(entries: LedgerEntry[], key = authority.privateKey): LedgerEntry {
+    const head = entries[entries.length - 1];
+    const signature = sign('sha256', statement(head.seq, head.hash), key).toString('base64');
+    return linkEntry(head, { type: 'checkpoint', actor: 'signer', detail: { covers: head.seq }, digests: { head: head.hash, signature } }, { chain: 'main', at });
+  }
+
+  const verifyCheckpoint: CheckpointVerifier = (entry, hashAt) => {
+    const covers = entry.detail?.covers as number;
+    const hash = hashAt(covers);
+    return hash !== undefined && hash === entry.digests?.head &&
+      verify('sha256', statement(covers, hash), authority.publicKey, Buffer.from(entry.digests?.signature ?? '', 'base64'));
+  };
+
+  it('checkpoints signed by the authority verify and are counted', () => {
+    const entries = buildChain(5);
+    entries.push(checkpointAfter(entries));
+    entries.push(linkEntry(entries[5], sampleInput(7), { chain: 'main', at }));
+    entries.push(checkpointAfter(entries));
+    expect(verifyChain(entries, { verifyCheckpoint })).toEqual({ ok: true, entries: 8, checkpoints: 2, firstBadSeq: null });
+  });
+
+  it('a checkpoint not signed by the authority is the first bad seq', () => {
+    const entries = buildChain(5);
+    entries.push(checkpointAfter(entries, impostor.privateKey));
+    entries.push(linkEntry(entries[5], sampleInput(7), { chain: 'main', at }));
+    expect(verifyChain(entries, { verifyCheckpoint })).toMatchObject({ ok: false, firstBadSeq: 6, checkpoints: 0, reason: expect.stringContaining('checkpoint') });
+  });
+
+  it('a checkpoint verifier that throws rejects the checkpoint', () => {
+    const entries = buildChain(3);
+    entries.push(checkpointAfter(entries));
+    const throwing: CheckpointVerifier = () => {
+      throw new Error('bad signature encoding');
+    };
+    expect(verifyChain(entries, { verifyCheckpoint: throwing })).toMatchObject({ ok: false, firstBadSeq: 4 });
+  });
+
+  it('checkpoint verification sees only hashes of earlier, verified entries', () => {
+    const entries = buildChain(3);
+    entries.push(checkpointAfter(entries));
+    const seen: Array<string | undefined> = [];
+    verifyChain(entries, { verifyCheckpoint: (_e, hashAt) => (seen.push(hashAt(3), hashAt(4), hashAt(0), hashAt(1.5)), true) });
+    expect(seen).toEqual([entries[2].hash, undefined, undefined, undefined]);
+  });
+});
+
+describe('verification cost', () => {
+  const cpuMs = (work: () => void) => {
+    const before = process.cpuUsage();
+    work();
+    const spent = process.cpuUsage(before);
+    return (spent.user + spent.system) / 1000;
+  };
+
+  it('verifying 100 000 entries costs about one hash per entry', () => {
+    const entries: LedgerEntry[] = [];
+    const input = sampleInput(1);
+    // Baseline: sealing the same entries, the least any verifier must redo.
+    const sealing = cpuMs(() => {
+      let prevHash = GENESIS_HASH;
+      for (let seq = 1; seq <= 100_000; seq++) {
+        const unsealed = { ...input, chain: 'main', seq, at: at.toISOString(), prevHash };
+        prevHash = hashEntry(unsealed);
+        entries.push({ ...unsealed, hash: prevHash });
+      }
+    });
+    let result: ReturnType<typeof verifyChain> | undefined;
+    const verifying = cpuMs(() => (result = verifyChain(entries)));
+    expect(result).toEqual({ ok: true, entries: 100_000, checkpoints: 0, firstBadSeq: null });
+    expect(verifying).toBeLessThan(2 * sealing);
+    expect(verifying).toBeLessThan(10_000);
+  });
+});

@@ -1,0 +1,64 @@
+import { label } from '../../functions/kernel/labels';
+import { SignerFixture, declassifyRequest, signerEntries, signerFixture } from './fixture';
+
+let f: SignerFixture;
+beforeAll(async () => {
+  f = await signerFixture();
+});
+
+const CONTENT = 'b'.repeat(64);
+
+describe('declassification is signed only as the user allowed it (DESIGN §6)', () => {
+  it('is automatic when the command pre-authorized declassification to that level', async () => {
+    const commandId = await f.putCommand({ label: label('SECRET', ['MEDICAL']), declassifyTo: 'CONFIDENTIAL' });
+    const decision = await f.signer.request(declassifyRequest(commandId, { contentDigest: CONTENT }));
+    if (decision.status !== 'signed') throw new Error(`expected a directive, got ${JSON.stringify(decision)}`);
+    const claims = await f.verifier().verify(decision.directive, { kind: 'declassify', target: 'scheduler', commandId, contentDigest: CONTENT });
+    expect(claims).toMatchObject({ label: label('SECRET', ['MEDICAL']), declassifyTo: label('CONFIDENTIAL'), principal: 'alice' });
+    await expect(
+      f.verifier().verify(decision.directive, { kind: 'declassify', target: 'scheduler', commandId, contentDigest: 'c'.repeat(64) }),
+    ).rejects.toMatchObject({ reason: 'BINDING_MISMATCH' });
+    expect(signerEntries(await f.entriesFor(commandId)).map((e) => [e.type, e.digests?.content])).toEqual([['directive.signed', CONTENT]]);
+  });
+
+  it('waits for an approver when the command did not pre-authorize it, and one approval signs it', async () => {
+    const commandId = await f.putCommand({ label: label('SECRET', ['MEDICAL']) });
+    const req = declassifyRequest(commandId) as ReturnType<typeof declassifyRequest> & { requestId: string };
+    expect(await f.signer.request(req)).toMatchObject({ status: 'pending', approvalsNeeded: 1 });
+    await f.signer.approvals.recordApproval({ requestId: req.requestId, approver: 'carol', decision: 'approve' });
+    expect(await f.signer.resume(req.requestId)).toMatchObject({ status: 'signed' });
+    expect(signerEntries(await f.entriesFor(commandId)).map((e) => e.type)).toEqual(['directive.requested', 'directive.signed']);
+  });
+
+  it('waits for an approver when asked to go below the pre-authorized level', async () => {
+    const commandId = await f.putCommand({ label: label('SECRET', ['MEDICAL']), declassifyTo: 'CONFIDENTIAL' });
+    const decision = await f.signer.request(declassifyRequest(commandId, { target: 'edge', declassifyTo: label('UNCLASSIFIED') }));
+    expect(decision).toMatchObject({ status: 'pending', approvalsNeeded: 1 });
+  });
+
+  it('is refused when requested by a non-core agent', async () => {
+    const commandId = await f.putCommand({ label: label('SECRET', ['MEDICAL']), declassifyTo: 'UNCLASSIFIED' });
+    // analyst → core is an edge of the topology, so only the "only core declassifies" rule stands in the way.
+    const decision = await f.signer.request(declassifyRequest(commandId, { requester: 'analyst', target: 'core' }));
+    expect(decision).toMatchObject({ status: 'denied', reason: 'NOT_AUTHORIZED' });
+    expect(signerEntries(await f.entriesFor(commandId)).map((e) => [e.type, e.reason])).toEqual([['directive.denied', 'NOT_AUTHORIZED']]);
+  });
+
+  it('is refused towards an agent the requester does not send to', async () => {
+    const commandId = await f.putCommand({ label: label('SECRET', ['MEDICAL']), declassifyTo: 'UNCLASSIFIED' });
+    const decision = await f.signer.request(declassifyRequest(commandId, { requester: 'analyst', target: 'scheduler' }));
+    expect(decision).toMatchObject({ status: 'denied', reason: 'NOT_AUTHORIZED' });
+  });
+
+  it('is refused when the receiver is not cleared for the lowered label', async () => {
+    const commandId = await f.putCommand({ label: label('TOP_SECRET'), declassifyTo: 'UNCLASSIFIED' });
+    const decision = await f.signer.request(declassifyRequest(commandId, { label: label('TOP_SECRET'), declassifyTo: label('SECRET') }));
+    expect(decision).toMatchObject({ status: 'denied', reason: 'READ_UP' });
+  });
+
+  it('is refused when it would not lower the label', async () => {
+    const commandId = await f.putCommand({ declassifyTo: 'UNCLASSIFIED' });
+    const decision = await f.signer.request(declassifyRequest(commandId, { label: label('CONFIDENTIAL'), declassifyTo: label('CONFIDENTIAL') }));
+    expect(decision).toMatchObject({ status: 'denied', reason: 'SCHEMA' });
+  });
+});
