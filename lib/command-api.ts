@@ -68,7 +68,7 @@ export class CommandApi extends Construct implements Actor {
     });
     Validations.of(this.userPool).acknowledge(
       {
-        id: 'AwsSolutions-COG2-BROKEN',
+        id: 'AwsSolutions-COG2',
         reason: 'MFA is offered (TOTP) but not forced, so the CLI and the test users can log in non-interactively; require it per deployment with Mfa.REQUIRED.',
       },
       {

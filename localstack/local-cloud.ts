@@ -34,6 +34,8 @@ export interface LocalCloudOptions {
   readonly logger?: Pick<Console, 'error' | 'warn'>;
   /** Level of the handlers' structured logs (`AGENTSEC_LOG_LEVEL`). @default the environment's, else WARN */
   readonly logLevel?: string;
+  /** Base URL by model endpoint name, over the endpoint's URL variable. @default the variable, else the offline model */
+  readonly modelUrls?: Readonly<Record<string, string>>;
 }
 
 export interface LocalCloud {
@@ -86,7 +88,7 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
     log(`offline model: ${model.url}${options.compromised ? ' (agents ask it to be compromised)' : ''}`);
 
     const agentEnv = {
-      ...modelEnvironment(topology, model.url),
+      ...modelEnvironment(topology, model.url, options.modelUrls ?? {}),
       AGENTSEC_LOG_LEVEL: options.logLevel ?? process.env.AGENTSEC_LOG_LEVEL ?? 'WARN',
       ...(process.env.AGENTSEC_CONFIG ? { AGENTSEC_CONFIG: process.env.AGENTSEC_CONFIG } : {}),
       ...(options.compromised ? { AGENTSEC_MODEL_MODE: 'compromised' } : {}),
@@ -140,13 +142,13 @@ function pointProcessAt(emulator: Emulator): () => Promise<void> {
 }
 
 /**
- * Model endpoint variables for the agents: an endpoint whose URL variable is set keeps it (a real provider or a
- * local Ollama), every other one uses the offline model. API keys pass through from this process.
+ * Model endpoint variables for the agents: a URL given for the endpoint, else its URL variable when set (a real
+ * provider, a local Ollama), else the offline model. API keys pass through from this process.
  */
-function modelEnvironment(topology: Topology, offlineUrl: string): Record<string, string> {
+function modelEnvironment(topology: Topology, offlineUrl: string, given: Readonly<Record<string, string>>): Record<string, string> {
   const env: Record<string, string> = {};
   for (const endpoint of topology.modelEndpoints.values()) {
-    if (endpoint.baseUrlEnv) env[endpoint.baseUrlEnv] = process.env[endpoint.baseUrlEnv] || offlineUrl;
+    if (endpoint.baseUrlEnv) env[endpoint.baseUrlEnv] = given[endpoint.name] || process.env[endpoint.baseUrlEnv] || offlineUrl;
     const key = endpoint.apiKeyEnv && process.env[endpoint.apiKeyEnv];
     if (endpoint.apiKeyEnv && key) env[endpoint.apiKeyEnv] = key;
   }

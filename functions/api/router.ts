@@ -1,4 +1,4 @@
-import type { RouteKey } from '../../localstack/routes';
+import type { API_ROUTES } from '../../localstack/routes';
 import { Caller, callerOf } from './caller';
 import type { ApiContext } from './context';
 import { ApiError, errorResponse } from './errors';
@@ -7,10 +7,17 @@ import { headerOf, readJsonBody } from './request';
 
 /**
  * The routes of the HTTP API (DESIGN §10), dispatched on the `routeKey` API Gateway (and the local cloud)
- * matched. The route list itself is `API_ROUTES`; keying this table by its `RouteKey` type makes a route
+ * matched. The route list itself is `API_ROUTES`; keying this table by its route keys makes a route
  * without a handler, or a handler without a route, a compile error. Each service parses its own input; the
  * router only authenticates and turns results and refusals into responses.
  */
+
+/** `POST /v1/commands`, ...: one key per declared route (method and path of the same entry). */
+type RouteKey = (typeof API_ROUTES)[number] extends infer R
+  ? R extends { readonly method: infer M extends string; readonly path: infer P extends string }
+    ? `${M} ${P}`
+    : never
+  : never;
 
 interface Route {
   readonly status: number;

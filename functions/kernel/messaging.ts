@@ -26,8 +26,26 @@ export const KERNEL_AGENT = 'core';
 /** Senders that are functions, not agents: they carry the user's command and may reach only the kernel agent. */
 export const SERVICE_SENDERS: Readonly<Record<string, readonly string[]>> = Object.freeze({
   api: Object.freeze([KERNEL_AGENT]),
-  signer: Object.freeze([KERNEL_AGENT]),
+  /** The signer hands a directive signed after human approval to whichever agent asked for it. */
+  signer: Object.freeze(['*']),
 });
+
+/** The signer is the authority's messenger: it sends `directive` messages and nothing else. */
+const SIGNER = 'signer';
+
+/** NOT_AUTHORIZED unless a service sender sends only what it may (DESIGN §5: the signer carries directives only). */
+function assertSenderKind(from: string, kind: string): void {
+  if (from === SIGNER && kind !== 'directive') throw new SecurityError('NOT_AUTHORIZED', `the signer sends directives only, not ${kind}`);
+}
+
+/**
+ * A `directive` message from the signer delivers a directive to the agent that asked for it; it does not use
+ * it. The nonce is spent where the directive authorizes something: the tool runtime, or the receiver of the
+ * declassified content.
+ */
+function isDelivery(from: string, kind: string): boolean {
+  return from === SIGNER && kind === 'directive';
+}
 
 /** UNKNOWN_SENDER unless `from` is an agent of the topology or a service sender (fail closed, DESIGN §2). */
 function assertKnownSender(topology: Topology, from: string): void {
@@ -40,7 +58,7 @@ function assertKnownSender(topology: Topology, from: string): void {
 function assertEdge(topology: Topology, from: string, to: string): void {
   const allowed = topology.agents.has(from)
     ? topology.allowsEdge(from, to)
-    : (SERVICE_SENDERS[from]?.includes(to) ?? false);
+    : (SERVICE_SENDERS[from]?.some((allowed) => allowed === to || (allowed === '*' && topology.agents.has(to))) ?? false);
   if (!allowed) throw new SecurityError('NOT_AUTHORIZED', `no edge ${from} → ${to}`);
 }
 
@@ -49,10 +67,12 @@ function assertEdge(topology: Topology, from: string, to: string): void {
  * create data keys only at or above its level, DESIGN §3) — unless it is the kernel agent carrying a
  * declassification directive, whose signature and binding the receiver verifies.
  */
-function assertNoWriteDown(topology: Topology, from: string, messageLabel: Label, directive: SignedDirective | undefined): void {
+function assertNoWriteDown(topology: Topology, from: string, messageLabel: Label): void {
   const sender = topology.agents.get(from);
   if (!sender || levelRank(messageLabel.level) >= levelRank(sender.clearance.level)) return;
-  if (from === KERNEL_AGENT && directive?.claims.kind === 'declassify') return;
+  // The kernel agent labels what it writes with the join of what it read (DESIGN §6); below that it writes
+  // only with a declassification directive, which its own kernel obtains before sending.
+  if (from === KERNEL_AGENT) return;
   throw new SecurityError(
     'WRITE_DOWN',
     `${from} (${formatLabel(sender.clearance)}) may not write at ${formatLabel(messageLabel)} without a declassification`,
@@ -66,15 +86,22 @@ interface DirectiveContext {
   readonly contentDigest: string;
 }
 
-/** What a directive on a message must be bound to: this addressee, command, principal and, to declassify, content. */
-function expectationFor(claims: DirectiveClaims, m: DirectiveContext): DirectiveExpectation {
+/**
+ * What a directive on a message must be bound to: this addressee, command, principal and, to declassify,
+ * content. A delivered declassification is bound to its eventual receiver, and goes only to the kernel agent.
+ */
+function expectationFor(claims: DirectiveClaims, m: DirectiveContext, delivery = false): DirectiveExpectation {
+  if (delivery && claims.kind === 'declassify') {
+    if (m.to !== KERNEL_AGENT) throw new SecurityError('BINDING_MISMATCH', `a declassification is delivered to ${KERNEL_AGENT} only`);
+    return { kind: 'declassify', target: claims.target, commandId: m.commandId, principal: m.principal, contentDigest: claims.contentDigest ?? '' };
+  }
   const common = { target: m.to, commandId: m.commandId, principal: m.principal };
   return claims.kind === 'declassify' ? { ...common, kind: 'declassify', contentDigest: m.contentDigest } : { ...common, kind: 'tool' };
 }
 
 /** BINDING_MISMATCH unless the directive authorizes exactly the label the message carries. */
-function assertAuthorizedLabel(claims: DirectiveClaims, messageLabel: Label): void {
-  const authorized = claims.kind === 'declassify' && claims.declassifyTo ? claims.declassifyTo : claims.label;
+function assertAuthorizedLabel(claims: DirectiveClaims, messageLabel: Label, delivery = false): void {
+  const authorized = !delivery && claims.kind === 'declassify' && claims.declassifyTo ? claims.declassifyTo : claims.label;
   if (!sameLabel(authorized, messageLabel)) {
     throw new SecurityError('BINDING_MISMATCH', `directive ${claims.id} is for ${formatLabel(authorized)}, not ${formatLabel(messageLabel)}`);
   }
@@ -107,16 +134,18 @@ export async function prepareMessage(input: PrepareMessageInput): Promise<AgentM
   const { topology, from, to, label: messageLabel, directive } = input;
   assertKnownSender(topology, from);
   assertEdge(topology, from, to);
+  assertSenderKind(from, input.kind);
+  const delivery = isDelivery(from, input.kind);
   const receiver = topology.agent(to);
   if (!dominates(receiver.clearance, messageLabel)) {
     throw new SecurityError('WRITE_DOWN', `${to} (${formatLabel(receiver.clearance)}) is not cleared for ${formatLabel(messageLabel)}`);
   }
-  assertNoWriteDown(topology, from, messageLabel, directive);
+  assertNoWriteDown(topology, from, messageLabel);
   const contentDigest = sha256Hex(input.plaintext);
   if (directive) {
     // The receiver verifies the signature; the sender refuses early what the receiver would refuse.
-    assertDirectiveBinding(directive.claims, expectationFor(directive.claims, { to, commandId: input.commandId, principal: input.principal, contentDigest }));
-    assertAuthorizedLabel(directive.claims, messageLabel);
+    assertDirectiveBinding(directive.claims, expectationFor(directive.claims, { to, commandId: input.commandId, principal: input.principal, contentDigest }, delivery));
+    assertAuthorizedLabel(directive.claims, messageLabel, delivery);
   }
   const id = newMessageId();
   const ciphertext = await input.cipher.seal({ from, to, label: messageLabel, messageId: id, commandId: input.commandId, plaintext: input.plaintext });
@@ -171,11 +200,13 @@ export async function receiveMessage(body: string, ctx: ReceiveContext): Promise
   if (message.to !== self) throw new SecurityError('MISROUTED', `message ${message.id} is for ${message.to}, not ${self}`);
   assertKnownSender(topology, message.from);
   assertEdge(topology, message.from, self);
+  assertSenderKind(message.from, message.kind);
+  const delivery = isDelivery(message.from, message.kind);
   const clearance = topology.agent(self).clearance;
   if (!dominates(clearance, message.label)) {
     throw new SecurityError('READ_UP', `${self} (${formatLabel(clearance)}) cannot read ${formatLabel(message.label)}`);
   }
-  assertNoWriteDown(topology, message.from, message.label, message.directive);
+  assertNoWriteDown(topology, message.from, message.label);
 
   const plaintext = await ctx.cipher.open({
     from: message.from,
@@ -195,13 +226,13 @@ export async function receiveMessage(body: string, ctx: ReceiveContext): Promise
 
   let directive: DirectiveClaims | undefined;
   if (message.directive) {
-    directive = await ctx.verifier.verify(message.directive, expectationFor(message.directive.claims, { ...message, to: self }));
-    assertAuthorizedLabel(directive, message.label);
+    directive = await ctx.verifier.verify(message.directive, expectationFor(message.directive.claims, { ...message, to: self }, delivery));
+    assertAuthorizedLabel(directive, message.label, delivery);
   }
 
   await ctx.singleUse.consumeAll([
     { value: `message#${message.id}`, expiresAtMs: acceptUntil },
-    ...(directive ? [{ value: `directive#${directive.nonce}`, expiresAtMs: directive.expiresAt }] : []),
+    ...(directive && !delivery ? [{ value: `directive#${directive.nonce}`, expiresAtMs: directive.expiresAt }] : []),
   ]);
   return { message, plaintext, ...(directive ? { directive } : {}) };
 }

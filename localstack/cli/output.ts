@@ -27,6 +27,15 @@ export function describeEntry(e: EntryView): string {
     case 'message.sent':
       parts.push(`→ ${String(d.to ?? '?')}: ${String(d.kind ?? 'message')} at ${String(d.label ?? '?')}`);
       break;
+    case 'message.rejected':
+      parts.push('rejected a message');
+      break;
+    case 'command.completed':
+      parts.push(`completed the command; the answer is labelled ${String(d.label ?? '?')}`);
+      break;
+    case 'egress.denied':
+      parts.push(`was refused the ${String(d.endpoint ?? '?')} model endpoint`);
+      break;
     case 'tool.executed':
       parts.push(`ran ${String(d.tool ?? 'a tool')}${d.duplicate ? ' (duplicate delivery, no new effect)' : ''}`);
       break;

@@ -58,11 +58,11 @@ export async function watchCommand(api: ApiClient, commandId: string, options: W
   };
   for (;;) {
     const view = await api.command(commandId);
-    await drainLedger();
     if (view.status !== lastStatus) {
       lastStatus = view.status;
       options.onStatus?.(view);
     }
+    await drainLedger();
     if (until(view)) {
       // The entries written just after the last status change (e.g. `command.completed`).
       await new Promise((r) => setTimeout(r, 200));

@@ -103,17 +103,20 @@ describe('envelope encryption of message bodies', () => {
     });
 
     it('refuses the ciphertext with any single byte flipped', async () => {
-      const reasons = new Set<ReasonCode>();
-      for (let i = 0; i < bytes.length; i++) {
+      const flipAt = (i: number) => {
         const flipped = Buffer.from(bytes);
         flipped[i] ^= 0x01;
-        const reason = await refusal(cipher.open({ ...a, ciphertext: flipped.toString('base64') }));
-        // A flip inside an encryption-context value reads as a different context; elsewhere it is tampering.
-        // (moto answers AccessDenied, not InvalidCiphertext as AWS does, when the key id inside its blob is hit.)
-        expect(['TAMPERED', 'CONTEXT_MISMATCH', 'NOT_AUTHORIZED']).toContain(reason);
-        reasons.add(reason);
+        return refusal(cipher.open({ ...a, ciphertext: flipped.toString('base64') }));
+      };
+      const reasons: ReasonCode[] = [];
+      for (let i = 0; i < bytes.length; i += 8) {
+        reasons.push(...(await Promise.all(Array.from({ length: Math.min(8, bytes.length - i) }, (_, j) => flipAt(i + j)))));
       }
-      expect(reasons.has('TAMPERED')).toBe(true);
+      expect(reasons).toHaveLength(bytes.length);
+      // A flip inside an encryption-context value reads as a different context; elsewhere it is tampering.
+      // (moto answers AccessDenied, not InvalidCiphertext as AWS does, when the key id inside its blob is hit.)
+      for (const reason of reasons) expect(['TAMPERED', 'CONTEXT_MISMATCH', 'NOT_AUTHORIZED']).toContain(reason);
+      expect(reasons).toContain('TAMPERED');
     });
 
     it('refuses a flipped byte in the encrypted body or its tag as TAMPERED', async () => {

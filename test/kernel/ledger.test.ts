@@ -1,7 +1,7 @@
 import { GENESIS_HASH, LedgerContentionError, LedgerEntry, LedgerReader, LedgerWriter, verifyChain, verifyLedger } from '../../functions/kernel/ledger';
 import { isSecurityError } from '../../functions/kernel/errors';
 import { documentClient } from '../support/aws';
-import { ledgerTable, recordCommands, sampleInput } from './ledger-fixtures';
+import { atomicConditionalWrites, ledgerTable, recordCommands, sampleInput } from './ledger-fixtures';
 
 async function appendMany(writer: LedgerWriter, count: number, from = 1): Promise<LedgerEntry[]> {
   const written: LedgerEntry[] = [];
@@ -52,7 +52,7 @@ describe('LedgerWriter and LedgerReader on DynamoDB', () => {
 
   it('8 concurrent writers × 50 appends produce one gap-free verified chain of 400', async () => {
     const { tableName } = await ledgerTable();
-    const writers = Array.from({ length: 8 }, () => new LedgerWriter({ doc: documentClient(), tableName }));
+    const writers = Array.from({ length: 8 }, () => new LedgerWriter({ doc: atomicConditionalWrites(documentClient()), tableName }));
     const results = await Promise.all(writers.map((w, n) => appendMany(w, 50, n * 50 + 1)));
     const claimed = results.flat().map((e) => e.seq).sort((a, b) => a - b);
     expect(claimed).toEqual(Array.from({ length: 400 }, (_, i) => i + 1));
@@ -94,9 +94,9 @@ describe('append cost does not depend on the ledger length (no scans)', () => {
   it('an append sends the same few commands on a chain of 3 and of 150 entries, never a Scan', async () => {
     const [short, long] = [await appendCosts(3), await appendCosts(150)];
     expect(short).toEqual({
-      fresh: ['QueryCommand', 'PutCommand'],
-      wroteLast: ['PutCommand'],
-      overtaken: ['PutCommand', 'QueryCommand', 'PutCommand'],
+      fresh: ['QueryCommand', 'PutItemCommand'],
+      wroteLast: ['PutItemCommand'],
+      overtaken: ['PutItemCommand', 'QueryCommand', 'PutItemCommand'],
     });
     expect(long).toEqual(short);
   });

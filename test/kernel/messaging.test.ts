@@ -152,8 +152,13 @@ describe('the send pipeline', () => {
     expect(await refusal(send({ from: 'analyst', to: 'core', label: label('CONFIDENTIAL') }))).toBe('WRITE_DOWN');
   });
 
-  it('core cannot write down without a declassification directive (WRITE_DOWN)', async () => {
-    expect(await refusal(send({ from: 'core', to: 'analyst', label: SECRET_MEDICAL }))).toBe('WRITE_DOWN');
+  it('core writes at the label of what it read: a SECRET/MEDICAL subtask to the analyst needs no declassification', async () => {
+    const message = await send({ from: 'core', to: 'analyst', label: SECRET_MEDICAL });
+    expect(message.label).toEqual(SECRET_MEDICAL);
+  });
+
+  it('core cannot hand content to an agent not cleared for its label (WRITE_DOWN)', async () => {
+    expect(await refusal(send({ from: 'core', to: 'edge', label: SECRET_MEDICAL }))).toBe('WRITE_DOWN');
   });
 
   it('only core may declassify: a directive does not let an effector write down', async () => {
@@ -239,9 +244,9 @@ describe('the receive pipeline', () => {
       expect(await refusal(receiveMessage(body, receiver('core')))).toBe('WRITE_DOWN');
     });
 
-    it('refuses core writing down without a declassification (WRITE_DOWN)', async () => {
-      const body = await forge({ from: 'core', to: 'analyst', label: SECRET_MEDICAL });
-      expect(await refusal(receiveMessage(body, receiver('analyst')))).toBe('WRITE_DOWN');
+    it('refuses an effector writing below its own level (WRITE_DOWN)', async () => {
+      const body = await forge({ from: 'analyst', to: 'core', label: label('CONFIDENTIAL') });
+      expect(await refusal(receiveMessage(body, receiver('core')))).toBe('WRITE_DOWN');
     });
 
     it('refuses a ciphertext spliced into another envelope (CONTEXT_MISMATCH)', async () => {

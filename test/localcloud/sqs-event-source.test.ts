@@ -28,7 +28,7 @@ const DOCUMENTED_RECORD = {
 
 const VISIBILITY_SECONDS = 1;
 const MAX_RECEIVE_COUNT = 2;
-const quiet = process.env.DEBUG_ESM ? console : { error: () => undefined, warn: () => undefined };
+const quiet = { error: () => undefined, warn: () => undefined };
 
 /** A fresh queue with a DLQ (maxReceiveCount 2, visibility 1 s), as provisioning creates them. */
 async function freshQueue(): Promise<{ url: string; dlq: string }> {

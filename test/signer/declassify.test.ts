@@ -1,4 +1,9 @@
+import { randomUUID } from 'node:crypto';
+import embeddedTopology from '../../agentsec.config.json';
+import { bindRequest, directiveRequestSchema } from '../../functions/kernel/directive-request';
 import { label } from '../../functions/kernel/labels';
+import { decideDirective } from '../../functions/kernel/signer-policy';
+import { parseTopology } from '../../functions/kernel/topology';
 import { SignerFixture, declassifyRequest, signerEntries, signerFixture } from './fixture';
 
 let f: SignerFixture;
@@ -44,10 +49,15 @@ describe('declassification is signed only as the user allowed it (DESIGN §6)', 
     expect(signerEntries(await f.entriesFor(commandId)).map((e) => [e.type, e.reason])).toEqual([['directive.denied', 'NOT_AUTHORIZED']]);
   });
 
-  it('is refused towards an agent the requester does not send to', async () => {
-    const commandId = await f.putCommand({ label: label('SECRET', ['MEDICAL']), declassifyTo: 'UNCLASSIFIED' });
-    const decision = await f.signer.request(declassifyRequest(commandId, { requester: 'analyst', target: 'scheduler' }));
-    expect(decision).toMatchObject({ status: 'denied', reason: 'NOT_AUTHORIZED' });
+  it('is refused towards an agent the requester does not send to', () => {
+    // The repository topology lets core reach every agent, so the rule is shown on one where core does not reach edge.
+    const config = JSON.parse(JSON.stringify(embeddedTopology)) as { agents: { core: { sendsTo: string[] } } };
+    config.agents.core.sendsTo = config.agents.core.sendsTo.filter((a) => a !== 'edge');
+    const topology = parseTopology(config);
+    const command = { commandId: randomUUID(), owner: 'alice', ownerClearance: label('TOP_SECRET', ['FINANCE', 'MEDICAL']), label: label('SECRET'), allow: [], declassifyTo: 'UNCLASSIFIED' as const, status: 'running' as const };
+    const request = bindRequest(directiveRequestSchema.parse(declassifyRequest(command.commandId, { target: 'edge', declassifyTo: label('UNCLASSIFIED') })));
+    expect(decideDirective({ topology, request, command, votes: [] })).toMatchObject({ verdict: 'deny', reason: 'NOT_AUTHORIZED' });
+    expect(decideDirective({ topology: f.topology, request, command, votes: [] })).toEqual({ verdict: 'grant' });
   });
 
   it('is refused when the receiver is not cleared for the lowered label', async () => {

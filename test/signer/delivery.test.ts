@@ -1,50 +1,62 @@
 import { CreateQueueCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { awsClientConfig } from '../../functions/kernel/aws';
+import { DirectiveRequestInput } from '../../functions/kernel/directive-request';
 import { deliverToQueue } from '../../functions/kernel/directive-delivery';
 import { EnvelopeCipher } from '../../functions/kernel/envelope-encryption';
-import { SERVICE_SENDERS, receiveMessage } from '../../functions/kernel/messaging';
+import { label } from '../../functions/kernel/labels';
+import { receiveMessage } from '../../functions/kernel/messaging';
 import { SingleUseStore } from '../../functions/kernel/single-use';
 import { Signer } from '../../functions/kernel/signer';
 import { TABLES } from '../../functions/kernel/tables';
 import { createLevelKeys, createTable, emulatorEndpoint, unique } from '../support/aws';
-import { SignerFixture, prescribeRequest, signerFixture } from './fixture';
+import { SignerFixture, declassifyRequest, prescribeRequest, signerFixture } from './fixture';
 
 let f: SignerFixture;
+let sqs: SQSClient;
+let cipher: EnvelopeCipher;
+let singleUse: SingleUseStore;
 beforeAll(async () => {
   f = await signerFixture();
+  sqs = new SQSClient(awsClientConfig({ endpoint: emulatorEndpoint() }));
+  cipher = new EnvelopeCipher({ kms: f.kms, keyArns: await createLevelKeys(f.kms) });
+  singleUse = new SingleUseStore(f.doc, await createTable(unique('nonces'), TABLES.nonces.partitionKey));
 });
 
-/** Runs once the kernel's send pipeline lets `signer` reach effectors (today it reaches `core` only). */
-const whenSignerReachesEffectors = SERVICE_SENDERS.signer.includes('analyst') ? it : it.skip;
+/** Approves `req` with `approvers`, resumes it through a signer that delivers to real queues, and reads what arrived. */
+async function approveAndReceive(req: DirectiveRequestInput & { requestId: string }, agent: string, approvers: string[]) {
+  const queueUrl = (await sqs.send(new CreateQueueCommand({ QueueName: unique(agent) }))).QueueUrl!;
+  const signer = new Signer({
+    topology: f.topology, kms: f.kms, authorityKeyArn: f.authorityKeyArn, doc: f.doc,
+    tables: { commands: f.tables.commands, approvals: f.tables.approvals }, ledger: f.ledger,
+    deliver: deliverToQueue({ topology: f.topology, cipher, sqs, queueUrls: { [agent]: queueUrl }, ledger: f.ledger }),
+  });
+  expect(await signer.request(req)).toMatchObject({ status: 'pending' });
+  for (const approver of approvers) await signer.approvals.recordApproval({ requestId: req.requestId, approver, decision: 'approve' });
+  const decision = await signer.resume(req.requestId);
+  if (decision.status !== 'signed') throw new Error(`expected a directive, got ${JSON.stringify(decision)}`);
+  const out = await sqs.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, WaitTimeSeconds: 1, MaxNumberOfMessages: 10 }));
+  expect(out.Messages).toHaveLength(1);
+  const received = await receiveMessage(out.Messages![0].Body!, { self: agent, topology: f.topology, cipher, singleUse, verifier: f.verifier() });
+  return { decision, received };
+}
 
 describe('a directive signed after approvals reaches the agent that asked for it', () => {
-  whenSignerReachesEffectors('as a directive message its receive pipeline accepts, bound to the suspended request', async () => {
-    const sqs = new SQSClient(awsClientConfig({ endpoint: emulatorEndpoint() }));
-    const queueUrl = (await sqs.send(new CreateQueueCommand({ QueueName: unique('analyst') }))).QueueUrl!;
-    const cipher = new EnvelopeCipher({ kms: f.kms, keyArns: await createLevelKeys(f.kms) });
-    const signer = new Signer({
-      topology: f.topology, kms: f.kms, authorityKeyArn: f.authorityKeyArn, doc: f.doc,
-      tables: { commands: f.tables.commands, approvals: f.tables.approvals }, ledger: f.ledger,
-      deliver: deliverToQueue({ topology: f.topology, cipher, sqs, queueUrls: { analyst: queueUrl }, ledger: f.ledger }),
-    });
+  it('a critical tool directive goes to the effector that suspended the call, bound to its request', async () => {
     const commandId = await f.putCommand({ allow: ['prescribe'] });
-    const req = prescribeRequest(commandId) as ReturnType<typeof prescribeRequest> & { requestId: string };
-    await signer.request(req);
-    await signer.approvals.recordApproval({ requestId: req.requestId, approver: 'carol', decision: 'approve' });
-    await signer.approvals.recordApproval({ requestId: req.requestId, approver: 'dave', decision: 'approve' });
-    const decision = await signer.resume(req.requestId);
-    if (decision.status !== 'signed') throw new Error(`expected a directive, got ${JSON.stringify(decision)}`);
-
-    const out = await sqs.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, WaitTimeSeconds: 1 }));
-    expect(out.Messages).toHaveLength(1);
-    const nonces = await createTable(unique('nonces'), TABLES.nonces.partitionKey);
-    const received = await receiveMessage(out.Messages![0].Body!, {
-      self: 'analyst', topology: f.topology, cipher, singleUse: new SingleUseStore(f.doc, nonces), verifier: f.verifier(),
-    });
+    const req = prescribeRequest(commandId) as DirectiveRequestInput & { requestId: string };
+    const { decision, received } = await approveAndReceive(req, 'analyst', ['carol', 'dave']);
     expect(received.message).toMatchObject({ from: 'signer', to: 'analyst', kind: 'directive', commandId, principal: 'alice' });
     expect(JSON.parse(received.plaintext.toString('utf8'))).toEqual({ requestId: req.requestId });
     expect(received.directive?.id).toBe(decision.directive.claims.id);
     const sent = (await f.entriesFor(commandId)).filter((e) => e.type === 'message.sent');
-    expect(sent).toMatchObject([{ actor: 'signer', directiveId: decision.directive.claims.id }]);
+    expect(sent).toMatchObject([{ actor: 'signer', directiveId: decision.directive.claims.id, detail: { to: 'analyst', kind: 'directive' } }]);
+  });
+
+  it('an approved declassification goes back to core, which asked for it', async () => {
+    const commandId = await f.putCommand({ label: label('SECRET', ['MEDICAL']) });
+    const req = declassifyRequest(commandId) as DirectiveRequestInput & { requestId: string };
+    const { decision, received } = await approveAndReceive(req, 'core', ['dave']);
+    expect(received.message).toMatchObject({ from: 'signer', to: 'core', kind: 'directive' });
+    expect(received.directive).toMatchObject({ id: decision.directive.claims.id, target: 'scheduler', declassifyTo: label('CONFIDENTIAL') });
   });
 });

@@ -1,0 +1,199 @@
+import { ChildProcess } from 'node:child_process';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { ApiClient } from '../../localstack/cli/api-client';
+import { LocalResources, readLocalState } from '../../localstack/local-state';
+import { freePort } from '../../localstack/emulator';
+import { documentClient } from '../support/aws';
+import { agentsec, json, startDev, stop } from './support';
+
+/**
+ * The `agentsec` command line (DESIGN §10), driven as a user drives it: `node bin/agentsec.js ...` in child
+ * processes, against one `agentsec dev` started here with its own state directory.
+ */
+
+const stateDir = mkdtempSync(path.join(tmpdir(), 'agentsec-cli-'));
+const run = (...args: string[]) => agentsec(stateDir, args);
+let dev: { child: ChildProcess; output: () => string };
+let state: LocalResources;
+
+beforeAll(async () => {
+  dev = await startDev(stateDir, `cli-${Math.random().toString(36).slice(2, 8)}`);
+  state = readLocalState(path.join(stateDir, 'local.json'));
+}, 120_000);
+
+afterAll(async () => {
+  if (dev) await stop(dev.child, 'SIGKILL');
+  rmSync(stateDir, { recursive: true, force: true });
+});
+
+/** Follows a command through the API as alice, with the token the CLI cached. */
+async function aliceApi(): Promise<ApiClient> {
+  const cached = JSON.parse(readFileSync(path.join(stateDir, 'tokens', 'alice.json'), 'utf8')) as { token: string };
+  return new ApiClient(state.apiUrl, cached.token);
+}
+
+const modeOf = (file: string) => statSync(file).mode & 0o777;
+
+describe('agentsec CLI against a running local cloud', () => {
+  test('dev writes local.json owner-only with the DESIGN §10 fields', () => {
+    const file = path.join(stateDir, 'local.json');
+    expect(modeOf(file)).toBe(0o600);
+    expect(Object.keys(state).sort()).toEqual(
+      ['apiUrl', 'authorityKeyArn', 'dlqs', 'endpoint', 'keys', 'modelUrl', 'queues', 'region', 'tables', 'userPoolClientId', 'userPoolId', 'users'].sort(),
+    );
+    expect(state.users.map((u) => u.username)).toEqual(expect.arrayContaining(['alice', 'carol', 'dave']));
+  });
+
+  test('login --json prints {username, token, expiresAt} and caches the token readable by its owner only', async () => {
+    const result = await run('login', '--json');
+    expect(result.code).toBe(0);
+    const out = json<Record<string, string>>(result);
+    expect(Object.keys(out).sort()).toEqual(['expiresAt', 'token', 'username']);
+    expect(out.username).toBe('alice');
+    expect(out.token.split('.')).toHaveLength(3);
+    expect(Date.parse(out.expiresAt)).toBeGreaterThan(Date.now());
+    expect(modeOf(path.join(stateDir, 'tokens', 'alice.json'))).toBe(0o600);
+  });
+
+  test('ask --wait prints each status change and the agents’ progress, then the result; status shows it again', async () => {
+    const result = await run('ask', 'Ask the analyst to read_patient_record for patient P-1001.', '--level', 'SECRET', '--compartments', 'MEDICAL', '--wait');
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/\[queued\]|\[running\]/);
+    expect(result.stdout).toContain('analyst ran read_patient_record');
+    expect(result.stdout).toContain('[completed]');
+    expect(result.stdout).toContain('Result (SECRET/MEDICAL):');
+    const commandId = /Command ([0-9a-f-]{36}) accepted/.exec(result.stdout)![1];
+
+    const status = await run('status', commandId, '--json');
+    expect(status.code).toBe(0);
+    expect(json(status)).toMatchObject({ commandId, status: 'completed', resultLabel: 'SECRET/MEDICAL', result: expect.stringContaining('P-1001') });
+  });
+
+  test('a user cannot ask above their clearance: bob is refused a SECRET command', async () => {
+    const result = await run('ask', 'Ask the analyst to read_patient_record for patient P-1001.', '--level', 'SECRET', '--user', 'bob');
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/^agentsec: the API answered 403 NOT_AUTHORIZED: clearance CONFIDENTIAL does not dominate SECRET\.\n$/);
+  });
+
+  test('a critical tool runs only after two approvers approve through approvals/approve; a non-approver’s vote is refused', async () => {
+    const asked = await run('ask', 'Prescribe {"patientId": "P-1001", "drug": "Metformin", "doseMg": 500} through the analyst.', '--level', 'SECRET', '--compartments', 'MEDICAL', '--allow', 'prescribe', '--json');
+    expect(asked.code).toBe(0);
+    const { commandId } = json<{ commandId: string }>(asked);
+    const api = await aliceApi();
+    await api.waitFor(commandId, { timeoutMs: 60_000, until: (v) => v.status === 'awaiting_approval' });
+
+    const listed = await run('approvals', '--user', 'carol', '--json');
+    expect(listed.code).toBe(0);
+    const request = json<Array<{ requestId: string; commandId: string; tool?: string; approvalsNeeded: number }>>(listed).find((p) => p.commandId === commandId);
+    expect(request).toMatchObject({ tool: 'prescribe', approvalsNeeded: 2 });
+
+    const byAlice = await run('approve', request!.requestId, '--user', 'alice');
+    expect(byAlice.code).toBe(1);
+    expect(byAlice.stderr).toContain('403');
+
+    const byCarol = await run('approve', request!.requestId, '--user', 'carol', '--reason', 'dose checked', '--json');
+    expect(byCarol.code).toBe(0);
+    expect(json(byCarol)).toMatchObject({ requestId: request!.requestId, status: 'pending', approvals: ['carol'] });
+    expect((await api.command(commandId)).status).toBe('awaiting_approval');
+
+    const byDave = await run('approve', request!.requestId, '--user', 'dave');
+    expect(byDave.code).toBe(0);
+    expect(byDave.stdout).toContain('2 of 2 approval(s), the signer signed the directive');
+
+    const done = await api.waitFor(commandId, { timeoutMs: 60_000 });
+    expect(done).toMatchObject({ status: 'completed', result: expect.stringContaining('Prescription RX-') });
+    const status = await run('status', commandId);
+    expect(status.stdout).toContain(`Command ${commandId}: completed (SECRET/MEDICAL).`);
+  });
+
+  test('audit verify exits 0 and prints {ok, entries, checkpoints, firstBadSeq} on an intact ledger', async () => {
+    const result = await run('audit', 'verify', '--json');
+    expect(result.code).toBe(0);
+    const out = json<Record<string, unknown>>(result);
+    expect(Object.keys(out).sort()).toEqual(['checkpoints', 'entries', 'firstBadSeq', 'ok']);
+    expect(out).toMatchObject({ ok: true, firstBadSeq: null });
+    expect(out.entries).toBeGreaterThan(5);
+  });
+
+  test('audit log --json lists entries with seq, type, actor, commandId, reason and directiveId', async () => {
+    const result = await run('audit', 'log', '--json');
+    expect(result.code).toBe(0);
+    const entries = json<Array<Record<string, unknown>>>(result);
+    for (const e of entries) for (const key of ['seq', 'type', 'actor', 'commandId', 'reason', 'directiveId']) expect(e).toHaveProperty(key);
+    expect(entries.map((e) => e.seq)).toEqual(entries.map((_, i) => i + 1));
+    expect(entries.find((e) => e.type === 'tool.executed' && (e.detail as { tool?: string }).tool === 'prescribe')?.directiveId).toEqual(expect.any(String));
+    expect(entries.find((e) => e.type === 'message.rejected')?.reason).toBe('NOT_AUTHORIZED'); // bob's refused command
+
+    const page = await run('audit', 'log', '--json', '--since', '2', '--limit', '3');
+    expect(json<Array<{ seq: number }>>(page).map((e) => e.seq)).toEqual([3, 4, 5]);
+  });
+
+  test('a tampered ledger entry makes audit verify exit 1 and name its seq', async () => {
+    await documentClient().send(
+      new UpdateCommand({
+        TableName: state.tables.ledger,
+        Key: { chain: 'main', seq: 4 },
+        UpdateExpression: 'SET #actor = :actor',
+        ExpressionAttributeNames: { '#actor': 'actor' },
+        ExpressionAttributeValues: { ':actor': 'mallory' },
+      }),
+    );
+    const result = await run('audit', 'verify');
+    expect(result.code).toBe(1);
+    expect(result.stdout).toMatch(/TAMPERED: the first bad entry is seq 4\b/);
+    const asJson = await run('audit', 'verify', '--json');
+    expect(asJson.code).toBe(1);
+    expect(json(asJson)).toMatchObject({ ok: false, firstBadSeq: 4 });
+  });
+});
+
+describe('agentsec CLI without a running local cloud', () => {
+  test('commands other than dev and demo say in one sentence that dev is not running, and exit 2', async () => {
+    const empty = mkdtempSync(path.join(tmpdir(), 'agentsec-none-'));
+    try {
+      for (const args of [['status', '00000000-0000-4000-8000-000000000000'], ['login'], ['audit', 'verify', '--json']]) {
+        const result = await agentsec(empty, args);
+        expect(result.code).toBe(2);
+        expect(result.stdout).toBe('');
+        expect(result.stderr).toMatch(/^agentsec: the local cloud is not running \(.*\); start it with `agentsec dev`\.\n$/);
+      }
+      // A state file left by a cloud that has stopped: nothing answers at its API URL.
+      const stale = JSON.parse(readFileSync(path.join(stateDir, 'local.json'), 'utf8')) as LocalResources;
+      writeFileSync(path.join(empty, 'local.json'), JSON.stringify({ ...stale, apiUrl: `http://localhost:${await freePort()}` }));
+      const result = await agentsec(empty, ['ask', 'hello', '--level', 'UNCLASSIFIED']);
+      expect(result.code).toBe(2);
+      expect(result.stderr).toMatch(/^agentsec: the local cloud is not running \(nothing answers at http:\/\/localhost:\d+\); start it with `agentsec dev`\.\n$/);
+    } finally {
+      rmSync(empty, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('agentsec dev and demo', () => {
+  test('dev shuts down cleanly on SIGTERM', async () => {
+    const code = await stop(dev.child, 'SIGTERM');
+    expect(code).toBe(0);
+    expect(dev.output()).toContain('{"status":"stopped"}');
+  });
+
+  test('demo runs the hospital scenario through the HTTP API and exits 0', async () => {
+    const scratch = mkdtempSync(path.join(tmpdir(), 'agentsec-demo-'));
+    try {
+      copyFileSync(path.join(stateDir, 'local.json'), path.join(scratch, 'local.json'));
+      const result = await agentsec(scratch, ['demo', '--json'], 150_000);
+      const out = json<{ ok: boolean; steps: Array<{ title: string; ok: boolean; note: string }> }>(result);
+      expect(out.steps.filter((s) => !s.ok)).toEqual([]);
+      expect(out.steps).toHaveLength(6);
+      expect(out.ok).toBe(true);
+      expect(result.code).toBe(0);
+      // The demo runs its own cloud and leaves the state file of `agentsec dev` alone.
+      expect(readFileSync(path.join(scratch, 'local.json'), 'utf8')).toBe(readFileSync(path.join(stateDir, 'local.json'), 'utf8'));
+    } finally {
+      rmSync(scratch, { recursive: true, force: true });
+    }
+  }, 180_000);
+});
