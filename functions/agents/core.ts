@@ -20,7 +20,7 @@ function systemPrompt(ctx: AgentContext): string {
     .filter((a) => a.name !== ctx.self.name)
     .map((a) => `- ${a.name} (cleared ${formatLabel(a.clearance)}): ${a.description}`)
     .join('\n');
-  return `You are core, the kernel agent of a hospital. Answer the user's request. To delegate, call the tool named after a staff agent with {"task": "..."}.\nStaff:\n${staff}`;
+  return `You are core, the kernel agent of a hospital. Answer the user's request, delegating work to the staff below through their functions.\nStaff:\n${staff}`;
 }
 
 /** One delegation tool per agent core may send to (the topology's edges). */
@@ -85,7 +85,8 @@ export class CoreAgent {
     ];
     const reply = await this.askModel(command, prompt, delegationTools(ctx));
     if (!reply) return;
-    const calls = reply.toolCalls.filter((c) => this.isDelegation(command, c));
+    const calls: ProposedToolCall[] = [];
+    for (const call of reply.toolCalls) if (await this.isDelegation(command, call)) calls.push(call);
     if (calls.length === 0) {
       return this.finish(command, reply.content, reply.label);
     }
@@ -102,11 +103,11 @@ export class CoreAgent {
   }
 
   /** A model's proposed delegation is only data: it must name an agent core may send to, with a task. */
-  private isDelegation(command: CommandItem, call: ProposedToolCall): boolean {
+  private async isDelegation(command: CommandItem, call: ProposedToolCall): Promise<boolean> {
     const args = call.args as { task?: unknown } | undefined;
     const ok = this.ctx.self.sendsTo.includes(call.name) && typeof args?.task === 'string' && args.task.length > 0;
     if (!ok) {
-      void this.ctx.ledger.append({
+      await this.ctx.ledger.append({
         type: 'tool.denied',
         actor: this.ctx.self.name,
         commandId: command.commandId,
@@ -253,8 +254,7 @@ export class CoreAgent {
     const l = join(answerLabel, parseLabelText(command.label, ctx.topology.compartments));
     const resultMessageId = randomUUID();
     const resultCiphertext = await ctx.cipher.seal({ from: ctx.self.name, to: 'api', label: l, messageId: resultMessageId, commandId: command.commandId, plaintext: answer });
-    const done = await this.commands.update(command.commandId, { status: 'completed', resultCiphertext, resultMessageId, resultLabel: formatLabel(l) });
-    if (!done) return;
+    // The ledger records the answer before the owner can see it (DESIGN §7: every decision is audited first).
     await ctx.ledger.append({
       type: 'command.completed',
       actor: ctx.self.name,
@@ -262,6 +262,7 @@ export class CoreAgent {
       digests: { result: sha256Hex(answer) },
       detail: { label: formatLabel(l) },
     });
+    await this.commands.update(command.commandId, { status: 'completed', resultCiphertext, resultMessageId, resultLabel: formatLabel(l) });
   }
 }
 

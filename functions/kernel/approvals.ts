@@ -14,7 +14,7 @@ import { SignedDirective, signedDirectiveSchema } from './directives';
 import { REASON_CODES, ReasonCode, SecurityError } from './errors';
 import { Label, formatLabel, parseLabelText } from './labels';
 import { LedgerWriter } from './ledger';
-import { describeIssues, principalSchema } from './schemas';
+import { describeIssues, principalSchema, uuidSchema } from './schemas';
 import { ApprovalVote } from './signer-policy';
 import { TABLES } from './tables';
 import { Topology } from './topology';
@@ -278,6 +278,7 @@ export class ApprovalStore {
    * ApprovalError. An accepted vote is ledgered as `approval.recorded`.
    */
   async recordApproval(input: ApprovalInput): Promise<ApprovalOutcome> {
+    if (!uuidSchema.safeParse(input.requestId).success) throw new SecurityError('SCHEMA', 'requestId must be a UUID');
     const approver = principalSchema.safeParse(input.approver);
     if (!approver.success) throw new SecurityError('SCHEMA', 'approver must be a user name');
     if (!this.topology.approvers.has(approver.data)) return this.refuseNonApprover(input);

@@ -6,7 +6,7 @@ export interface ChainVerification {
   ok: boolean;
   /** Number of entries examined. */
   entries: number;
-  /** Number of checkpoints that verified before the first bad entry. */
+  /** Number of checkpoints whose signature verified before the first bad entry (0 without a verifier). */
   checkpoints: number;
   /** The first sequence number at which the chain is not what was appended; null when intact. */
   firstBadSeq: number | null;

@@ -113,13 +113,20 @@ export class ApiClient {
   /** Polls a command until it reaches `until` (default: a terminal status), reporting each change. */
   async waitFor(
     id: string,
-    options: { timeoutMs?: number; until?: (v: CommandView) => boolean; onChange?: (v: CommandView) => void } = {},
+    options: {
+      timeoutMs?: number;
+      until?: (v: CommandView) => boolean;
+      onChange?: (v: CommandView) => void;
+      /** Called after every poll, before `onChange`: e.g. to report what led to the status, from the ledger. */
+      onPoll?: (v: CommandView) => Promise<void>;
+    } = {},
   ): Promise<CommandView> {
     const deadline = Date.now() + (options.timeoutMs ?? 120_000);
     const until = options.until ?? ((v: CommandView) => TERMINAL.has(v.status));
     let last = '';
     for (;;) {
       const view = await this.command(id);
+      await options.onPoll?.(view);
       if (view.status !== last) {
         last = view.status;
         options.onChange?.(view);

@@ -1,4 +1,4 @@
-import { ApiClient, ApiRequestError, CommandView, TERMINAL } from './api-client';
+import { ApiClient, ApiRequestError, CommandView } from './api-client';
 import type { EntryView } from './output';
 
 /** The API's largest audit page. */
@@ -43,33 +43,22 @@ export interface WatchOptions {
  * ledger (the ledger holds identifiers, labels and digests, never content, DESIGN §7).
  */
 export async function watchCommand(api: ApiClient, commandId: string, options: WatchOptions = {}): Promise<CommandView> {
-  const until = options.until ?? ((v: CommandView) => TERMINAL.has(v.status));
-  const timeoutMs = options.timeoutMs ?? 120_000;
-  const deadline = Date.now() + timeoutMs;
   let seen = options.ledgerFrom;
-  let lastStatus = '';
   const drainLedger = async () => {
     if (seen === undefined || !options.onEntry) return;
-    const entries = await auditSince(api, seen);
-    for (const e of entries) {
+    for (const e of await auditSince(api, seen)) {
       seen = Math.max(seen, e.seq);
       if (e.commandId === commandId) options.onEntry(e);
     }
   };
-  for (;;) {
-    const view = await api.command(commandId);
-    if (view.status !== lastStatus) {
-      lastStatus = view.status;
-      options.onStatus?.(view);
-    }
-    await drainLedger();
-    if (until(view)) {
-      // The entries written just after the last status change (e.g. `command.completed`).
-      await new Promise((r) => setTimeout(r, 200));
-      await drainLedger();
-      return view;
-    }
-    if (Date.now() > deadline) throw new Error(`command ${commandId} is still ${view.status} after ${Math.round(timeoutMs / 1000)} s`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
+  const view = await api.waitFor(commandId, {
+    timeoutMs: options.timeoutMs ?? 120_000,
+    ...(options.until ? { until: options.until } : {}),
+    ...(options.onStatus ? { onChange: options.onStatus } : {}),
+    onPoll: drainLedger,
+  });
+  // The entries written just after the last status change (e.g. `command.completed`).
+  await new Promise((r) => setTimeout(r, 200));
+  await drainLedger();
+  return view;
 }

@@ -25,6 +25,17 @@ import { createLevelKeys, createSigningKey, documentClient, dynamo, emulatorEndp
 
 export type Claims = Record<string, string>;
 
+/** Keeps the API function's error logs for the test instead of printing them. */
+class CapturingLogger extends Logger {
+  constructor(private readonly sink: unknown[]) {
+    super({ serviceName: 'agentsec-api-test', logLevel: 'SILENT' });
+  }
+
+  override error(...args: Parameters<Logger['error']>): void {
+    this.sink.push(args.map((a) => (a instanceof Error ? (a.stack ?? a.message) : String(a))).join(' '));
+  }
+}
+
 /** JWT claims as the Cognito authorizer passes them: `custom:compartments` comma-separated, empty for none. */
 export function claimsOf(username: string, clearance: Label): Claims {
   return {
@@ -127,13 +138,16 @@ export async function apiFixture(options: { now?: () => Date } = {}) {
     ...Object.fromEntries((Object.keys(TABLES) as TableName[]).map((t) => [TABLES[t].env, tables[t]])),
   };
   const ctx: ApiContext = createApiContext({ env, topology, signer: () => new InProcessSignerClient(signer), now: options.now });
-  const handler = createApiHandler(() => ctx, new Logger({ serviceName: 'agentsec-api-test', logLevel: 'SILENT' }));
+  const logged: unknown[] = [];
+  const handler = createApiHandler(() => ctx, new CapturingLogger(logged));
   const cipher = new EnvelopeCipher({ kms: kmsClient, keyArns });
 
   /** Calls the API function as API Gateway would. */
   async function call(input: ApiEventInput): Promise<ApiReply> {
     const out = await handler(apiEvent(input), createLambdaContext({ functionName: 'agentsec-api', timeoutMs: 30_000 }));
     const raw = out.body ?? '';
+    // A 500 is never expected by these tests: show what the function logged, which the body never carries.
+    if ((out.statusCode ?? 0) >= 500 && logged.length > 0) process.stderr.write(`API logged: ${String(logged.at(-1))}\n`);
     return { status: out.statusCode ?? 0, headers: out.headers ?? {}, body: raw ? JSON.parse(raw) : undefined, raw };
   }
 
@@ -216,6 +230,7 @@ export async function apiFixture(options: { now?: () => Date } = {}) {
     commandItem,
     completeAsCore,
     ledgerEntries,
+    logged,
   };
 }
 

@@ -39,9 +39,10 @@ describe('ledger entries carry digests and small metadata only (DESIGN §7)', ()
     refusal({ ...base, detail: { note: CLASSIFIED.slice(0, 200) } });
   });
 
-  it('refuses multi-line text and control characters in detail', () => {
+  it('refuses multi-line text, control characters and lone surrogates in detail', () => {
     refusal({ ...base, detail: { note: 'line one\nline two' } });
     refusal({ ...base, detail: { note: 'bell\u0007' } });
+    refusal({ ...base, detail: { note: 'half \uD800 a character' } });
   });
 
   it('refuses plaintext in place of a digest', () => {

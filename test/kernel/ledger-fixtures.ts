@@ -34,13 +34,21 @@ export async function ledgerTable(): Promise<{ doc: DynamoDBDocumentClient; tabl
   return { doc: documentClient(), tableName };
 }
 
-/** Names of the DynamoDB commands a client sends, recorded by SDK middleware. */
+/** The DynamoDB commands a client sends, recorded by SDK middleware, with the items each read: `QueryCommand(1)`. */
 export function recordCommands(doc: DynamoDBDocumentClient): string[] {
   const sent: string[] = [];
   doc.middlewareStack.add(
     (next, context) => async (args) => {
-      sent.push(context.commandName ?? 'unknown');
-      return next(args);
+      const name = context.commandName ?? 'unknown';
+      try {
+        const result = await next(args);
+        const items = (result.output as { Items?: unknown[] }).Items;
+        sent.push(items ? `${name}(${items.length})` : name);
+        return result;
+      } catch (err) {
+        sent.push(name);
+        throw err;
+      }
     },
     { step: 'initialize', name: 'recordLedgerCommands' },
   );
