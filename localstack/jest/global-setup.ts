@@ -5,6 +5,7 @@ export default async function globalSetup(): Promise<void> {
   const emulator = await startEmulator({ log: (l) => process.stderr.write(`[agentsec] ${l}\n`) });
   process.env.AGENTSEC_AWS_ENDPOINT = emulator.endpoint;
   process.env.AWS_REGION ??= 'us-east-1';
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   process.env.AWS_ACCESS_KEY_ID ??= 'test';
   process.env.AWS_SECRET_ACCESS_KEY ??= 'test';
   (globalThis as { __agentsecEmulator?: typeof emulator }).__agentsecEmulator = emulator;

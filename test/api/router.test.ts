@@ -35,7 +35,7 @@ test('a tampered stored result is never returned: the read fails closed with a g
       ExpressionAttributeValues: { ':c': bytes.toString('base64') },
     }),
   );
-  const res = await f.call({ method: 'GET', path: `/v1/commands/${body.commandId}`, claims: f.user('alice') });
+  const res = await f.call({ method: 'GET', path: `/v1/commands/${body.commandId}`, claims: f.user('alice') }, { expectFault: true });
   expect(res.status).toBe(500);
   expect(res.body).toEqual({ message: 'internal error' });
 });

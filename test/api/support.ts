@@ -142,12 +142,12 @@ export async function apiFixture(options: { now?: () => Date } = {}) {
   const handler = createApiHandler(() => ctx, new CapturingLogger(logged));
   const cipher = new EnvelopeCipher({ kms: kmsClient, keyArns });
 
-  /** Calls the API function as API Gateway would. */
-  async function call(input: ApiEventInput): Promise<ApiReply> {
+  /** Calls the API function as API Gateway would. `expectFault` keeps an intended 500's log quiet. */
+  async function call(input: ApiEventInput, options: { expectFault?: boolean } = {}): Promise<ApiReply> {
     const out = await handler(apiEvent(input), createLambdaContext({ functionName: 'agentsec-api', timeoutMs: 30_000 }));
     const raw = out.body ?? '';
     // A 500 is never expected by these tests: show what the function logged, which the body never carries.
-    if ((out.statusCode ?? 0) >= 500 && logged.length > 0) process.stderr.write(`API logged: ${String(logged.at(-1))}\n`);
+    if ((out.statusCode ?? 0) >= 500 && !options.expectFault && logged.length > 0) process.stderr.write(`API logged: ${String(logged.at(-1))}\n`);
     return { status: out.statusCode ?? 0, headers: out.headers ?? {}, body: raw ? JSON.parse(raw) : undefined, raw };
   }
 
