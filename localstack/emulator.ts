@@ -29,7 +29,7 @@ export interface EmulatorOptions {
   port?: number;
   /** Progress lines (installing, starting). */
   log?: (line: string) => void;
-  /** Milliseconds to wait for the emulator to answer. @default 30000 */
+  /** Milliseconds to wait for the emulator to answer (its first start compiles Python). @default 120000 */
   readyTimeoutMs?: number;
 }
 
@@ -135,7 +135,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   };
   process.once('exit', kill);
   try {
-    await waitForEndpoint(endpoint, options.readyTimeoutMs ?? 30_000, child);
+    await waitForEndpoint(endpoint, options.readyTimeoutMs ?? 120_000, child);
   } catch (err) {
     kill();
     const tail = existsSync(logFile) ? readFileSync(logFile, 'utf8').split('\n').slice(-20).join('\n') : '';
