@@ -12,7 +12,7 @@ export const DECLASSIFIER = 'core';
 /** The name the API function uses in encryption contexts (`from=api` on commands, `to=api` on answers). */
 export const API_ACTOR = 'api';
 
-/** The name the signer uses in ledger entries; it reads nothing classified. */
+/** The name the signer uses in ledger entries and as `from` on the directives it delivers; it reads nothing classified. */
 export const SIGNER_ACTOR = 'signer';
 
 /** No read up (DESIGN §2): the levels whose key a holder of `clearance` may decrypt with. */
@@ -45,3 +45,16 @@ export function sendTargetsOf(agent: AgentConfig): readonly string[] {
 
 /** The API hands every command to the kernel agent (DESIGN §8). */
 export const API_SENDS_TO: readonly string[] = [DECLASSIFIER];
+
+/** A directive signed after human approvals goes to the agent that asked for it, whichever that is (DESIGN §5). */
+export function signerSendsTo(topology: Topology): string[] {
+  return topology.agentNames();
+}
+
+/**
+ * The signer seals those directive messages at their label, which its addressee must be able to read: the
+ * levels some agent's clearance dominates. It opens nothing.
+ */
+export function levelsSealedBySigner(topology: Topology): Level[] {
+  return levelsReadableBy(join(...[...topology.agents.values()].map((a) => a.clearance)));
+}

@@ -5,7 +5,16 @@ import { environmentSchema } from '../functions/kernel/environment';
 import { Topology } from '../functions/kernel/topology';
 import { Actor } from './actor';
 import { Agent } from './agent';
-import { API_SENDS_TO, DECLASSIFIER, levelsOfUserTraffic, levelsReadableBy, levelsWritableBy, sendTargetsOf } from './access-rules';
+import {
+  API_SENDS_TO,
+  DECLASSIFIER,
+  levelsOfUserTraffic,
+  levelsReadableBy,
+  levelsSealedBySigner,
+  levelsWritableBy,
+  sendTargetsOf,
+  signerSendsTo,
+} from './access-rules';
 import { AuthorityKey } from './authority-key';
 import { CommandApi } from './command-api';
 import { DataTables } from './data-tables';
@@ -61,6 +70,7 @@ export class AgentSecStack extends Stack {
     const userTraffic = levelsOfUserTraffic(topology);
     this.keyring.grantRead(this.api, userTraffic);
     this.keyring.grantWrite(this.api, userTraffic);
+    this.keyring.grantWrite(this.signer, levelsSealedBySigner(topology));
     this.authority.grantSign(this.signer);
     for (const actor of this.actors()) this.authority.grantVerify(actor);
 
@@ -69,6 +79,7 @@ export class AgentSecStack extends Stack {
       for (const target of sendTargetsOf(agent.config)) this.agent(target).grantSendTo(agent);
     }
     for (const target of API_SENDS_TO) this.agent(target).grantSendTo(this.api);
+    for (const target of signerSendsTo(topology)) this.agent(target).grantSendTo(this.signer);
 
     // Tables (DESIGN §4, §5, §7): each actor the least its duties need.
     for (const actor of this.actors()) this.data.grantLedgerAppend(actor);
@@ -78,6 +89,8 @@ export class AgentSecStack extends Stack {
       if (agent.config.tools.length > 0) this.data.grantToolEffects(agent);
       this.signer.grantInvoke(agent);
     }
+    // Recording the last approval asks the signer to decide (DESIGN §5).
+    this.signer.grantInvoke(this.api);
     this.data.grantCommandProgress(this.agent(DECLASSIFIER));
     this.data.grantCommandIntake(this.api);
     this.data.grantIdempotencyKeyClaims(this.api);
@@ -85,7 +98,7 @@ export class AgentSecStack extends Stack {
     this.data.grantCommandAuthorityCheck(this.signer);
     this.data.grantApprovalDecisions(this.signer);
 
-    this.configureEnvironments();
+    this.configureEnvironments(topology);
     this.addOutputs();
   }
 
@@ -102,7 +115,7 @@ export class AgentSecStack extends Stack {
   }
 
   /** The variables of functions/kernel/environment.ts for each function: only the queues it may send to. */
-  private configureEnvironments(): void {
+  private configureEnvironments(topology: Topology): void {
     const shared: HandlerEnvironment = {
       AGENTSEC_KEY_ARNS: Stack.of(this).toJsonString(this.keyring.keyArns()),
       AGENTSEC_AUTHORITY_KEY_ARN: this.authority.key.keyArn,
@@ -125,10 +138,11 @@ export class AgentSecStack extends Stack {
     }
     apply(this.api.handler, {
       AGENTSEC_QUEUE_URLS: queueUrls(API_SENDS_TO),
+      AGENTSEC_SIGNER_FUNCTION: this.signer.functionName,
       AGENTSEC_USER_POOL_ID: this.api.userPool.userPoolId,
       AGENTSEC_USER_POOL_CLIENT_ID: this.api.userPoolClient.userPoolClientId,
     });
-    apply(this.signer.handler, {});
+    apply(this.signer.handler, { AGENTSEC_QUEUE_URLS: queueUrls(signerSendsTo(topology)) });
   }
 
   private addOutputs(): void {

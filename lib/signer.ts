@@ -8,8 +8,8 @@ import { TAG } from './tags';
 
 /**
  * The signer (DESIGN §5): deterministic code with no model, the only holder of `kms:Sign` on the authority key.
- * Its role is tagged `agentsec:purpose` = `signer`; it decrypts nothing. Actors reach it only through
- * {@link grantInvoke}.
+ * Its role is tagged `agentsec:purpose` = `signer`; it decrypts nothing, and seals only the directive messages it
+ * delivers after approvals. Actors reach it only through {@link grantInvoke}.
  */
 export class Signer extends Construct implements Actor {
   readonly actorName = SIGNER_ACTOR;

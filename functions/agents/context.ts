@@ -1,8 +1,7 @@
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { KMSClient } from '@aws-sdk/client-kms';
-import { SQSClient } from '@aws-sdk/client-sqs';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { awsClientConfig } from '../kernel/aws';
+import type { KMSClient } from '@aws-sdk/client-kms';
+import type { SQSClient } from '@aws-sdk/client-sqs';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { awsClientConfigFrom, createAwsClients } from '../kernel/aws';
 import { DirectiveVerifier } from '../kernel/directives';
 import { EnvelopeCipher } from '../kernel/envelope-encryption';
 import { AgentSecEnvironment, readEnvironment, tableName } from '../kernel/environment';
@@ -43,15 +42,13 @@ export function createAgentContext(options: AgentContextOptions): AgentContext {
   const topology = options.topology ?? loadTopology(rawEnv.AGENTSEC_CONFIG);
   if (!env.AGENTSEC_AGENT) throw new Error('AGENTSEC_AGENT is not set: an agent function must know who it is');
   const self = topology.agent(env.AGENTSEC_AGENT);
-  const config = awsClientConfig();
-  const kms = new KMSClient(config);
-  const doc = DynamoDBDocumentClient.from(new DynamoDBClient(config), { marshallOptions: { removeUndefinedValues: true } });
+  const { kms, sqs, doc } = createAwsClients(awsClientConfigFrom(rawEnv));
   return {
     topology,
     self,
     env,
     kms,
-    sqs: new SQSClient(config),
+    sqs,
     doc,
     cipher: new EnvelopeCipher({ kms, keyArns: env.AGENTSEC_KEY_ARNS as never }),
     ledger: new LedgerWriter({ doc, tableName: tableName(env, 'ledger') }),

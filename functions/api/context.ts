@@ -1,9 +1,6 @@
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { KMSClient } from '@aws-sdk/client-kms';
-import { SQSClient, SendMessageCommand } from '@aws-sdk/client-sqs';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { ApprovalStore } from '../kernel/approvals';
-import { AwsClientConfig, awsClientConfig } from '../kernel/aws';
+import { awsClientConfigFrom, createAwsClients } from '../kernel/aws';
 import { EnvelopeCipher } from '../kernel/envelope-encryption';
 import { AgentSecEnvironment, readEnvironment, tableName } from '../kernel/environment';
 import { Level } from '../kernel/labels';
@@ -63,13 +60,7 @@ export function createApiContext(options: ApiContextOptions = {}): ApiContext {
   const coreQueueUrl = env.AGENTSEC_QUEUE_URLS[KERNEL_AGENT];
   if (!coreQueueUrl) throw new Error(`AGENTSEC_QUEUE_URLS has no queue for "${KERNEL_AGENT}": the API sends commands only there`);
 
-  const config: AwsClientConfig = awsClientConfig({
-    ...(rawEnv.AGENTSEC_AWS_ENDPOINT ? { endpoint: rawEnv.AGENTSEC_AWS_ENDPOINT } : {}),
-    ...(rawEnv.AWS_REGION ? { region: rawEnv.AWS_REGION } : {}),
-  });
-  const kms = new KMSClient(config);
-  const sqs = new SQSClient(config);
-  const doc = DynamoDBDocumentClient.from(new DynamoDBClient(config), { marshallOptions: { removeUndefinedValues: true } });
+  const { kms, sqs, doc } = createAwsClients(awsClientConfigFrom(rawEnv));
   const ledger = new LedgerWriter({ doc, tableName: tableName(env, 'ledger') });
   const now = options.now ?? (() => new Date());
 

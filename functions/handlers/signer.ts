@@ -1,11 +1,7 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { KMSClient } from '@aws-sdk/client-kms';
-import { SQSClient } from '@aws-sdk/client-sqs';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import middy from '@middy/core';
-import { awsClientConfig } from '../kernel/aws';
+import { awsClientConfigFrom, createAwsClients } from '../kernel/aws';
 import { SignerDecision } from '../kernel/directive-request';
 import { deliverToQueue } from '../kernel/directive-delivery';
 import { EnvelopeCipher } from '../kernel/envelope-encryption';
@@ -26,9 +22,7 @@ const logger = new Logger({ serviceName: 'agentsec-signer' });
 export function signerFromEnvironment(env: NodeJS.ProcessEnv = process.env): Signer {
   const vars = readEnvironment(env);
   const topology = loadTopology(env.AGENTSEC_CONFIG);
-  const config = awsClientConfig();
-  const kms = new KMSClient(config);
-  const doc = DynamoDBDocumentClient.from(new DynamoDBClient(config), { marshallOptions: { removeUndefinedValues: true } });
+  const { kms, sqs, doc } = createAwsClients(awsClientConfigFrom(env));
   const ledger = new LedgerWriter({ doc, tableName: tableName(vars, 'ledger') });
   return new Signer({
     topology,
@@ -40,7 +34,7 @@ export function signerFromEnvironment(env: NodeJS.ProcessEnv = process.env): Sig
     deliver: deliverToQueue({
       topology,
       cipher: new EnvelopeCipher({ kms, keyArns: vars.AGENTSEC_KEY_ARNS as never }),
-      sqs: new SQSClient(config),
+      sqs,
       queueUrls: vars.AGENTSEC_QUEUE_URLS,
       ledger,
     }),

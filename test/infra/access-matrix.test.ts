@@ -123,6 +123,16 @@ describe('the KMS access matrix', () => {
     expect(decision).toBe('ExplicitlyDenied');
   });
 
+  it('the signer decrypts nothing, and seals only as itself', async () => {
+    const signer = { role: roles.get('signer')! };
+    for (const level of LEVELS) {
+      const open = { 'kms:EncryptionContext:to': 'signer', 'kms:EncryptionContext:from': 'core', 'kms:EncryptionContext:label': level };
+      expect(await evaluator.allows({ caller: signer, action: 'kms:Decrypt', resource: keys.get(level)!, context: open })).toBe(false);
+      const asCore = { 'kms:EncryptionContext:from': 'core', 'kms:EncryptionContext:to': 'analyst', 'kms:EncryptionContext:label': level };
+      expect(await evaluator.allows({ caller: signer, action: 'kms:GenerateDataKey', resource: keys.get(level)!, context: asCore })).toBe(false);
+    }
+  });
+
   it('the storage key is usable only through DynamoDB', async () => {
     const ledgerWriter = { role: roles.get('edge')! };
     const storage = keys.get('storage')!;

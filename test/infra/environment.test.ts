@@ -44,16 +44,17 @@ describe('the handlers’ environment', () => {
     }
   });
 
-  it('gives the API only the kernel agent’s queue and no agent name', () => {
+  it('gives the API only the kernel agent’s queue, the signer and no agent name', () => {
     const env = readEnvironment(environmentOf(s.stack.api.handler.fn));
     expect(env.AGENTSEC_QUEUE_URLS).toEqual({ core: queueUrl('core') });
     expect(env.AGENTSEC_AGENT).toBeUndefined();
-    expect(env.AGENTSEC_SIGNER_FUNCTION).toBeUndefined();
+    expect(env.AGENTSEC_SIGNER_FUNCTION).toBe(logicalIdOf(s.stack, s.stack.signer.handler.fn));
   });
 
-  it('gives the signer no queue to send to', () => {
+  it('gives the signer every agent’s queue, to deliver directives signed after approvals', () => {
     const env = readEnvironment(environmentOf(s.stack.signer.handler.fn));
-    expect(env.AGENTSEC_QUEUE_URLS).toEqual({});
+    expect(env.AGENTSEC_QUEUE_URLS).toEqual(Object.fromEntries(s.topology.agentNames().map((n) => [n, queueUrl(n)])));
     expect(env.AGENTSEC_AGENT).toBeUndefined();
+    expect(env.AGENTSEC_SIGNER_FUNCTION).toBeUndefined();
   });
 });

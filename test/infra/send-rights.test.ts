@@ -13,10 +13,13 @@ describe('queue and invoke rights', () => {
     roles = principalRoles(s);
   });
 
-  /** Who may send to `to`'s inbox: its senders along the topology, and the API for the kernel agent. */
-  const maySend = (from: string, to: string) => s.topology.allowsEdge(from, to) || (from === 'api' && to === 'core');
+  /**
+   * Who may send to `to`'s inbox: its senders along the topology, the API to the kernel agent, and the signer,
+   * which delivers directives signed after approvals to whichever agent asked (DESIGN §5).
+   */
+  const maySend = (from: string, to: string) => s.topology.allowsEdge(from, to) || (from === 'api' && to === 'core') || from === 'signer';
 
-  it('sends to an agent’s queue only along the topology’s edges (and from the API to core)', async () => {
+  it('sends to an agent’s queue only along the topology’s edges (and from the API to core, the signer to all)', async () => {
     const wrong: string[] = [];
     for (const [from, role] of roles) {
       for (const to of s.stack.agents.values()) {
@@ -58,11 +61,11 @@ describe('queue and invoke rights', () => {
     expect(decision).toBe('ExplicitlyDenied');
   });
 
-  it('lets the agents, and no one else, invoke the signer; no one invokes an agent directly', async () => {
+  it('lets the agents and the API, and no one else, invoke the signer; no one invokes an agent directly', async () => {
     const signerFn = logicalIdOf(s.stack, s.stack.signer.handler.fn);
     for (const [name, role] of roles) {
       const allowed = await evaluator.allows({ caller: { role }, action: 'lambda:InvokeFunction', resource: signerFn });
-      expect([name, allowed]).toEqual([name, s.topology.agents.has(name)]);
+      expect([name, allowed]).toEqual([name, s.topology.agents.has(name) || name === 'api']);
       for (const agent of s.stack.agents.values()) {
         const fn = logicalIdOf(s.stack, agent.handler.fn);
         expect(await evaluator.allows({ caller: { role }, action: 'lambda:InvokeFunction', resource: fn })).toBe(false);

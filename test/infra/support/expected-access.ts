@@ -45,5 +45,9 @@ export function expectedKeyAccess(topology: Topology, principal: string, key: Ke
     // Commands and answers at most at the highest clearance of any user (DESIGN §8).
     return topology.users.some((u) => levelRank(u.clearance.level) >= levelRank(key));
   }
-  return false; // the signer reads nothing classified; the administrator uses no key
+  if (principal === 'signer') {
+    // It reads nothing classified; it seals the directives it delivers, at levels their addressee can read (§5).
+    return action === 'kms:GenerateDataKey' && [...topology.agents.values()].some((a) => dominates(a.clearance, label(key)));
+  }
+  return false; // the administrator uses no key
 }

@@ -66,12 +66,12 @@ export class PolicyEvaluator {
     return undefined;
   }
 
-  /** The simulator's decision; every distinct request shape is validated once by the simulator's own checks. */
-  async decide(q: AccessQuestion): Promise<Decision> {
+  /** The request the simulator is asked, with the caller's policies and the resource's policy. */
+  request(q: AccessQuestion): SimulatedRequest {
     const roleArn = 'role' in q.caller ? this.arns.arn(q.caller.role) : q.caller.roleArn;
     const roleName = roleArn.split('/').pop();
     const identityPolicies = 'role' in q.caller ? this.identityPolicies(q.caller.role) : [...q.caller.identityPolicies];
-    const req: SimulatedRequest = {
+    return {
       principal: `arn:aws:sts::${ACCOUNT}:assumed-role/${roleName}/session`,
       action: q.action,
       resourceArn: this.arns.arn(q.resource),
@@ -80,7 +80,12 @@ export class PolicyEvaluator {
       identityPolicies: q.layer === 'resource' ? [{ name: 'AllowEverything', policy: ALLOW_EVERYTHING }] : identityPolicies,
       resourcePolicy: q.layer === 'identity' ? TRUST_ACCOUNT : this.resourcePolicy(q.resource),
     };
-    const shape = `${roleArn}|${q.action}|${q.resource}|${q.layer ?? ''}`;
+  }
+
+  /** The simulator's decision; every distinct request shape is validated once by the simulator's own checks. */
+  async decide(q: AccessQuestion): Promise<Decision> {
+    const req = this.request(q);
+    const shape = `${req.context['aws:PrincipalArn']}|${q.action}|${q.resource}|${q.layer ?? ''}`;
     if (!this.validated.has(shape)) {
       await validateRequest(req);
       this.validated.add(shape);

@@ -36,6 +36,26 @@ export interface SimulatedRequest {
 
 export type Decision = 'Allowed' | 'ExplicitlyDenied' | 'ImplicitlyDenied';
 
+/** The library's public entry point, with the request's context (which it filters before evaluating). */
+export async function publicSimulation(req: SimulatedRequest): Promise<Decision | 'error'> {
+  const result = await runSimulation(
+    {
+      request: {
+        principal: req.principal,
+        action: req.action,
+        resource: { resource: req.resourceArn, accountId: req.accountId },
+        contextVariables: { ...req.context },
+      },
+      identityPolicies: req.identityPolicies.map((p) => ({ name: p.name, policy: p.policy })),
+      serviceControlPolicies: [],
+      resourceControlPolicies: [],
+      resourcePolicy: req.resourcePolicy,
+    },
+    {},
+  );
+  return result.resultType === 'error' ? 'error' : (result.overallResult as Decision);
+}
+
 /** Validates the request and its policies with the library's checks; throws on anything it rejects. */
 export async function validateRequest(req: SimulatedRequest): Promise<void> {
   const result = await runSimulation(
