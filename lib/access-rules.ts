@@ -1,4 +1,7 @@
+import { API_PRINCIPAL } from '../functions/api/commands';
 import { LEVELS, Label, Level, dominates, join, label, levelRank } from '../functions/kernel/labels';
+import { KERNEL_AGENT, SERVICE_SENDERS } from '../functions/kernel/messaging';
+import { SIGNER_ACTOR } from '../functions/kernel/signer';
 import { AgentConfig, Topology } from '../functions/kernel/topology';
 
 /**
@@ -7,13 +10,13 @@ import { AgentConfig, Topology } from '../functions/kernel/topology';
  */
 
 /** The kernel agent: the only one that declassifies, so the only one that may write below its own level (DESIGN §6). */
-export const DECLASSIFIER = 'core';
+export const DECLASSIFIER = KERNEL_AGENT;
 
 /** The name the API function uses in encryption contexts (`from=api` on commands, `to=api` on answers). */
-export const API_ACTOR = 'api';
+export const API_ACTOR = API_PRINCIPAL;
 
 /** The name the signer uses in ledger entries and as `from` on the directives it delivers; it reads nothing classified. */
-export const SIGNER_ACTOR = 'signer';
+export { SIGNER_ACTOR };
 
 /** No read up (DESIGN §2): the levels whose key a holder of `clearance` may decrypt with. */
 export function levelsReadableBy(clearance: Label): Level[] {
@@ -43,12 +46,15 @@ export function sendTargetsOf(agent: AgentConfig): readonly string[] {
   return agent.sendsTo;
 }
 
-/** The API hands every command to the kernel agent (DESIGN §8). */
-export const API_SENDS_TO: readonly string[] = [DECLASSIFIER];
-
-/** A directive signed after human approvals goes to the agent that asked for it, whichever that is (DESIGN §5). */
-export function signerSendsTo(topology: Topology): string[] {
-  return topology.agentNames();
+/**
+ * The agents a service function (the API, the signer) may send to: the same table the receiving kernel checks
+ * senders against, where `*` means every agent. The API hands commands to the kernel agent (DESIGN §8); the
+ * signer hands a directive signed after approvals to whichever agent asked for it (DESIGN §5).
+ */
+export function serviceSendTargets(service: string, topology: Topology): string[] {
+  const targets = SERVICE_SENDERS[service];
+  if (!targets) throw new Error(`"${service}" is not a service sender`);
+  return targets.includes('*') ? topology.agentNames() : [...targets];
 }
 
 /**

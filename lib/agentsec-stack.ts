@@ -6,14 +6,13 @@ import { Topology } from '../functions/kernel/topology';
 import { Actor } from './actor';
 import { Agent } from './agent';
 import {
-  API_SENDS_TO,
   DECLASSIFIER,
   levelsOfUserTraffic,
   levelsReadableBy,
   levelsSealedBySigner,
   levelsWritableBy,
   sendTargetsOf,
-  signerSendsTo,
+  serviceSendTargets,
 } from './access-rules';
 import { AuthorityKey } from './authority-key';
 import { CommandApi } from './command-api';
@@ -74,12 +73,13 @@ export class AgentSecStack extends Stack {
     this.authority.grantSign(this.signer);
     for (const actor of this.actors()) this.authority.grantVerify(actor);
 
-    // Queues (DESIGN §3): send rights along the topology's edges only, and from the API to the kernel agent.
+    // Queues (DESIGN §3): send rights along the topology's edges, and the service functions' fixed routes.
     for (const agent of this.agents.values()) {
       for (const target of sendTargetsOf(agent.config)) this.agent(target).grantSendTo(agent);
     }
-    for (const target of API_SENDS_TO) this.agent(target).grantSendTo(this.api);
-    for (const target of signerSendsTo(topology)) this.agent(target).grantSendTo(this.signer);
+    for (const service of [this.api, this.signer]) {
+      for (const target of serviceSendTargets(service.actorName, topology)) this.agent(target).grantSendTo(service);
+    }
 
     // Tables (DESIGN §4, §5, §7): each actor the least its duties need.
     for (const actor of this.actors()) this.data.grantLedgerAppend(actor);
@@ -137,12 +137,12 @@ export class AgentSecStack extends Stack {
       });
     }
     apply(this.api.handler, {
-      AGENTSEC_QUEUE_URLS: queueUrls(API_SENDS_TO),
+      AGENTSEC_QUEUE_URLS: queueUrls(serviceSendTargets(this.api.actorName, topology)),
       AGENTSEC_SIGNER_FUNCTION: this.signer.functionName,
       AGENTSEC_USER_POOL_ID: this.api.userPool.userPoolId,
       AGENTSEC_USER_POOL_CLIENT_ID: this.api.userPoolClient.userPoolClientId,
     });
-    apply(this.signer.handler, { AGENTSEC_QUEUE_URLS: queueUrls(signerSendsTo(topology)) });
+    apply(this.signer.handler, { AGENTSEC_QUEUE_URLS: queueUrls(serviceSendTargets(this.signer.actorName, topology)) });
   }
 
   private addOutputs(): void {

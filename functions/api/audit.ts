@@ -1,23 +1,22 @@
-import { CheckpointVerifier, LedgerEntry, LedgerReader, verifyChain } from '../kernel/ledger';
+import { AuditSources, verifyAudit } from '../kernel/audit-verification';
+import { CheckpointSignatures, CheckpointOutcome } from '../kernel/checkpoints';
+import { ChainVerification, LedgerEntry, LedgerReader } from '../kernel/ledger';
+import { SignerClient } from '../kernel/signer-client';
 import { Caller } from './caller';
 import { ApiError } from './errors';
-import { AuditQuery, auditQuerySchema, parseRequest } from './schemas';
+import { AuditQuery, auditQuerySchema, checkpointRequestSchema, parseRequest } from './schemas';
 
 /** What `GET /v1/audit/verify` answers (the shape of `agentsec audit verify --json`, DESIGN §10). */
-export interface AuditVerification {
-  ok: boolean;
-  entries: number;
-  /** `checkpoint` entries in the chain. */
-  checkpoints: number;
-  firstBadSeq: number | null;
-  /** What is wrong at `firstBadSeq`, when something is. */
-  reason?: string;
-}
+export type AuditVerification = ChainVerification;
 
 export interface AuditServiceProps {
-  readonly reader: Pick<LedgerReader, 'since' | 'readAll'>;
-  /** Verifies signed checkpoints with the authority key. @default checkpoints are checked as ordinary entries */
-  readonly verifyCheckpoint?: CheckpointVerifier;
+  readonly reader: Pick<LedgerReader, 'since' | 'readAll' | 'chain'>;
+  /** The chain's checkpoint anchor, which bounds truncation. */
+  readonly anchors: AuditSources['anchors'];
+  /** The authority's public key, as a checkpoint verifier (fetched once per process). */
+  readonly signatures: () => Promise<CheckpointSignatures>;
+  /** Signs a checkpoint on demand. */
+  readonly signer: Pick<SignerClient, 'checkpoint'>;
 }
 
 /**
@@ -28,7 +27,7 @@ export function mayAudit(caller: Caller): boolean {
   return caller.clearance.level === 'TOP_SECRET' || caller.isApprover;
 }
 
-/** `GET /v1/audit` and `GET /v1/audit/verify`. */
+/** `GET /v1/audit`, `GET /v1/audit/verify` and `POST /v1/audit/checkpoints`. */
 export class AuditService {
   constructor(private readonly props: AuditServiceProps) {}
 
@@ -40,18 +39,18 @@ export class AuditService {
     return entries.slice(0, limit);
   }
 
-  /** Recomputes the whole chain and its checkpoint signatures; names the first bad entry. */
+  /** Recomputes the chain, its checkpoint signatures and its anchor (DESIGN §7); names the first bad entry. */
   async verify(caller: Caller): Promise<AuditVerification> {
     this.assertMayAudit(caller);
-    const entries = await this.props.reader.readAll();
-    const result = verifyChain(entries, this.props.verifyCheckpoint ? { verifyCheckpoint: this.props.verifyCheckpoint } : {});
-    return {
-      ok: result.ok,
-      entries: result.entries,
-      checkpoints: entries.filter((e) => e.type === 'checkpoint').length,
-      firstBadSeq: result.firstBadSeq,
-      ...(result.reason ? { reason: result.reason } : {}),
-    };
+    const { reader, anchors } = this.props;
+    return verifyAudit({ reader, anchors, signatures: await this.props.signatures() });
+  }
+
+  /** Asks the signer to checkpoint the ledger now, whether or not one is due. */
+  async checkpoint(caller: Caller, body: unknown): Promise<CheckpointOutcome> {
+    parseRequest(checkpointRequestSchema, body, 'checkpoint request');
+    this.assertMayAudit(caller);
+    return this.props.signer.checkpoint(true);
   }
 
   private assertMayAudit(caller: Caller): void {

@@ -1,10 +1,12 @@
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { ApprovalStore } from '../kernel/approvals';
 import { awsClientConfigFrom, createAwsClients } from '../kernel/aws';
+import { CheckpointAnchors } from '../kernel/checkpoint-anchor';
+import { CheckpointSignatures } from '../kernel/checkpoints';
 import { EnvelopeCipher } from '../kernel/envelope-encryption';
 import { AgentSecEnvironment, readEnvironment, tableName } from '../kernel/environment';
 import { Level } from '../kernel/labels';
-import { CheckpointVerifier, LedgerReader, LedgerWriter } from '../kernel/ledger';
+import { LedgerReader, LedgerWriter } from '../kernel/ledger';
 import { KERNEL_AGENT } from '../kernel/messaging';
 import { LambdaSignerClient, SignerClient } from '../kernel/signer-client';
 import { Topology, loadTopology } from '../kernel/topology';
@@ -36,8 +38,6 @@ export interface ApiContextOptions {
    * @default a Lambda invoke of `AGENTSEC_SIGNER_FUNCTION`
    */
   readonly signer?: (env: AgentSecEnvironment, topology: Topology) => SignerClient;
-  /** Verifies the authority's signature on ledger checkpoints. @default checkpoints are verified as chain entries only */
-  readonly verifyCheckpoint?: CheckpointVerifier;
   /** @default () => new Date() */
   readonly now?: () => Date;
 }
@@ -61,8 +61,10 @@ export function createApiContext(options: ApiContextOptions = {}): ApiContext {
   if (!coreQueueUrl) throw new Error(`AGENTSEC_QUEUE_URLS has no queue for "${KERNEL_AGENT}": the API sends commands only there`);
 
   const { kms, sqs, doc } = createAwsClients(awsClientConfigFrom(rawEnv));
-  const ledger = new LedgerWriter({ doc, tableName: tableName(env, 'ledger') });
+  const ledgerTable = { doc, tableName: tableName(env, 'ledger') };
+  const ledger = new LedgerWriter(ledgerTable);
   const now = options.now ?? (() => new Date());
+  const signer = (options.signer ?? lambdaSigner)(env, topology);
 
   return {
     topology,
@@ -79,11 +81,14 @@ export function createApiContext(options: ApiContextOptions = {}): ApiContext {
     }),
     approvals: new ApprovalService({
       approvals: new ApprovalStore({ doc, tableName: tableName(env, 'approvals'), topology, ledger }),
-      signer: (options.signer ?? lambdaSigner)(env, topology),
+      signer,
     }),
+    // Checkpoints verify with the authority key, always: an unsigned checkpoint vouches for nothing (DESIGN §7).
     audit: new AuditService({
-      reader: new LedgerReader({ doc, tableName: tableName(env, 'ledger') }),
-      ...(options.verifyCheckpoint ? { verifyCheckpoint: options.verifyCheckpoint } : {}),
+      reader: new LedgerReader(ledgerTable),
+      anchors: new CheckpointAnchors(ledgerTable),
+      signatures: () => CheckpointSignatures.forAuthority(kms, env.AGENTSEC_AUTHORITY_KEY_ARN),
+      signer,
     }),
   };
 }

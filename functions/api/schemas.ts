@@ -69,6 +69,9 @@ export const auditQuerySchema = z.strictObject({
 
 export type AuditQuery = z.output<typeof auditQuerySchema>;
 
+/** `POST /v1/audit/checkpoints`: no body, or an empty object; nothing a caller says shapes the checkpoint. */
+export const checkpointRequestSchema = z.strictObject({});
+
 /** Path identifiers (command ids, approval request ids) are UUIDs; anything else names nothing. */
 export const resourceIdSchema = uuidSchema;
 

@@ -2,26 +2,30 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import { awsClientConfigFrom, createAwsClients } from '../kernel/aws';
+import { CheckpointOutcome } from '../kernel/checkpoints';
 import { SignerDecision } from '../kernel/directive-request';
 import { deliverToQueue } from '../kernel/directive-delivery';
 import { EnvelopeCipher } from '../kernel/envelope-encryption';
 import { readEnvironment, tableName } from '../kernel/environment';
 import { LedgerWriter } from '../kernel/ledger';
 import { Signer } from '../kernel/signer';
-import { isResumeEvent } from '../kernel/signer-client';
-import { loadTopology } from '../kernel/topology';
+import { isCheckpointEvent, isResumeEvent } from '../kernel/signer-client';
+import { Topology, loadTopology } from '../kernel/topology';
 
 /**
  * The signer function (DESIGN §5): invoked synchronously with a directive request, or with `{resume: requestId}`
- * once approvals are recorded. Deterministic, no model: it parses, lets the kernel's `Signer` decide, answers.
+ * once approvals are recorded; and with `{checkpoint: true}` on a schedule or `{checkpoint: 'force'}` on demand to
+ * sign a ledger checkpoint (DESIGN §7). Deterministic, no model: it parses, lets the kernel's `Signer` decide, answers.
  */
 
 const logger = new Logger({ serviceName: 'agentsec-signer' });
 
-/** Built once per container from the environment and the topology the bundle was deployed with. */
-export function signerFromEnvironment(env: NodeJS.ProcessEnv = process.env): Signer {
+/**
+ * Built once per container from the environment and the topology the bundle was deployed with (the local cloud
+ * passes the topology it runs).
+ */
+export function signerFromEnvironment(env: NodeJS.ProcessEnv = process.env, topology: Topology = loadTopology(env.AGENTSEC_CONFIG)): Signer {
   const vars = readEnvironment(env);
-  const topology = loadTopology(env.AGENTSEC_CONFIG);
   const { kms, sqs, doc } = createAwsClients(awsClientConfigFrom(env));
   const ledger = new LedgerWriter({ doc, tableName: tableName(vars, 'ledger') });
   return new Signer({
@@ -29,7 +33,7 @@ export function signerFromEnvironment(env: NodeJS.ProcessEnv = process.env): Sig
     kms,
     authorityKeyArn: vars.AGENTSEC_AUTHORITY_KEY_ARN,
     doc,
-    tables: { commands: tableName(vars, 'commands'), approvals: tableName(vars, 'approvals') },
+    tables: { commands: tableName(vars, 'commands'), approvals: tableName(vars, 'approvals'), ledger: tableName(vars, 'ledger') },
     ledger,
     deliver: deliverToQueue({
       topology,
@@ -44,6 +48,21 @@ export function signerFromEnvironment(env: NodeJS.ProcessEnv = process.env): Sig
 let signer: Signer | undefined;
 
 /** The handler's body, with the signer it uses given (tests and the local cloud pass their own). */
+export async function handleSignerEvent(event: unknown, using: Signer = (signer ??= signerFromEnvironment())): Promise<SignerDecision | CheckpointOutcome> {
+  return isCheckpointEvent(event) ? checkpointEvent(event.checkpoint === 'force', using) : decideDirectiveEvent(event, using);
+}
+
+async function checkpointEvent(force: boolean, using: Signer): Promise<CheckpointOutcome> {
+  const outcome = await using.checkpoint(force);
+  logger.info('ledger checkpoint', {
+    status: outcome.status,
+    force,
+    ...(outcome.status === 'written' ? { seq: outcome.checkpoint.seq, entrySeq: outcome.entrySeq } : { head: outcome.head }),
+  });
+  return outcome;
+}
+
+/** A directive request or a resume. */
 export async function decideDirectiveEvent(event: unknown, using: Signer = (signer ??= signerFromEnvironment())): Promise<SignerDecision> {
   const decision = isResumeEvent(event) ? await using.resume(event.resume) : await using.request(event);
   logger.info('directive decision', {
@@ -55,4 +74,4 @@ export async function decideDirectiveEvent(event: unknown, using: Signer = (sign
   return decision;
 }
 
-export const handler = middy((event: unknown) => decideDirectiveEvent(event)).use(injectLambdaContext(logger));
+export const handler = middy((event: unknown) => handleSignerEvent(event)).use(injectLambdaContext(logger));

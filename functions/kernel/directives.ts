@@ -138,7 +138,8 @@ export function assertDirectiveBinding(claims: DirectiveClaims, expected: Direct
 /** Public keys by key ARN: fetched once per process, so verification never costs a KMS call. */
 const publicKeys = new Map<string, Promise<KeyObject>>();
 
-function authorityPublicKey(kms: KMSClient, keyArn: string): Promise<KeyObject> {
+/** The authority key's public key (ECC_NIST_P256), fetched once per process: directives and ledger checkpoints verify with it. */
+export function authorityPublicKey(kms: KMSClient, keyArn: string): Promise<KeyObject> {
   let key = publicKeys.get(keyArn);
   if (!key) {
     key = fetchPublicKey(kms, keyArn);
@@ -162,7 +163,8 @@ async function fetchPublicKey(kms: KMSClient, keyArn: string): Promise<KeyObject
   return key;
 }
 
-function signatureValid(key: KeyObject, message: Buffer, signature: Buffer): boolean {
+/** True when `signature` (DER ECDSA) over `message` verifies under `key`; malformed signatures are simply invalid. */
+export function signatureValid(key: KeyObject, message: Buffer, signature: Buffer): boolean {
   try {
     return verifySignature('sha256', message, { key, dsaEncoding: 'der' }, signature);
   } catch {

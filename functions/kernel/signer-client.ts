@@ -1,5 +1,7 @@
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
+import { z } from 'zod';
 import { awsClientConfig } from './aws';
+import { CheckpointOutcome, checkpointOutcomeSchema } from './checkpoints';
 import { DirectiveRequestInput, SignerDecision, signerDecisionSchema } from './directive-request';
 import { describeIssues } from './schemas';
 import type { Signer } from './signer';
@@ -14,14 +16,31 @@ export interface SignerClient {
   request(req: DirectiveRequestInput): Promise<SignerDecision>;
   /** Decides a pending request again once approvals are recorded; a signed directive is also sent to the requester. */
   resume(requestId: string): Promise<SignerDecision>;
+  /** Signs a ledger checkpoint when one is due, or whenever anything is new with `force` (DESIGN §7). */
+  checkpoint(force?: boolean): Promise<CheckpointOutcome>;
 }
 
-/** The signer function's event: a directive request, or `{resume: requestId}`. */
-export type SignerEvent = DirectiveRequestInput | { readonly resume: string };
+/** `{checkpoint: true}` on schedule (signs when due); `{checkpoint: 'force'}` on demand. */
+export type CheckpointEvent = { readonly checkpoint: true | 'force' };
+
+/** The signer function's event: a directive request, `{resume: requestId}`, or a checkpoint event. */
+export type SignerEvent = DirectiveRequestInput | { readonly resume: string } | CheckpointEvent;
+
+/** True for an object whose only key is `key`: the signer's events never mix. */
+function isOnly(event: unknown, key: string): boolean {
+  return typeof event === 'object' && event !== null && Object.keys(event).length === 1 && key in event;
+}
 
 export function isResumeEvent(event: unknown): event is { resume: string } {
-  return typeof event === 'object' && event !== null && Object.keys(event).length === 1 && 'resume' in event;
+  return isOnly(event, 'resume');
 }
+
+/** Only `true` and `'force'`: anything else is not a checkpoint event, and is refused as a malformed request. */
+export function isCheckpointEvent(event: unknown): event is CheckpointEvent {
+  return isOnly(event, 'checkpoint') && ((event as { checkpoint: unknown }).checkpoint === true || (event as { checkpoint: unknown }).checkpoint === 'force');
+}
+
+const checkpointEventOf = (force: boolean): CheckpointEvent => ({ checkpoint: force ? 'force' : true });
 
 /** The signer could not answer (a function error or a malformed answer): nothing was granted; the caller may retry. */
 export class SignerUnavailableError extends Error {
@@ -31,11 +50,21 @@ export class SignerUnavailableError extends Error {
   }
 }
 
-/** Parses the signer's answer; anything else is SignerUnavailableError (fail closed: no directive). */
-export function parseSignerDecision(payload: unknown): SignerDecision {
-  const parsed = signerDecisionSchema.safeParse(payload);
+/** Parses an answer of the signer with `schema`; anything else is SignerUnavailableError (fail closed). */
+function parseAnswer<S extends z.ZodType>(schema: S, payload: unknown): z.output<S> {
+  const parsed = schema.safeParse(payload);
   if (!parsed.success) throw new SignerUnavailableError(`malformed signer answer: ${describeIssues(parsed.error)}`);
   return parsed.data;
+}
+
+/** Parses the signer's answer; anything else is SignerUnavailableError (fail closed: no directive). */
+export function parseSignerDecision(payload: unknown): SignerDecision {
+  return parseAnswer(signerDecisionSchema, payload);
+}
+
+/** Parses the signer's answer to a checkpoint event. */
+export function parseCheckpointOutcome(payload: unknown): CheckpointOutcome {
+  return parseAnswer(checkpointOutcomeSchema, payload);
 }
 
 /** JSON in, JSON out: an in-process call sees exactly what a Lambda invoke would carry. */
@@ -43,7 +72,7 @@ const overTheWire = (value: unknown): unknown => JSON.parse(JSON.stringify(value
 
 /** The local cloud's signer: the same `Signer`, called in the same process. */
 export class InProcessSignerClient implements SignerClient {
-  constructor(private readonly signer: Pick<Signer, 'request' | 'resume'>) {}
+  constructor(private readonly signer: Pick<Signer, 'request' | 'resume' | 'checkpoint'>) {}
 
   async request(req: DirectiveRequestInput): Promise<SignerDecision> {
     return parseSignerDecision(overTheWire(await this.signer.request(overTheWire(req))));
@@ -51,6 +80,10 @@ export class InProcessSignerClient implements SignerClient {
 
   async resume(requestId: string): Promise<SignerDecision> {
     return parseSignerDecision(overTheWire(await this.signer.resume(requestId)));
+  }
+
+  async checkpoint(force = false): Promise<CheckpointOutcome> {
+    return parseCheckpointOutcome(overTheWire(await this.signer.checkpoint(force)));
   }
 }
 
@@ -78,15 +111,20 @@ export class LambdaSignerClient implements SignerClient {
     this.functionName = props.functionName;
   }
 
-  request(req: DirectiveRequestInput): Promise<SignerDecision> {
-    return this.invoke(req);
+  async request(req: DirectiveRequestInput): Promise<SignerDecision> {
+    return parseSignerDecision(await this.invoke(req));
   }
 
-  resume(requestId: string): Promise<SignerDecision> {
-    return this.invoke({ resume: requestId });
+  async resume(requestId: string): Promise<SignerDecision> {
+    return parseSignerDecision(await this.invoke({ resume: requestId }));
   }
 
-  private async invoke(event: SignerEvent): Promise<SignerDecision> {
+  async checkpoint(force = false): Promise<CheckpointOutcome> {
+    return parseCheckpointOutcome(await this.invoke(checkpointEventOf(force)));
+  }
+
+  /** The function's JSON answer; a function error or non-JSON is SignerUnavailableError. */
+  private async invoke(event: SignerEvent): Promise<unknown> {
     const out = await this.lambda.send(
       new InvokeCommand({
         FunctionName: this.functionName,
@@ -96,13 +134,11 @@ export class LambdaSignerClient implements SignerClient {
     );
     const text = out.Payload ? Buffer.from(out.Payload).toString('utf8') : '';
     if (out.FunctionError) throw new SignerUnavailableError(`signer function failed (${out.FunctionError}): ${errorMessageOf(text)}`);
-    let payload: unknown;
     try {
-      payload = JSON.parse(text);
+      return JSON.parse(text) as unknown;
     } catch {
       throw new SignerUnavailableError('signer answer is not JSON');
     }
-    return parseSignerDecision(payload);
   }
 }
 

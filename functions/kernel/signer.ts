@@ -2,12 +2,14 @@ import { randomUUID } from 'node:crypto';
 import { KMSClient } from '@aws-sdk/client-kms';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { ApprovalStore, StoredRequest } from './approvals';
+import { CheckpointAnchors } from './checkpoint-anchor';
+import { CheckpointOutcome, Checkpointer } from './checkpoints';
 import { CommandAuthority, CommandRecords } from './command-record';
 import { BoundRequest, SignerDecision, bindRequest, directiveRequestSchema } from './directive-request';
 import { DirectiveClaims, SignedDirective, newDirectiveNonce, signDirective } from './directives';
 import { isSecurityError } from './errors';
 import { formatLabel } from './labels';
-import { LedgerEntryInput, LedgerWriter } from './ledger';
+import { LedgerEntryInput, LedgerReader, LedgerWriter } from './ledger';
 import { agentNameSchema, describeIssues, uuidSchema } from './schemas';
 import { ApprovalVote, Denial, decideDirective } from './signer-policy';
 import { Topology } from './topology';
@@ -27,6 +29,8 @@ export interface SignerProps {
     readonly commands: string;
     /** TABLES.approvals: pending requests and human votes. */
     readonly approvals: string;
+    /** TABLES.ledger: the chain `ledger` appends to, read for its head, and the partition of its checkpoint anchor. */
+    readonly ledger: string;
   };
   readonly ledger: LedgerWriter;
   /**
@@ -46,10 +50,11 @@ const LIVE_STATUSES = ['queued', 'running', 'awaiting_approval'] as const;
 
 /**
  * The authority (DESIGN §5): deterministic code, no model. It signs a directive only when `decideDirective`
- * grants it, records pending requests for human approval, and writes one ledger entry per decision.
+ * grants it, records pending requests for human approval, and writes one ledger entry per decision. It also
+ * signs the ledger's checkpoints (DESIGN §7), the only other use of the authority key.
  *
  * @example
- * const signer = new Signer({ topology, kms, authorityKeyArn, doc, tables: { commands, approvals }, ledger });
+ * const signer = new Signer({ topology, kms, authorityKeyArn, doc, tables: { commands, approvals, ledger: ledgerTable }, ledger });
  * const decision = await signer.request({ requestId, kind: 'tool', requester: 'scheduler', commandId,
  *   target: 'scheduler', tool: 'schedule_appointment', args, label });
  * // after approvals: const resumed = await signer.resume(requestId);
@@ -63,6 +68,7 @@ export class Signer {
   private readonly ledger: LedgerWriter;
   private readonly deliver?: DirectiveDelivery;
   private readonly now: () => number;
+  private readonly checkpointer: Checkpointer;
 
   constructor(props: SignerProps) {
     this.topology = props.topology;
@@ -73,6 +79,24 @@ export class Signer {
     this.deliver = props.deliver;
     this.now = props.now ?? Date.now;
     this.approvals = new ApprovalStore({ doc: props.doc, tableName: props.tables.approvals, topology: props.topology, ledger: props.ledger });
+    const chain = { doc: props.doc, tableName: props.tables.ledger, chain: props.ledger.chain };
+    this.checkpointer = new Checkpointer({
+      kms: props.kms,
+      authorityKeyArn: props.authorityKeyArn,
+      reader: new LedgerReader(chain),
+      ledger: props.ledger,
+      anchors: new CheckpointAnchors(chain),
+      every: props.topology.runtime.checkpointEvery,
+      actor: SIGNER_ACTOR,
+    });
+  }
+
+  /**
+   * Signs a checkpoint of the ledger's head when `topology.runtime.checkpointEvery` entries were appended since
+   * the last one (on schedule), or whenever anything was (`force`, on demand), and anchors it (DESIGN §7).
+   */
+  checkpoint(force = false): Promise<CheckpointOutcome> {
+    return this.checkpointer.checkpoint(force);
   }
 
   /** Decides a directive request (untrusted input: it comes from an agent that may be compromised). */

@@ -1,4 +1,4 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { App } from 'aws-cdk-lib';
@@ -34,10 +34,16 @@ export interface CloudFormationTemplate {
   [k: string]: unknown;
 }
 
+const outdirs: string[] = [];
+// Each test file has its own module registry, so this removes exactly that file's cloud assemblies.
+afterAll(() => outdirs.splice(0).forEach((dir) => rmSync(dir, { recursive: true, force: true })));
+
 export function synthesize(options: SynthOptions = {}): Synthesized {
   const topology = options.topology ?? loadTopology();
+  const outdir = mkdtempSync(path.join(tmpdir(), 'agentsec-cdk-'));
+  outdirs.push(outdir);
   const app = new App({
-    outdir: mkdtempSync(path.join(tmpdir(), 'agentsec-cdk-')),
+    outdir,
     // CDK's schema validator (WASM) adds ~15 s per synth; the CLI synth test runs it.
     builtinCloudFormationValidation: false,
     context: options.bundling ? {} : { 'aws:cdk:bundling-stacks': [] },
