@@ -7,7 +7,7 @@ import { Label, dominates, formatLabel, join, label as makeLabel, meet, parseLab
 import { receiveMessage } from '../kernel/messaging';
 import { LabelledMessage, ProposedToolCall, ToolSpec } from '../kernel/model-client';
 import { redact } from '../kernel/redaction';
-import { CommandItem, CommandRecords, SealedRef, SubtaskState } from './command-record';
+import { CommandItem, CommandProgress, SealedRef, SubtaskState } from './command-progress';
 import type { AgentContext } from './context';
 import { sendToAgent } from './mail';
 import { ResultBody, TaskBody, parseBody, resultBodySchema } from './protocol';
@@ -50,10 +50,10 @@ async function openRef(ctx: AgentContext, commandId: string, ref: SealedRef): Pr
  * receiver is not cleared for it; results come back; core composes, labels and stores the answer.
  */
 export class CoreAgent {
-  private readonly commands: CommandRecords;
+  private readonly commands: CommandProgress;
 
   constructor(private readonly ctx: AgentContext) {
-    this.commands = new CommandRecords(ctx);
+    this.commands = new CommandProgress(ctx);
   }
 
   async handle(record: SQSRecord): Promise<void> {
@@ -66,7 +66,7 @@ export class CoreAgent {
     });
     const command = await this.commands.get(message.commandId);
     if (!command) throw new SecurityError('NOT_AUTHORIZED', `message for unknown command ${message.commandId}`);
-    if (CommandRecords.isTerminal(command)) return; // a late message for a finished command changes nothing
+    if (CommandProgress.isTerminal(command)) return; // a late message for a finished command changes nothing
     if (message.kind === 'task' && message.from === 'api') {
       return this.plan(command, plaintext.toString('utf8'), message.label);
     }

@@ -1,10 +1,9 @@
 import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { tableName } from '../kernel/environment';
+import { CommandStatus, TERMINAL_STATUSES, isTerminal } from '../kernel/command-record';
 import type { AgentContext } from './context';
 
-export const TERMINAL_STATUSES = ['completed', 'failed', 'denied'] as const;
-export type CommandStatus = 'queued' | 'running' | 'awaiting_approval' | (typeof TERMINAL_STATUSES)[number];
 
 /** A sealed value core keeps for itself: the ciphertext and the address it was sealed under. */
 export interface SealedRef {
@@ -38,10 +37,9 @@ export interface CommandItem {
   composed?: boolean;
 }
 
-const isTerminal = (s: string) => (TERMINAL_STATUSES as readonly string[]).includes(s);
 
-/** Core's view of the commands table: every write is conditional on the command not being finished. */
-export class CommandRecords {
+/** Core's view of a command's progress: every write is conditional on the command not being finished. */
+export class CommandProgress {
   constructor(private readonly ctx: AgentContext) {}
 
   private get table() {
@@ -56,7 +54,9 @@ export class CommandRecords {
   /** Applies `set` unless the command is terminal; false when it was (a late message for a finished command). */
   async update(commandId: string, set: Record<string, unknown>, extraCondition?: string): Promise<CommandItem | false> {
     const names: Record<string, string> = { '#status': 'status' };
-    const values: Record<string, unknown> = { ':t0': 'completed', ':t1': 'failed', ':t2': 'denied', ':now': new Date().toISOString() };
+    const values: Record<string, unknown> = { ':now': new Date().toISOString() };
+    TERMINAL_STATUSES.forEach((status, i) => (values[`:t${i}`] = status));
+    const terminal = TERMINAL_STATUSES.map((_s, i) => `:t${i}`).join(', ');
     const parts = ['#updatedAt = :now'];
     names['#updatedAt'] = 'updatedAt';
     Object.entries(set).forEach(([path, value], i) => {
@@ -74,7 +74,7 @@ export class CommandRecords {
           TableName: this.table,
           Key: { commandId },
           UpdateExpression: `SET ${parts.join(', ')}`,
-          ConditionExpression: `attribute_exists(commandId) AND NOT #status IN (:t0, :t1, :t2)${extraCondition ? ` AND ${extraCondition}` : ''}`,
+          ConditionExpression: `attribute_exists(commandId) AND NOT #status IN (${terminal})${extraCondition ? ` AND ${extraCondition}` : ''}`,
           ExpressionAttributeNames: names,
           ExpressionAttributeValues: values,
           ReturnValues: 'ALL_NEW',
