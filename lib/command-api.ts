@@ -8,17 +8,8 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { Actor } from './actor';
 import { API_ACTOR } from './access-rules';
+import { API_ROUTES } from '../functions/api/routes';
 import { HandlerFunction } from './handler-function';
-
-/** The routes of DESIGN §10, every one behind the JWT authorizer. */
-export const API_ROUTES: ReadonlyArray<{ readonly method: apigw.HttpMethod; readonly path: string }> = [
-  { method: apigw.HttpMethod.POST, path: '/v1/commands' },
-  { method: apigw.HttpMethod.GET, path: '/v1/commands/{id}' },
-  { method: apigw.HttpMethod.GET, path: '/v1/approvals' },
-  { method: apigw.HttpMethod.POST, path: '/v1/approvals/{id}' },
-  { method: apigw.HttpMethod.GET, path: '/v1/audit' },
-  { method: apigw.HttpMethod.GET, path: '/v1/audit/verify' },
-];
 
 /** Cognito custom attributes that carry a user's clearance into the ID token (`custom:clearance`, `custom:compartments`). */
 export const CLEARANCE_ATTRIBUTES = { level: 'clearance', compartments: 'compartments' } as const;
@@ -113,8 +104,9 @@ export class CommandApi extends Construct implements Actor {
       createDefaultStage: true,
     });
     const integration = new HttpLambdaIntegration('Api', this.handler.fn);
+    // The routes are listed once (functions/api/routes.ts): the same list the API function and the local cloud serve.
     for (const route of API_ROUTES) {
-      this.httpApi.addRoutes({ path: route.path, methods: [route.method], integration });
+      this.httpApi.addRoutes({ path: route.path, methods: [apigw.HttpMethod[route.method]], integration });
     }
     this.configureStage();
   }

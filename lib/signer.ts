@@ -1,4 +1,6 @@
 import { Duration, Tags } from 'aws-cdk-lib';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
 import { Actor } from './actor';
@@ -26,6 +28,12 @@ export class Signer extends Construct implements Actor {
     });
     this.role = this.handler.role;
     Tags.of(this.role).add(TAG.purpose, 'signer');
+    // Signed ledger checkpoints (DESIGN §7): every minute the signer checkpoints the chain if enough entries are new.
+    new events.Rule(this, 'CheckpointSchedule', {
+      description: 'AgentSec: sign a ledger checkpoint when runtime.checkpointEvery entries are new',
+      schedule: events.Schedule.rate(Duration.minutes(1)),
+      targets: [new targets.LambdaFunction(this.handler.fn, { event: events.RuleTargetInput.fromObject({ checkpoint: true }), retryAttempts: 2 })],
+    });
   }
 
   /** The function name callers put in `AGENTSEC_SIGNER_FUNCTION`. */

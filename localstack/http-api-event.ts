@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { APIGatewayEventRequestContextV2, APIGatewayProxyEventV2WithRequestContext } from 'aws-lambda';
-import { routeKeyOf } from './routes';
+import { routeKeyOf } from '../functions/api/routes';
 import type { RouteMatch } from './route-matcher';
 
 /**

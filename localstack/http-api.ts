@@ -7,7 +7,7 @@ import { fromLambdaResult, gatewayError, HttpResponse, INTERNAL_SERVER_ERROR } f
 import { toHttpApiEvent } from './http-api-event';
 import { createLambdaContext, invokeHandler, LambdaHandler, LambdaTimeoutError } from './lambda-runtime';
 import { RouteMatcher } from './route-matcher';
-import { API_ROUTES, ApiRoute } from './routes';
+import { API_ROUTES, ApiRoute } from '../functions/api/routes';
 
 /**
  * The API function, as API Gateway invokes it. Typed with the installed @types/aws-lambda event so handlers

@@ -1,4 +1,4 @@
-import type { ApiRoute } from './routes';
+import type { ApiRoute } from '../functions/api/routes';
 
 /**
  * Route selection as API Gateway HTTP APIs do it: the method and every path segment must match, `{name}`

@@ -1,4 +1,4 @@
-import type { API_ROUTES } from '../../localstack/routes';
+import type { API_ROUTES } from './routes';
 import { Caller, callerOf } from './caller';
 import type { ApiContext } from './context';
 import { ApiError, errorResponse } from './errors';

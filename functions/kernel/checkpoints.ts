@@ -165,8 +165,8 @@ export class Checkpointer {
     if (headSeq < (lastCheckpoint ?? 0)) {
       throw new SecurityError('CHAIN_BROKEN', `chain ${ledger.chain} ends at seq ${headSeq}, before its anchored checkpoint at seq ${lastCheckpoint}`);
     }
-    // A checkpoint at the head already vouches for everything: nothing was appended since.
-    const appended = head === undefined || head.type === 'checkpoint' ? 0 : headSeq - (lastCheckpoint ?? 0);
+    // Counted from the anchored checkpoint, never from a `checkpoint` entry anyone could have appended.
+    const appended = headSeq - (lastCheckpoint ?? 0);
     if (head === undefined || appended === 0 || (!force && appended < every)) return { status: 'not_due', head: headSeq, lastCheckpoint };
     const signed = await signCheckpoint(kms, authorityKeyArn, { chain: ledger.chain, seq: head.seq, hash: head.hash });
     const entry = await ledger.append(checkpointEntry(signed, actor));

@@ -19,7 +19,7 @@ import type { ApiEvent } from '../../functions/api/http';
 import { createApiHandler } from '../../functions/handlers/api';
 import { createLambdaContext } from '../../localstack/lambda-runtime';
 import { RouteMatcher } from '../../localstack/route-matcher';
-import { API_ROUTES, routeKeyOf } from '../../localstack/routes';
+import { API_ROUTES, routeKeyOf } from '../../functions/api/routes';
 import { ensureTables } from '../../localstack/provision-tables';
 import { createLevelKeys, createSigningKey, documentClient, dynamo, emulatorEndpoint, kms, unique } from '../support/aws';
 
@@ -125,7 +125,7 @@ export async function apiFixture(options: { now?: () => Date } = {}) {
     kms: kmsClient,
     authorityKeyArn,
     doc,
-    tables: { commands: tables.commands, approvals: tables.approvals },
+    tables: { commands: tables.commands, approvals: tables.approvals, ledger: tables.ledger },
     ledger,
     deliver,
   });

@@ -21,6 +21,7 @@ describe('the HTTP API and the user pool', () => {
         'POST /v1/approvals/{id}',
         'GET /v1/audit',
         'GET /v1/audit/verify',
+        'POST /v1/audit/checkpoints',
       ].sort(),
     );
     for (const route of routes) expect(route.Properties).toMatchObject({ AuthorizationType: 'JWT', AuthorizerId: { Ref: expect.any(String) } });

@@ -5,7 +5,7 @@ import type { APIGatewayProxyEventV2WithJWTAuthorizer } from 'aws-lambda';
 import { createTokenVerifier, login } from '../../localstack/cognito';
 import { HttpApi, MAX_BODY_BYTES, startHttpApi } from '../../localstack/http-api';
 import { ensureUserPool, ensureUsers, SeededUser, UserPool } from '../../localstack/provision-users';
-import { API_ROUTES } from '../../localstack/routes';
+import { API_ROUTES } from '../../functions/api/routes';
 import { emulatorEndpoint } from '../support/aws';
 import { cognito, decodeJwt, motoSigningKey, signJwt, sleep, topologyWith, uniquePrefix } from './support';
 
@@ -240,6 +240,7 @@ describe('the local HTTP API', () => {
       'POST /v1/approvals/{id}',
       'GET /v1/audit',
       'GET /v1/audit/verify',
+      'POST /v1/audit/checkpoints',
     ]);
     behaviour = (event) => ({ routeKey: event.routeKey });
     for (const r of API_ROUTES) {
