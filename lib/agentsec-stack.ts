@@ -83,6 +83,7 @@ export class AgentSecStack extends Stack {
 
     // Tables (DESIGN §4, §5, §7): each actor the least its duties need.
     for (const actor of this.actors()) this.data.grantLedgerAppend(actor);
+    this.data.grantCheckpointAnchor(this.signer);
     for (const agent of this.agents.values()) {
       this.data.grantSingleUseConsumption(agent);
       this.data.grantIdempotencyRecords(agent);

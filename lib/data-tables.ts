@@ -3,9 +3,13 @@ import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
+import { anchorPartition } from '../functions/kernel/checkpoint-anchor';
 import { TABLES, TableName } from '../functions/kernel/tables';
 import { Actor } from './actor';
 import { administrationOnlyKeyPolicy, viaDynamoDb } from './key-policy';
+
+/** The ledger's one chain (functions/kernel/ledger.ts writes `main` by default). */
+const LEDGER_CHAIN = 'main';
 
 export interface DataTablesProps {
   /** Refuse `DeleteTable` until an operator turns protection off. @default true */
@@ -93,7 +97,24 @@ export class DataTables extends Construct {
 
   /** Appends to and reads the ledger; entries are never updated or deleted (append-only, DESIGN §7). */
   grantLedgerAppend(actor: Actor): void {
-    this.grant(actor, 'ledger', ['PutItem', 'GetItem', 'Query']);
+    this.grant(actor, 'ledger', ['GetItem', 'Query']);
+    this.grantLedgerPut(actor, [LEDGER_CHAIN]);
+  }
+
+  /** The signer alone also moves the checkpoint anchor, kept outside the chain so truncation shows (DESIGN §7). */
+  grantCheckpointAnchor(signer: Actor): void {
+    this.grantLedgerPut(signer, [anchorPartition(LEDGER_CHAIN)]);
+  }
+
+  /** PutItem on the ledger, only in the named partitions (`dynamodb:LeadingKeys`). */
+  private grantLedgerPut(actor: Actor, partitions: string[]): void {
+    actor.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: ['dynamodb:PutItem'],
+        resources: [this.tables.ledger.tableArn],
+        conditions: { 'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': partitions } },
+      }),
+    );
   }
 
   /** Consumes a nonce or message id with a conditional put, and nothing else (single use, DESIGN §4, §5). */

@@ -90,6 +90,16 @@ describe('the tables', () => {
     }
   });
 
+  it('only the signer can move the checkpoint anchor; every function appends only to the chain', async () => {
+    for (const [principal, role] of roles) {
+      const put = (partition: string) =>
+        evaluator.allows({ caller: { role }, action: 'dynamodb:PutItem', resource: tableId('ledger'), context: { 'dynamodb:LeadingKeys': partition } });
+      expect([principal, await put('main')]).toEqual([principal, true]);
+      expect([principal, await put('main#anchor')]).toEqual([principal, principal === 'signer']);
+      expect([principal, await put('forged')]).toEqual([principal, false]);
+    }
+  });
+
   it('a consumed nonce can only be put, never read back, overwritten by update or deleted', async () => {
     for (const role of roles.values()) {
       for (const action of ['GetItem', 'UpdateItem', 'DeleteItem', 'Query', 'Scan']) {
