@@ -36,6 +36,12 @@ export interface LocalCloudOptions {
   readonly logLevel?: string;
   /** Base URL by model endpoint name, over the endpoint's URL variable. @default the variable, else the offline model */
   readonly modelUrls?: Readonly<Record<string, string>>;
+  /**
+   * How often the signer is asked for a ledger checkpoint; it signs one when `checkpointEvery` entries are new
+   * (the schedule that EventBridge runs on AWS).
+   * @default 5000
+   */
+  readonly checkpointIntervalMs?: number;
 }
 
 export interface LocalCloud {
@@ -94,6 +100,8 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
       ...(options.compromised ? { AGENTSEC_MODEL_MODE: 'compromised' } : {}),
     };
     const signer = inProcessSigner(resources, topology, agentEnv);
+    const checkpoints = checkpointSchedule(signer, options.checkpointIntervalMs ?? 5000, options.logger ?? console);
+    stack.push(() => checkpoints.stop());
 
     const sqs = new SQSClient(awsClientConfig({ endpoint: emulator.endpoint, region: resources.region }));
     stack.push(async () => sqs.destroy());
@@ -158,7 +166,36 @@ function modelEnvironment(topology: Topology, offlineUrl: string, given: Readonl
 /** The signer, in this process; it sends approved directives to the agent that asked, so it knows every agent's queue. */
 function inProcessSigner(resources: ProvisionedResources, topology: Topology, extra: Record<string, string>): SignerClient {
   const env = { ...extra, ...environmentFor(resources, { sendsTo: topology.agentNames() }) };
-  return new InProcessSignerClient(signerFromEnvironment(env));
+  return new InProcessSignerClient(signerFromEnvironment(env, topology));
+}
+
+/**
+ * Asks the signer for a checkpoint every `intervalMs` (DESIGN §7: every N entries), one call at a time; `stop`
+ * waits for a call in flight, so nothing touches the emulator after shutdown.
+ */
+function checkpointSchedule(signer: SignerClient, intervalMs: number, logger: Pick<Console, 'warn'>): { stop(): Promise<void> } {
+  let stopped = false;
+  let inFlight: Promise<void> = Promise.resolve();
+  let timer: NodeJS.Timeout | undefined;
+  const tick = () => {
+    inFlight = signer
+      .checkpoint()
+      .then(
+        () => undefined,
+        (err: unknown) => logger.warn(`ledger checkpoint failed: ${(err as Error).message}`),
+      )
+      .finally(() => {
+        if (!stopped) timer = setTimeout(tick, intervalMs).unref();
+      });
+  };
+  timer = setTimeout(tick, intervalMs).unref();
+  return {
+    async stop() {
+      stopped = true;
+      clearTimeout(timer);
+      await inFlight;
+    },
+  };
 }
 
 interface AgentSourceProps {

@@ -22,6 +22,10 @@ export interface SubtaskState {
   result?: SealedRef;
   /** A declassification waiting for a human: the redacted task, sealed from core to core. */
   pending?: SealedRef & { readonly requestId: string; readonly declassifiedLabel: string };
+  /** The id of the task message, fixed when planned: a delegation retried after a crash reuses it. */
+  messageId?: string;
+  /** The task was handed to SQS; a retried plan does not send it again. */
+  delegated?: boolean;
 }
 
 export interface CommandItem {
@@ -34,9 +38,17 @@ export interface CommandItem {
   status: CommandStatus;
   plan?: SealedRef;
   subtasks?: Record<string, SubtaskState>;
-  composed?: boolean;
+  /** The message whose processing composes the answer (see `claimComposition`). */
+  composedBy?: string;
 }
 
+
+/** A condition added to an update, with the names and values it uses (`#x`, `:x`; not `#p…`, `:v…`, `:t…`). */
+export interface ExtraCondition {
+  readonly condition: string;
+  readonly names?: Record<string, string>;
+  readonly values?: Record<string, unknown>;
+}
 
 /** Core's view of a command's progress: every write is conditional on the command not being finished. */
 export class CommandProgress {
@@ -52,9 +64,9 @@ export class CommandProgress {
   }
 
   /** Applies `set` unless the command is terminal; false when it was (a late message for a finished command). */
-  async update(commandId: string, set: Record<string, unknown>, extraCondition?: string): Promise<CommandItem | false> {
-    const names: Record<string, string> = { '#status': 'status' };
-    const values: Record<string, unknown> = { ':now': new Date().toISOString() };
+  async update(commandId: string, set: Record<string, unknown>, extra?: ExtraCondition): Promise<CommandItem | false> {
+    const names: Record<string, string> = { '#status': 'status', ...extra?.names };
+    const values: Record<string, unknown> = { ':now': new Date().toISOString(), ...extra?.values };
     TERMINAL_STATUSES.forEach((status, i) => (values[`:t${i}`] = status));
     const terminal = TERMINAL_STATUSES.map((_s, i) => `:t${i}`).join(', ');
     const parts = ['#updatedAt = :now'];
@@ -74,7 +86,7 @@ export class CommandProgress {
           TableName: this.table,
           Key: { commandId },
           UpdateExpression: `SET ${parts.join(', ')}`,
-          ConditionExpression: `attribute_exists(commandId) AND NOT #status IN (${terminal})${extraCondition ? ` AND ${extraCondition}` : ''}`,
+          ConditionExpression: `attribute_exists(commandId) AND NOT #status IN (${terminal})${extra ? ` AND (${extra.condition})` : ''}`,
           ExpressionAttributeNames: names,
           ExpressionAttributeValues: values,
           ReturnValues: 'ALL_NEW',
@@ -87,9 +99,17 @@ export class CommandProgress {
     }
   }
 
-  /** Claims the right to compose the answer exactly once, however many results race to be last. */
-  async claimComposition(commandId: string): Promise<boolean> {
-    const item = await this.update(commandId, { composed: true }, 'attribute_not_exists(composed)');
+  /**
+   * Claims the right to compose the answer exactly once, however many results race to be last. The claim
+   * belongs to the message whose processing made it (a message id is consumed by one delivery only), so when
+   * a crash interrupts the composition, the redelivery of that message claims it again and finishes.
+   */
+  async claimComposition(commandId: string, messageId: string): Promise<boolean> {
+    const item = await this.update(commandId, { composedBy: messageId }, {
+      condition: 'attribute_not_exists(#claim) OR #claim = :claimant',
+      names: { '#claim': 'composedBy' },
+      values: { ':claimant': messageId },
+    });
     return item !== false;
   }
 

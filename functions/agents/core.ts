@@ -4,10 +4,12 @@ import { sha256Hex } from '../kernel/canonical';
 import type { DirectiveClaims, SignedDirective } from '../kernel/directives';
 import { SecurityError, isSecurityError } from '../kernel/errors';
 import { Label, dominates, formatLabel, join, label as makeLabel, meet, parseLabelText } from '../kernel/labels';
+import { newMessageId } from '../kernel/message';
 import { receiveMessage } from '../kernel/messaging';
 import { LabelledMessage, ProposedToolCall, ToolSpec } from '../kernel/model-client';
 import { redact } from '../kernel/redaction';
 import { CommandItem, CommandProgress, SealedRef, SubtaskState } from './command-progress';
+import { callRequestId } from './call-directives';
 import type { AgentContext } from './context';
 import { sendToAgent } from './mail';
 import { ResultBody, TaskBody, parseBody, resultBodySchema } from './protocol';
@@ -57,18 +59,12 @@ export class CoreAgent {
   }
 
   async handle(record: SQSRecord): Promise<void> {
-    const { message, plaintext, directive } = await receiveMessage(record.body, {
-      self: this.ctx.self.name,
-      topology: this.ctx.topology,
-      cipher: this.ctx.cipher,
-      singleUse: this.ctx.singleUse,
-      verifier: this.ctx.verifier,
-    });
+    const { message, plaintext, directive } = await this.receive(record);
     const command = await this.commands.get(message.commandId);
     if (!command) throw new SecurityError('NOT_AUTHORIZED', `message for unknown command ${message.commandId}`);
     if (CommandProgress.isTerminal(command)) return; // a late message for a finished command changes nothing
     if (message.kind === 'task' && message.from === 'api') {
-      return this.plan(command, plaintext.toString('utf8'), message.label);
+      return this.plan(command, plaintext.toString('utf8'), message.label, message.id);
     }
     if (message.kind === 'result') {
       return this.collect(command, message.from, parseBody(resultBodySchema, plaintext), message);
@@ -77,8 +73,40 @@ export class CoreAgent {
     throw new SecurityError('NOT_AUTHORIZED', `core does not accept ${message.kind} from ${message.from}`);
   }
 
-  private async plan(command: CommandItem, text: string, commandLabel: Label): Promise<void> {
+  /**
+   * The last delivery of a message failed (a fault, not a refusal) and SQS moves it to the dead-letter queue:
+   * the command it served fails instead of waiting for ever. Only a message that verifies may end a command.
+   */
+  async giveUp(record: SQSRecord): Promise<void> {
+    const { message } = await this.receive(record);
+    const command = await this.commands.get(message.commandId);
+    if (!command || CommandProgress.isTerminal(command)) return;
+    await this.ctx.ledger.append({
+      type: 'command.failed',
+      actor: this.ctx.self.name,
+      commandId: message.commandId,
+      messageId: message.id,
+      detail: { sqsMessageId: record.messageId, deadLettered: true },
+    });
+    await this.commands.update(message.commandId, { status: 'failed' });
+  }
+
+  /** The kernel's receive pipeline (DESIGN §4); a redelivery of the same SQS message is not a replay. */
+  private receive(record: SQSRecord) {
+    return receiveMessage(record.body, {
+      self: this.ctx.self.name,
+      topology: this.ctx.topology,
+      cipher: this.ctx.cipher,
+      singleUse: this.ctx.singleUse,
+      verifier: this.ctx.verifier,
+      delivery: record.messageId,
+    });
+  }
+
+  private async plan(command: CommandItem, text: string, commandLabel: Label, messageId: string): Promise<void> {
     const ctx = this.ctx;
+    // Processed again after a crash: the plan stands, only what was not yet delegated is sent (work is delegated once).
+    if (command.plan) return this.delegateRemaining(command, messageId);
     const prompt: LabelledMessage[] = [
       { role: 'system', content: systemPrompt(ctx), label: BOTTOM },
       { role: 'user', content: text, label: commandLabel },
@@ -92,14 +120,30 @@ export class CoreAgent {
     }
     const planMessages: LabelledMessage[] = [...prompt, { role: 'assistant', content: reply.content, label: reply.label, toolCalls: calls }];
     const subtasks: Record<string, SubtaskState> = {};
-    for (const call of calls) subtasks[randomUUID()] = { agent: call.name, toolCallId: call.id, status: 'sent' };
+    for (const call of calls) subtasks[randomUUID()] = { agent: call.name, toolCallId: call.id, status: 'sent', messageId: newMessageId() };
     const plan = await sealForSelf(ctx, command.commandId, reply.label, planMessages);
-    const updated = await this.commands.update(command.commandId, { status: 'running', plan, subtasks });
+    const updated = await this.commands.update(command.commandId, { status: 'running', plan, subtasks }, {
+      condition: 'attribute_not_exists(#plan)',
+      names: { '#plan': 'plan' },
+    });
     if (!updated) return;
-    for (const [subtaskId, state] of Object.entries(subtasks)) {
-      const call = calls.find((c) => c.id === state.toolCallId)!;
-      await this.delegate(updated, subtaskId, state.agent, (call.args as { task: string }).task, reply.label);
+    await this.delegateAll(updated, calls, reply.label, messageId);
+  }
+
+  /** Sends every planned subtask not yet handed to SQS. */
+  private async delegateAll(command: CommandItem, calls: readonly ProposedToolCall[], taskLabel: Label, messageId: string): Promise<void> {
+    for (const [subtaskId, state] of Object.entries(command.subtasks ?? {})) {
+      if (state.status !== 'sent' || state.delegated) continue;
+      const call = calls.find((c) => c.id === state.toolCallId);
+      if (call) await this.delegate(command, subtaskId, state, (call.args as { task: string }).task, taskLabel, messageId);
     }
+  }
+
+  /** The delegations of a stored plan that a crash kept from being sent. */
+  private async delegateRemaining(command: CommandItem, messageId: string): Promise<void> {
+    const { value, label: planLabel } = await openRef(this.ctx, command.commandId, command.plan!);
+    const calls = (value as LabelledMessage[]).flatMap((m) => (m.role === 'assistant' ? (m.toolCalls ?? []) : []));
+    await this.delegateAll(command, calls, planLabel, messageId);
   }
 
   /** A model's proposed delegation is only data: it must name an agent core may send to, with a task. */
@@ -118,19 +162,22 @@ export class CoreAgent {
     return ok;
   }
 
-  private async delegate(command: CommandItem, subtaskId: string, agent: string, task: string, taskLabel: Label): Promise<void> {
+  private async delegate(command: CommandItem, subtaskId: string, state: SubtaskState, task: string, taskLabel: Label, messageId: string): Promise<void> {
     const ctx = this.ctx;
+    const agent = state.agent;
     const target = ctx.topology.agent(agent);
     const body: TaskBody = { subtaskId, task };
     if (dominates(target.clearance, taskLabel)) {
-      await sendToAgent(ctx, { to: agent, kind: 'task', label: taskLabel, commandId: command.commandId, principal: command.owner, body });
+      await sendToAgent(ctx, { to: agent, kind: 'task', label: taskLabel, commandId: command.commandId, principal: command.owner, body, id: state.messageId });
+      await this.markDelegated(command.commandId, subtaskId);
       return;
     }
     // Write-down (DESIGN §6): redact, then only a signed declassification directive lets it through.
     const lowered = meet(taskLabel, target.clearance);
     const redacted: TaskBody = { subtaskId, task: redact(task, ctx.topology.redaction).text };
     const contentDigest = sha256Hex(JSON.stringify(redacted));
-    const requestId = randomUUID();
+    // One request per subtask, even when a crash makes core ask again: a human never sees it twice.
+    const requestId = callRequestId(subtaskId, `declassify:${agent}`, contentDigest);
     const decision = await ctx.signer.request({
       requestId,
       kind: 'declassify',
@@ -142,7 +189,7 @@ export class CoreAgent {
       declassifyTo: lowered,
     });
     if (decision.status === 'signed') {
-      await this.sendDeclassified(command, agent, redacted, lowered, decision.directive);
+      await this.sendDeclassified(command, subtaskId, state, redacted, lowered, decision.directive);
     } else if (decision.status === 'pending') {
       const sealed = await sealForSelf(ctx, command.commandId, taskLabel, redacted);
       await this.commands.update(command.commandId, {
@@ -151,13 +198,15 @@ export class CoreAgent {
         [`subtasks.${subtaskId}.pending`]: { ...sealed, requestId, declassifiedLabel: formatLabel(lowered) },
       });
     } else {
-      await this.settle(command.commandId, subtaskId, { status: 'denied', reason: decision.reason });
+      await this.settle(command.commandId, subtaskId, { status: 'denied', reason: decision.reason }, messageId);
     }
   }
 
-  private async sendDeclassified(command: CommandItem, agent: string, body: TaskBody, lowered: Label, directive: SignedDirective) {
+  private async sendDeclassified(command: CommandItem, subtaskId: string, state: SubtaskState, body: TaskBody, lowered: Label, directive: SignedDirective) {
     const ctx = this.ctx;
-    await sendToAgent(ctx, { to: agent, kind: 'task', label: lowered, commandId: command.commandId, principal: command.owner, body, directive });
+    const agent = state.agent;
+    await sendToAgent(ctx, { to: agent, kind: 'task', label: lowered, commandId: command.commandId, principal: command.owner, body, directive, id: state.messageId });
+    await this.markDelegated(command.commandId, subtaskId);
     await ctx.ledger.append({
       type: 'declassified',
       actor: ctx.self.name,
@@ -171,14 +220,16 @@ export class CoreAgent {
   /** A human approved a declassification: the signer's directive arrives; send the redacted task it binds. */
   private async resumeDeclassification(command: CommandItem, claims: DirectiveClaims, directive: SignedDirective): Promise<void> {
     for (const [subtaskId, state] of Object.entries(command.subtasks ?? {})) {
-      if (state.status !== 'awaiting_approval' || !state.pending || state.agent !== claims.target) continue;
+      // Still `sent` and undelegated when a crash interrupted an earlier delivery of this directive.
+      const waiting = state.status === 'awaiting_approval' || (state.status === 'sent' && !state.delegated);
+      if (!waiting || !state.pending || state.agent !== claims.target) continue;
       const { value } = await openRef(this.ctx, command.commandId, state.pending);
       const body = value as TaskBody;
       if (sha256Hex(JSON.stringify(body)) !== claims.contentDigest) continue;
       const lowered = parseLabelText(state.pending.declassifiedLabel, this.ctx.topology.compartments);
       const updated = await this.commands.update(command.commandId, { status: 'running', [`subtasks.${subtaskId}.status`]: 'sent' });
       if (!updated) return;
-      await this.sendDeclassified(command, state.agent, body, lowered, directive);
+      await this.sendDeclassified(command, subtaskId, state, body, lowered, directive);
       return;
     }
     throw new SecurityError('BINDING_MISMATCH', `no pending declassification matches directive ${claims.id}`);
@@ -194,11 +245,16 @@ export class CoreAgent {
       return;
     }
     const ref: SealedRef = { ciphertext: message.ciphertext, from, to: this.ctx.self.name, label: formatLabel(message.label), messageId: message.id };
-    await this.settle(command.commandId, result.subtaskId, { status: result.status, reason: result.reason, result: ref });
+    await this.settle(command.commandId, result.subtaskId, { status: result.status, reason: result.reason, result: ref }, message.id);
   }
 
-  /** Records a subtask's outcome; when none is outstanding, composes the answer (once). */
-  private async settle(commandId: string, subtaskId: string, outcome: Partial<SubtaskState>): Promise<void> {
+  /** Notes that a subtask's task is on its way, so a plan processed again after a crash does not send it twice. */
+  private async markDelegated(commandId: string, subtaskId: string): Promise<void> {
+    await this.commands.update(commandId, { [`subtasks.${subtaskId}.delegated`]: true });
+  }
+
+  /** Records a subtask's outcome; when none is outstanding, composes the answer (once, claimed by `messageId`). */
+  private async settle(commandId: string, subtaskId: string, outcome: Partial<SubtaskState>, messageId: string): Promise<void> {
     const set: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(outcome)) if (v !== undefined) set[`subtasks.${subtaskId}.${k}`] = v;
     const updated = await this.commands.update(commandId, set);
@@ -211,7 +267,7 @@ export class CoreAgent {
       }
       return;
     }
-    if (await this.commands.claimComposition(commandId)) await this.compose(updated);
+    if (await this.commands.claimComposition(commandId, messageId)) await this.compose(updated);
   }
 
   private async compose(command: CommandItem): Promise<void> {

@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { SQSRecord } from 'aws-lambda';
 import type { DirectiveClaims, SignedDirective } from '../kernel/directives';
@@ -11,6 +11,7 @@ import { LabelledMessage, ProposedToolCall } from '../kernel/model-client';
 import { runTool } from '../kernel/tool-runtime';
 import { toolSpecs } from '../tools/registry';
 import type { AgentContext } from './context';
+import { CallDirectives, callRequestId } from './call-directives';
 import { sendToAgent } from './mail';
 import { ResultBody, directiveBodySchema, parseBody, taskBodySchema } from './protocol';
 
@@ -34,17 +35,15 @@ type Outcome = { kind: 'done'; content: string; label: Label } | { kind: 'suspen
  * everything it read.
  */
 export class EffectorAgent {
-  constructor(private readonly ctx: AgentContext) {}
+  private readonly directives: CallDirectives;
+
+  constructor(private readonly ctx: AgentContext) {
+    this.directives = new CallDirectives(ctx);
+  }
 
   async handle(record: SQSRecord): Promise<void> {
     const ctx = this.ctx;
-    const { message, plaintext, directive } = await receiveMessage(record.body, {
-      self: ctx.self.name,
-      topology: ctx.topology,
-      cipher: ctx.cipher,
-      singleUse: ctx.singleUse,
-      verifier: ctx.verifier,
-    });
+    const { message, plaintext, directive } = await this.receive(record);
     if (message.kind === 'task') {
       const body = parseBody(taskBodySchema, plaintext);
       const messages: LabelledMessage[] = [
@@ -58,6 +57,41 @@ export class EffectorAgent {
       return this.resume(message, requestId, directive, message.directive);
     }
     throw new SecurityError('NOT_AUTHORIZED', `${ctx.self.name} does not accept ${message.kind} messages`);
+  }
+
+  /**
+   * The last delivery of a message failed (a fault, not a refusal) and SQS moves it to the dead-letter queue:
+   * core hears that the subtask failed, so the command still ends. Only a message that verifies is answered.
+   */
+  async giveUp(record: SQSRecord): Promise<void> {
+    const ctx = this.ctx;
+    const { message, plaintext } = await this.receive(record);
+    let subtaskId: string | undefined;
+    if (message.kind === 'task') subtaskId = parseBody(taskBodySchema, plaintext).subtaskId;
+    if (message.kind === 'directive') subtaskId = (await this.continuation(message, parseBody(directiveBodySchema, plaintext).requestId))?.subtaskId;
+    if (!subtaskId) return;
+    await sendToAgent(ctx, {
+      to: 'core',
+      kind: 'result',
+      // No write down (DESIGN §2): at least this agent's own level, whatever the task's.
+      label: join(message.label, makeLabel(ctx.self.clearance.level)),
+      commandId: message.commandId,
+      principal: message.principal,
+      body: { subtaskId, status: 'failed' } satisfies ResultBody,
+    });
+  }
+
+  /** The kernel's receive pipeline (DESIGN §4); a redelivery of the same SQS message is not a replay. */
+  private receive(record: SQSRecord) {
+    const ctx = this.ctx;
+    return receiveMessage(record.body, {
+      self: ctx.self.name,
+      topology: ctx.topology,
+      cipher: ctx.cipher,
+      singleUse: ctx.singleUse,
+      verifier: ctx.verifier,
+      delivery: record.messageId,
+    });
   }
 
   private systemPrompt(): string {
@@ -107,22 +141,26 @@ export class EffectorAgent {
     const tool = ctx.topology.tools.get(call.name);
     const taskLabel = promptLabel(messages);
     if (!directive && tool && tool.priority !== 'low' && tool.owners.includes(ctx.self.name)) {
-      const requestId = randomUUID();
-      const decision = await ctx.signer.request({
-        requestId,
-        kind: 'tool',
-        requester: ctx.self.name,
-        commandId: message.commandId,
-        target: ctx.self.name,
-        tool: call.name,
-        args: call.args as never,
-        label: taskLabel,
-      });
-      if (decision.status === 'pending') {
-        await this.suspend(requestId, message, { subtaskId, messages, call, remaining }, taskLabel);
-        return { kind: 'suspended', requestId, label: taskLabel };
+      // Processed again after a crash, the call runs under the directive it already had (exactly one effect).
+      const requestId = callRequestId(message.id, call.name, call.args);
+      directive = await this.directives.pinned(requestId);
+      if (!directive) {
+        const decision = await ctx.signer.request({
+          requestId,
+          kind: 'tool',
+          requester: ctx.self.name,
+          commandId: message.commandId,
+          target: ctx.self.name,
+          tool: call.name,
+          args: call.args as never,
+          label: taskLabel,
+        });
+        if (decision.status === 'pending') {
+          await this.suspend(requestId, message, { subtaskId, messages, call, remaining }, taskLabel);
+          return { kind: 'suspended', requestId, label: taskLabel };
+        }
+        if (decision.status === 'signed') directive = await this.directives.pin(requestId, message.commandId, decision.directive);
       }
-      if (decision.status === 'signed') directive = decision.directive;
     }
     let content: string;
     let resultLabel: Label = BOTTOM;
@@ -160,38 +198,49 @@ export class EffectorAgent {
       commandId: message.commandId,
       plaintext: JSON.stringify(state),
     });
-    await ctx.doc.send(
-      new PutCommand({
-        TableName: tableName(ctx.env, 'continuations'),
-        Item: {
-          requestId,
-          agent: ctx.self.name,
-          commandId: message.commandId,
-          principal: message.principal,
-          label: formatLabel(l),
-          ciphertext: sealed,
-          expiresAt: Math.floor(Date.now() / 1000) + 7 * 24 * 3600,
-        },
-        ConditionExpression: 'attribute_not_exists(requestId)',
-      }),
-    );
+    try {
+      await ctx.doc.send(
+        new PutCommand({
+          TableName: tableName(ctx.env, 'continuations'),
+          Item: {
+            requestId,
+            agent: ctx.self.name,
+            commandId: message.commandId,
+            principal: message.principal,
+            label: formatLabel(l),
+            ciphertext: sealed,
+            expiresAt: Math.floor(Date.now() / 1000) + 7 * 24 * 3600,
+          },
+          ConditionExpression: 'attribute_not_exists(requestId)',
+        }),
+      );
+    } catch (err) {
+      // The request id names this message's call: an earlier attempt of this message already suspended it.
+      if (!(err instanceof ConditionalCheckFailedException)) throw err;
+    }
   }
 
   /** Approvals completed: the signer's directive arrives; finish the suspended call under it. */
   private async resume(message: AgentMessage, requestId: string, claims: DirectiveClaims, directive: SignedDirective): Promise<void> {
-    const ctx = this.ctx;
-    const out = await ctx.doc.send(new GetCommand({ TableName: tableName(ctx.env, 'continuations'), Key: { requestId }, ConsistentRead: true }));
-    const item = out.Item as { agent: string; commandId: string; label: string; ciphertext: string } | undefined;
-    if (!item || item.agent !== ctx.self.name || item.commandId !== message.commandId || item.commandId !== claims.commandId) {
+    const state = await this.continuation(message, requestId);
+    if (!state || message.commandId !== claims.commandId) {
       throw new SecurityError('BINDING_MISMATCH', `no suspended work ${requestId} for this directive`);
     }
-    const l = parseLabelText(item.label, ctx.topology.compartments);
-    const plaintext = await ctx.cipher.open({ from: ctx.self.name, to: ctx.self.name, label: l, messageId: requestId, commandId: item.commandId, ciphertext: item.ciphertext });
-    const state = JSON.parse(plaintext.toString('utf8')) as Continuation;
     const messages = state.messages.map((m) => ({ ...m, label: makeLabel(m.label.level, m.label.compartments) }) as LabelledMessage);
     const next = await this.callTool(message, state.subtaskId, messages, state.call, state.remaining, directive);
     const outcome = next ?? (await this.work(message, state.subtaskId, messages, state.remaining));
     await this.report(message, state.subtaskId, outcome);
+  }
+
+  /** The work this agent suspended under `requestId` for the message's command, if there is any. */
+  private async continuation(message: AgentMessage, requestId: string): Promise<Continuation | undefined> {
+    const ctx = this.ctx;
+    const out = await ctx.doc.send(new GetCommand({ TableName: tableName(ctx.env, 'continuations'), Key: { requestId }, ConsistentRead: true }));
+    const item = out.Item as { agent: string; commandId: string; label: string; ciphertext: string } | undefined;
+    if (!item || item.agent !== ctx.self.name || item.commandId !== message.commandId) return undefined;
+    const l = parseLabelText(item.label, ctx.topology.compartments);
+    const plaintext = await ctx.cipher.open({ from: ctx.self.name, to: ctx.self.name, label: l, messageId: requestId, commandId: item.commandId, ciphertext: item.ciphertext });
+    return JSON.parse(plaintext.toString('utf8')) as Continuation;
   }
 
   private async report(message: AgentMessage, subtaskId: string, outcome: Outcome): Promise<void> {

@@ -6,14 +6,19 @@ import { agentBatchHandler } from './batch';
 import { AgentContext, AgentContextOptions, createAgentContext } from './context';
 
 export type AgentHandler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse>;
-export type AgentKind = new (ctx: AgentContext) => { handle(record: SQSEvent['Records'][number]): Promise<void> };
+export type AgentKind = new (ctx: AgentContext) => {
+  handle(record: SQSEvent['Records'][number]): Promise<void>;
+  /** The record's last delivery failed: report that its work will not be done. */
+  giveUp?(record: SQSEvent['Records'][number]): Promise<void>;
+};
 
 /** Builds an agent's SQS handler: middy with the Powertools logger around the kernel's batch processing. */
 export function createAgentHandler(Agent: AgentKind, options: AgentContextOptions): AgentHandler {
   const ctx = createAgentContext(options);
   const agent = new Agent(ctx);
   const logger = new Logger({ serviceName: `agentsec-${ctx.self.name}`, logLevel: ((options.env ?? process.env).AGENTSEC_LOG_LEVEL ?? 'WARN') as 'WARN' });
-  return middy(agentBatchHandler(ctx, (_c, record) => agent.handle(record), logger)).use(injectLambdaContext(logger)) as AgentHandler;
+  const giveUp = agent.giveUp ? (_c: AgentContext, record: SQSEvent['Records'][number]) => agent.giveUp!(record) : undefined;
+  return middy(agentBatchHandler(ctx, (_c, record) => agent.handle(record), logger, giveUp)).use(injectLambdaContext(logger)) as AgentHandler;
 }
 
 /** Defers construction to the first invocation, so importing a handler module has no side effects. */

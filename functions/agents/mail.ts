@@ -14,6 +14,8 @@ export interface Outgoing {
   readonly principal: string;
   readonly body: unknown;
   readonly directive?: SignedDirective;
+  /** The message id of a send that may be retried (see `prepareMessage`). @default a fresh one */
+  readonly id?: string;
 }
 
 /**
@@ -33,6 +35,7 @@ export async function sendToAgent(ctx: AgentContext, out: Outgoing): Promise<Age
     principal: out.principal,
     plaintext: JSON.stringify(out.body),
     directive: out.directive,
+    id: out.id,
   });
   if (!queueUrl) throw new Error(`no queue URL for agent "${out.to}" in AGENTSEC_QUEUE_URLS`);
   await ctx.sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: JSON.stringify(message) }));

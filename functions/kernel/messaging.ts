@@ -120,6 +120,11 @@ export interface PrepareMessageInput {
   readonly plaintext: Uint8Array | string;
   /** A declassification (required to write below the sender's level) or a directive to deliver. */
   readonly directive?: SignedDirective;
+  /**
+   * The message id, when a send is retried: the same id makes a second copy a REPLAY at the receiver, so work
+   * is never delegated twice. @default a fresh UUIDv7
+   */
+  readonly id?: string;
 }
 
 /**
@@ -147,7 +152,7 @@ export async function prepareMessage(input: PrepareMessageInput): Promise<AgentM
     assertDirectiveBinding(directive.claims, expectationFor(directive.claims, { to, commandId: input.commandId, principal: input.principal, contentDigest }, delivery));
     assertAuthorizedLabel(directive.claims, messageLabel, delivery);
   }
-  const id = newMessageId();
+  const id = input.id ?? newMessageId();
   const ciphertext = await input.cipher.seal({ from, to, label: messageLabel, messageId: id, commandId: input.commandId, plaintext: input.plaintext });
   const parsed = agentMessageSchema.safeParse({
     v: 1,
@@ -174,6 +179,12 @@ export interface ReceiveContext {
   readonly cipher: EnvelopeCipher;
   readonly singleUse: SingleUseStore;
   readonly verifier: DirectiveVerifier;
+  /**
+   * The transport's id of this delivery (the SQS message id). SQS redelivers a message a crash interrupted
+   * under the same id, and that redelivery is accepted; a copy sent again gets a new id and is a REPLAY.
+   * @default none: every second receipt is a REPLAY
+   */
+  readonly delivery?: string;
   /** Clock in epoch milliseconds. @default Date.now */
   readonly now?: () => number;
 }
@@ -191,7 +202,8 @@ export interface ReceivedMessage {
  * label (READ_UP); the sender not writing down (WRITE_DOWN); decryption under the exact context
  * (CONTEXT_MISMATCH, TAMPERED) and the content digest; an id not older than queue retention (REPLAY); the
  * directive's signature, expiry and binding; then the message id and directive nonce are consumed together
- * (REPLAY), so a rejected or failed delivery never spends one without the other.
+ * by this delivery (REPLAY when another one did), so a rejected or failed delivery never spends one without
+ * the other, and a redelivery after a crash is not mistaken for a replay.
  */
 export async function receiveMessage(body: string, ctx: ReceiveContext): Promise<ReceivedMessage> {
   const { self, topology } = ctx;
@@ -233,6 +245,6 @@ export async function receiveMessage(body: string, ctx: ReceiveContext): Promise
   await ctx.singleUse.consumeAll([
     { value: `message#${message.id}`, expiresAtMs: acceptUntil },
     ...(directive && !delivery ? [{ value: `directive#${directive.nonce}`, expiresAtMs: directive.expiresAt }] : []),
-  ]);
+  ], ctx.delivery);
   return { message, plaintext, ...(directive ? { directive } : {}) };
 }

@@ -37,7 +37,9 @@ export function isResumeEvent(event: unknown): event is { resume: string } {
 
 /** Only `true` and `'force'`: anything else is not a checkpoint event, and is refused as a malformed request. */
 export function isCheckpointEvent(event: unknown): event is CheckpointEvent {
-  return isOnly(event, 'checkpoint') && ((event as { checkpoint: unknown }).checkpoint === true || (event as { checkpoint: unknown }).checkpoint === 'force');
+  if (!isOnly(event, 'checkpoint')) return false;
+  const mode = (event as { checkpoint: unknown }).checkpoint;
+  return mode === true || mode === 'force';
 }
 
 const checkpointEventOf = (force: boolean): CheckpointEvent => ({ checkpoint: force ? 'force' : true });

@@ -4,6 +4,8 @@ import { SecurityError } from './errors';
 import { TABLES } from './tables';
 
 const { partitionKey: KEY, ttlAttribute: TTL } = TABLES.nonces;
+/** Who consumed a value: the delivery (SQS message id) or message that spent it. */
+const CONSUMER = 'consumedBy';
 
 /** A value to consume and when its record may be forgotten (epoch ms): after that the value is refused anyway. */
 export interface SingleUseEntry {
@@ -16,6 +18,10 @@ export interface SingleUseEntry {
  * a conditional write that only the first consumer wins, so a replay is refused even when two copies
  * arrive at the same time on different Lambda instances.
  *
+ * A consumer may be named (the SQS message id of a delivery): the same consumer consuming again is the
+ * redelivery of work a crash interrupted, not a replay. Only SQS assigns that id, so a copy of a message
+ * re-sent by anyone is a new consumer and still a REPLAY.
+ *
  * @example
  * await new SingleUseStore(doc, tableName).consume(`directive#${claims.nonce}`, claims.expiresAt);
  */
@@ -25,10 +31,10 @@ export class SingleUseStore {
     private readonly tableName: string,
   ) {}
 
-  /** Records `value` as used; REPLAY when it already was. */
-  async consume(value: string, expiresAtMs: number): Promise<void> {
+  /** Records `value` as used; REPLAY when it already was (by another consumer, when `consumer` is given). */
+  async consume(value: string, expiresAtMs: number, consumer?: string): Promise<void> {
     try {
-      await this.doc.send(new PutCommand(this.put({ value, expiresAtMs })));
+      await this.doc.send(new PutCommand(this.put({ value, expiresAtMs }, consumer)));
     } catch (err) {
       if (err instanceof ConditionalCheckFailedException) throw new SecurityError('REPLAY', `${value} was already used`);
       throw err;
@@ -37,15 +43,15 @@ export class SingleUseStore {
 
   /**
    * Consumes all entries or none (one transaction), so a refusal or a fault never leaves some of them
-   * spent; REPLAY names the first one already used.
+   * spent; REPLAY names the first one already used (by another consumer, when `consumer` is given).
    */
-  async consumeAll(entries: readonly SingleUseEntry[]): Promise<void> {
+  async consumeAll(entries: readonly SingleUseEntry[], consumer?: string): Promise<void> {
     if (entries.length <= 1) {
-      for (const e of entries) await this.consume(e.value, e.expiresAtMs);
+      for (const e of entries) await this.consume(e.value, e.expiresAtMs, consumer);
       return;
     }
     try {
-      await this.doc.send(new TransactWriteCommand({ TransactItems: entries.map((e) => ({ Put: this.put(e) })) }));
+      await this.doc.send(new TransactWriteCommand({ TransactItems: entries.map((e) => ({ Put: this.put(e, consumer) })) }));
     } catch (err) {
       if (err instanceof TransactionCanceledException) {
         const used = err.CancellationReasons?.findIndex((r) => r.Code === 'ConditionalCheckFailed') ?? -1;
@@ -55,12 +61,19 @@ export class SingleUseStore {
     }
   }
 
-  private put({ value, expiresAtMs }: SingleUseEntry) {
+  private put({ value, expiresAtMs }: SingleUseEntry, consumer?: string) {
+    const item: Record<string, string | number> = { [KEY]: value, [TTL]: Math.ceil(expiresAtMs / 1000) };
+    const names: Record<string, string> = { '#k': KEY };
+    if (consumer === undefined) {
+      return { TableName: this.tableName, Item: item, ConditionExpression: 'attribute_not_exists(#k)', ExpressionAttributeNames: names };
+    }
     return {
       TableName: this.tableName,
-      Item: { [KEY]: value, [TTL]: Math.ceil(expiresAtMs / 1000) },
-      ConditionExpression: 'attribute_not_exists(#k)',
-      ExpressionAttributeNames: { '#k': KEY },
+      Item: { ...item, [CONSUMER]: consumer },
+      // First consumer wins; the same consumer again is a redelivery, anyone else a replay.
+      ConditionExpression: 'attribute_not_exists(#k) OR #by = :by',
+      ExpressionAttributeNames: { ...names, '#by': CONSUMER },
+      ExpressionAttributeValues: { ':by': consumer },
     };
   }
 }

@@ -57,9 +57,9 @@ export interface ToolRunResult {
  * by which message: the same message id means this is a redelivery of a call that already ran, so it is
  * reported as done (`duplicate`, ledgered as executed) and nothing runs again; any other message reusing the
  * directive is a REPLAY. If the nonce record is ever missing, the conditional put alone still lets the side
- * effect happen once per directive. A crash between spending the nonce and recording the effect leaves the
- * directive spent with nothing done: the redelivery is refused REPLAY (fail closed; the effect happens at
- * most once, and the command must ask for a new directive).
+ * effect happen once per directive. The nonce is spent by the message: a crash between spending it and
+ * recording the effect leaves it spent by that message, so the redelivery of the same message runs the call
+ * and records the effect once; any other message is still refused REPLAY.
  *
  * @example
  * const { content, label } = await runTool({ topology, agent: 'scheduler', call, commandId, messageId,
@@ -164,12 +164,14 @@ async function verifiedDirective(input: RunToolInput, tool: RegisteredTool, args
 }
 
 /**
- * Spends the directive's nonce (DESIGN §5: single use). False when it was fresh; true when it was spent by
- * this same message (a redelivery of a call that already ran); REPLAY when anything else spent it.
+ * Spends the directive's nonce (DESIGN §5: single use). False when it was fresh or spent by this same message
+ * (a redelivery: the outbox then tells whether the call already ran); true when a nonce recorded without its
+ * consumer was spent by a call of this message the outbox shows; REPLAY when anything else spent it.
  */
 async function spendDirective(input: RunToolInput, claims: DirectiveClaims): Promise<boolean> {
   try {
-    await input.singleUse.consume(`directive#${claims.nonce}`, claims.expiresAt);
+    // Spent by this message: its redelivery after a crash may finish the call (the outbox keeps it to one effect).
+    await input.singleUse.consume(`directive#${claims.nonce}`, claims.expiresAt, input.messageId);
     return false;
   } catch (err) {
     if (!isSecurityError(err, 'REPLAY')) throw err;

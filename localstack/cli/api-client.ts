@@ -1,3 +1,5 @@
+import type { CheckpointOutcome } from '../../functions/kernel/checkpoints';
+
 /** A small client of the AgentSec HTTP API (DESIGN §10), used by the CLI and the demo. */
 
 export class ApiRequestError extends Error {
@@ -108,6 +110,11 @@ export class ApiClient {
 
   verifyAudit(): Promise<{ ok: boolean; entries: number; checkpoints: number; firstBadSeq: number | null; reason?: string }> {
     return this.request('GET', '/v1/audit/verify');
+  }
+
+  /** Asks the signer for a ledger checkpoint now (functions/kernel/checkpoints.ts `CheckpointOutcome`). */
+  checkpoint(): Promise<CheckpointOutcome> {
+    return this.request('POST', '/v1/audit/checkpoints');
   }
 
   /** Polls a command until it reaches `until` (default: a terminal status), reporting each change. */

@@ -135,6 +135,16 @@ export async function auditVerifyCommand(opts: Common): Promise<number> {
   return r.ok ? 0 : EXIT.failed;
 }
 
+export async function auditCheckpointCommand(opts: Common): Promise<number> {
+  const { api } = await connect({ user: opts.user });
+  const outcome = await api.checkpoint();
+  if (opts.json) printJson(outcome);
+  else if (outcome.status === 'written') {
+    print(`Checkpoint signed over seq ${outcome.checkpoint.seq} (hash ${short(outcome.checkpoint.hash)}…), recorded as seq ${outcome.entrySeq} and anchored.`);
+  } else print(`Nothing new to checkpoint: the ledger ends at seq ${outcome.head}${outcome.lastCheckpoint ? `, checkpointed at seq ${outcome.lastCheckpoint}` : ''}.`);
+  return 0;
+}
+
 export async function auditLogCommand(opts: Common & { since?: string; limit?: string }): Promise<number> {
   const { api } = await connect({ user: opts.user });
   const since = count(opts.since, '--since') ?? 0;

@@ -3,6 +3,7 @@ import { LEVELS } from '../../functions/kernel/labels';
 import {
   approvalsCommand,
   askCommand,
+  auditCheckpointCommand,
   auditLogCommand,
   auditVerifyCommand,
   decideCommand,
@@ -77,8 +78,10 @@ export function program(): Command {
   }
 
   const audit = cli.command('audit').description('the tamper-evident ledger');
-  json(asUser(audit.command('verify').description('recompute the hash chain; exit 1 when it was tampered with')))
+  json(asUser(audit.command('verify').description('recompute the hash chain, checkpoint signatures and anchor; exit 1 when tampered with')))
     .action(run((opts: Parameters<typeof auditVerifyCommand>[0]) => auditVerifyCommand(opts)));
+  json(asUser(audit.command('checkpoint').description('have the signer sign a checkpoint of the ledger now')))
+    .action(run((opts: Parameters<typeof auditCheckpointCommand>[0]) => auditCheckpointCommand(opts)));
   json(asUser(audit.command('log').description('list ledger entries')))
     .option('--since <seq>', 'only entries after this sequence number')
     .option('--limit <n>', 'at most this many entries')

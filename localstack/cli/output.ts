@@ -54,6 +54,9 @@ export function describeEntry(e: EntryView): string {
     case 'approval.recorded':
       parts.push(`recorded ${String(d.decision ?? 'a vote')} on request ${short(d.requestId)}${d.tool ? ` (${String(d.tool)})` : ''}`);
       break;
+    case 'checkpoint':
+      parts.push(`signed a checkpoint over seq ${String(d.seq ?? '?')}`);
+      break;
     case 'declassified':
       parts.push(`declassified a task for ${String(d.to ?? '?')} to ${String(d.label ?? '?')}`);
       break;

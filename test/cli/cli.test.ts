@@ -119,6 +119,20 @@ describe('agentsec CLI against a running local cloud', () => {
     expect(out.entries).toBeGreaterThan(5);
   });
 
+  test('audit checkpoint has the signer sign the ledger now, and audit verify counts the checkpoint; bob may not', async () => {
+    const refused = await run('audit', 'checkpoint', '--user', 'bob');
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/^agentsec: the API answered 403/);
+    const result = await run('audit', 'checkpoint', '--json');
+    expect(result.code).toBe(0);
+    expect(json(result)).toMatchObject({ status: 'written', checkpoint: { chain: 'main', keyId: state.authorityKeyArn }, entrySeq: expect.any(Number) });
+    const verified = await run('audit', 'verify', '--json');
+    expect(verified.code).toBe(0);
+    expect(json<{ ok: boolean; checkpoints: number }>(verified)).toMatchObject({ ok: true, checkpoints: expect.any(Number) });
+    expect(json<{ checkpoints: number }>(verified).checkpoints).toBeGreaterThan(0);
+    expect((await run('audit', 'verify')).stdout).toMatch(/^Ledger intact: \d+ entries and [1-9]\d* checkpoints verify\.$/m);
+  });
+
   test('audit log --json lists entries with seq, type, actor, commandId, reason and directiveId', async () => {
     const result = await run('audit', 'log', '--json');
     expect(result.code).toBe(0);

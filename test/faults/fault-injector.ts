@@ -7,11 +7,12 @@ import { InstrumentableClient, instrumentClients } from '../../functions/kernel/
  * Faults the emulator cannot produce, injected as SDK middleware into every kernel client created while the
  * injector is installed (`instrumentClients`). Throttling errors carry the SDK's own shape (`name`, `$fault`,
  * `$retryable`, `$metadata`), so the SDK's retry strategy treats them exactly as it treats AWS's; a crash is a
- * non-retryable error; a hang never answers (the invocation is killed by its timeout, like a dead container).
+ * non-retryable error; a hang never answers (the invocation is killed by its timeout, like a dead container);
+ * a delay answers late.
  */
 
 export type Service = 'kms' | 'sqs' | 'dynamodb';
-export type FaultKind = 'throttle' | 'crash' | 'hang';
+export type FaultKind = 'throttle' | 'crash' | 'hang' | 'delay';
 
 /** Which function made a call: an agent's name, `signer`, `api`, or `other`. */
 export type Origin = string;
@@ -36,7 +37,7 @@ export interface FaultRule {
   /** @default every origin */
   readonly origins?: readonly Origin[];
   readonly when?: (call: AwsCall) => boolean;
-  /** Fault the first `first` matching attempts. */
+  /** Fault the first `first` matching attempts. Without `first`, `nth` or `rate`: every matching attempt. */
   readonly first?: number;
   /** Fault only the `nth` matching attempt (1-based). */
   readonly nth?: number;
@@ -44,6 +45,8 @@ export interface FaultRule {
   readonly rate?: number;
   /** `after`: the request reaches the emulator and then the fault hits (the write happened, the caller never learns). @default 'before' */
   readonly at?: 'before' | 'after';
+  /** How long a `delay` holds the call. @default 1000 */
+  readonly delayMs?: number;
 }
 
 /** What happened to the calls while installed. Attempts include the SDK's own retries. */
@@ -66,15 +69,28 @@ export function attribute(item: unknown, name: string): string | undefined {
   return m?.S ?? m?.N;
 }
 
-/** True for a ledger append of the given entry type by the given actor. */
+/** True for a ledger append of an entry of `type` (by `actor`, for `commandId`, with `detail` when given). */
 export const ledgerAppend =
-  (type: string, actor?: string, detail?: (d: Record<string, unknown>) => boolean) =>
+  (type: string, only: { actor?: string; commandId?: string; detail?: (d: Record<string, unknown>) => boolean } = {}) =>
   (call: AwsCall): boolean => {
     const item = call.input.Item as Record<string, unknown> | undefined;
     if (call.operation !== 'PutItem' || attribute(item, 'chain') === undefined || attribute(item, 'type') !== type) return false;
-    if (actor !== undefined && attribute(item, 'actor') !== actor) return false;
-    return detail ? detail(plainMap(item?.detail)) : true;
+    if (only.actor !== undefined && attribute(item, 'actor') !== only.actor) return false;
+    if (only.commandId !== undefined && attribute(item, 'commandId') !== only.commandId) return false;
+    return only.detail ? only.detail(plainMap(item?.detail)) : true;
   };
+
+/** True for the write of a side effect to the outbox for `commandId`. */
+export const outboxWrite =
+  (commandId: string) =>
+  (call: AwsCall): boolean =>
+    call.operation === 'PutItem' && attribute(call.input.Item, 'effectId') !== undefined && attribute(call.input.Item, 'commandId') === commandId;
+
+/** True for the consumption of an agent message id (the receive pipeline's single-use record). */
+export const consuming =
+  (messageId: string) =>
+  (call: AwsCall): boolean =>
+    attribute(call.input.Item, 'nonce') === `message#${messageId}`;
 
 function plainMap(value: unknown): Record<string, unknown> {
   const m = (value as { M?: Record<string, { S?: string; N?: string; BOOL?: boolean }> } | undefined)?.M;
@@ -204,6 +220,10 @@ export class FaultInjector {
         const rule = this.ruleFor(call);
         if (!rule) return next(args);
         this.stats.injected[rule.name] = (this.stats.injected[rule.name] ?? 0) + 1;
+        if (rule.fault === 'delay') {
+          await new Promise((r) => setTimeout(r, rule.delayMs ?? 1000));
+          return next(args);
+        }
         if (rule.at === 'after') await next(args);
         if (rule.fault === 'hang') return never();
         throw rule.fault === 'throttle' ? throttlingError(service) : new InjectedCrash(operation);
@@ -234,6 +254,7 @@ export class FaultInjector {
       if (rule.when && !rule.when(call)) continue;
       const n = (this.matched.get(rule.name) ?? 0) + 1;
       this.matched.set(rule.name, n);
+      if (rule.first === undefined && rule.nth === undefined && rule.rate === undefined) return rule;
       if (rule.first !== undefined && n <= rule.first) return rule;
       if (rule.nth !== undefined && n === rule.nth) return rule;
       if (rule.rate !== undefined && this.random() < rule.rate) return rule;

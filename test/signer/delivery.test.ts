@@ -27,7 +27,7 @@ async function approveAndReceive(req: DirectiveRequestInput & { requestId: strin
   const queueUrl = (await sqs.send(new CreateQueueCommand({ QueueName: unique(agent) }))).QueueUrl!;
   const signer = new Signer({
     topology: f.topology, kms: f.kms, authorityKeyArn: f.authorityKeyArn, doc: f.doc,
-    tables: { commands: f.tables.commands, approvals: f.tables.approvals }, ledger: f.ledger,
+    tables: f.tables, ledger: f.ledger,
     deliver: deliverToQueue({ topology: f.topology, cipher, sqs, queueUrls: { [agent]: queueUrl }, ledger: f.ledger }),
   });
   expect(await signer.request(req)).toMatchObject({ status: 'pending' });

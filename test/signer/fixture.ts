@@ -58,7 +58,7 @@ export async function signerFixture() {
     delivered.push({ requestId: request.requestId, directiveId: directive.claims.id });
   };
   const makeSigner = (now?: () => number) =>
-    new Signer({ topology, kms: client, authorityKeyArn, doc, tables: { commands, approvals }, ledger, deliver, now });
+    new Signer({ topology, kms: client, authorityKeyArn, doc, tables: { commands, approvals, ledger: ledgerTable }, ledger, deliver, now });
   const signer = makeSigner();
   const verifier = (now?: () => number) => new DirectiveVerifier({ kms: client, authorityKeyArn, now });
 
