@@ -17,7 +17,7 @@ import { HttpApi, HttpApiHandler, startHttpApi } from './http-api';
 import { LocalResources, ProvisionedResources, readLocalState, writeLocalState } from './local-state';
 import { ModelServer, startModelServer } from './model-server/server';
 import { environmentFor, provisionLocalCloud } from './provision';
-import { SqsEventSource } from './sqs-event-source';
+import { SqsEventSource, SqsEventSourceHealth } from './sqs-event-source';
 
 export interface LocalCloudOptions {
   /** Names every resource; starting again with the same prefix on the same emulator reuses them. @default 'agentsec' */
@@ -49,6 +49,11 @@ export interface LocalCloud {
   readonly state: LocalResources;
   /** The offline model every endpoint without its own URL variable points at (its `requests` show what each was shown). */
   readonly model: ModelServer;
+  /**
+   * Whether each agent's event source reaches its queue (failed polls, the problem in one line): a lost or
+   * restarted emulator shows here and in the logger, never as a silent stall.
+   */
+  health(): Record<string, SqsEventSourceHealth & { readonly pollErrors: number }>;
   /** Stops the event sources, the servers and the emulator this process started. Idempotent. */
   stop(): Promise<void>;
 }
@@ -119,7 +124,8 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
       writeLocalState(stateFile, state);
       log(`wrote ${stateFile}`);
     }
-    return { state, model, stop: () => stack.unwind() };
+    const health = () => Object.fromEntries(sources.map((s, i) => [topology.agentNames()[i], { ...s.health, pollErrors: s.counters.pollErrors }]));
+    return { state, model, health, stop: () => stack.unwind() };
   } catch (err) {
     await stack.unwind();
     throw err;

@@ -23,6 +23,9 @@ async function main(): Promise<number> {
       env,
       stdio: 'inherit',
     });
+    // Ctrl-C or a CI timeout stops Stryker first, so the emulator is stopped after it, never left running.
+    const forward = (signal: NodeJS.Signals) => stryker.kill(signal);
+    process.on('SIGINT', forward).on('SIGTERM', forward);
     return await new Promise<number>((resolve, reject) => {
       stryker.once('error', reject);
       stryker.once('exit', (code, signal) => resolve(code ?? (signal ? 1 : 0)));

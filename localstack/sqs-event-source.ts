@@ -52,7 +52,23 @@ export interface SqsEventSourceCounters {
   pollErrors: number;
 }
 
+/** Whether the source can reach its queue, for operators (`agentsec dev`) and tests. */
+export interface SqsEventSourceHealth {
+  /** False while receives fail. */
+  readonly receiving: boolean;
+  /** Why the last receive failed, in one line, while they fail. */
+  readonly problem?: string;
+  /** Failed receives since the last one that worked. */
+  readonly failedPolls: number;
+  /** When the receives started failing (epoch ms). */
+  readonly failingSince?: number;
+}
+
+/** First retry after a failed receive; doubles up to the maximum while receives keep failing. */
 const RECEIVE_RETRY_MS = 500;
+const RECEIVE_RETRY_MAX_MS = 5_000;
+/** While receives keep failing, the problem is repeated this often, so it is never silent. */
+const OUTAGE_REMINDER_MS = 30_000;
 
 /**
  * The Lambda SQS event source, in process (DESIGN §9): long-polls a queue, invokes the handler with batches of
@@ -82,6 +98,7 @@ export class SqsEventSource {
   private batchesInFlight = 0;
   private lastBatchEndedAt = 0;
   private idleWaiters: (() => void)[] = [];
+  private outage?: { problem: string; since: number; failedPolls: number; remindedAt: number };
 
   constructor(props: SqsEventSourceProps) {
     this.props = props;
@@ -94,6 +111,11 @@ export class SqsEventSource {
   /** Batches currently being handled. */
   get inFlight(): number {
     return this.batchesInFlight;
+  }
+
+  get health(): SqsEventSourceHealth {
+    const o = this.outage;
+    return o ? { receiving: false, problem: o.problem, failedPolls: o.failedPolls, failingSince: o.since } : { receiving: true, failedPolls: 0 };
   }
 
   /** Resolves the queue's ARN and visibility timeout, then starts `maxConcurrency` pollers. */
@@ -161,18 +183,49 @@ export class SqsEventSource {
       } catch (err) {
         if (!this.running) break;
         this.counters.pollErrors += 1;
-        this.logger.warn(`[${this.props.functionName}] receive failed: ${(err as Error).message}`);
-        await delay(RECEIVE_RETRY_MS, this.abort.signal);
+        const failedPolls = this.receiveFailed(err);
+        await delay(Math.min(RECEIVE_RETRY_MAX_MS, RECEIVE_RETRY_MS * 2 ** Math.min(failedPolls - 1, 10)), this.abort.signal);
         continue;
       }
       // A poll that returns after stop() leaves its records to reappear after the visibility timeout.
       if (!this.running) break;
+      this.receiveWorked();
       if (messages.length === 0) {
         if (this.batchesInFlight === 0 && startedAt >= this.lastBatchEndedAt) this.resolveIdle();
         continue;
       }
       await this.runBatch(messages);
     }
+  }
+
+  /**
+   * Reports a failed receive: once, clearly, when an outage starts, then every 30 s while it lasts (never
+   * silently, never a line per poll). Returns the failed polls so far.
+   */
+  private receiveFailed(err: unknown): number {
+    const now = Date.now();
+    const problem = describeReceiveFailure(err, this.props.queueUrl);
+    const name = this.props.functionName;
+    if (!this.outage) {
+      this.outage = { problem, since: now, failedPolls: 1, remindedAt: now };
+      this.logger.error(`[${name}] cannot receive from its queue, retrying with backoff: ${problem}`);
+      return 1;
+    }
+    const o = this.outage;
+    o.failedPolls += 1;
+    if (problem !== o.problem || now - o.remindedAt >= OUTAGE_REMINDER_MS) {
+      o.problem = problem;
+      o.remindedAt = now;
+      this.logger.error(`[${name}] still cannot receive after ${o.failedPolls} attempts in ${Math.round((now - o.since) / 1000)} s: ${problem}`);
+    }
+    return o.failedPolls;
+  }
+
+  private receiveWorked(): void {
+    if (!this.outage) return;
+    const { failedPolls, since } = this.outage;
+    this.outage = undefined;
+    this.logger.warn(`[${this.props.functionName}] receiving again after ${failedPolls} failed attempts in ${Math.round((Date.now() - since) / 1000)} s`);
   }
 
   private async receive(): Promise<Message[]> {
@@ -250,6 +303,20 @@ export class SqsEventSource {
     this.idleWaiters = [];
     for (const w of waiters) w();
   }
+}
+
+/** One line on why a receive failed, naming the likely cause for the failures an operator can act on. */
+function describeReceiveFailure(err: unknown, queueUrl: string): string {
+  const e = err as { name?: string; code?: string; message?: string; cause?: { code?: string } };
+  const text = `${e.name ?? 'Error'}: ${(e.message ?? String(err)).split('\n')[0]}`;
+  if (e.name === 'QueueDoesNotExist' || e.name === 'AWS.SimpleQueueService.NonExistentQueue' || /NonExistentQueue|does not exist/i.test(text)) {
+    return `queue ${queueUrl} does not exist (${text}); if the emulator restarted, its state is gone: restart the local cloud`;
+  }
+  const code = e.code ?? e.cause?.code ?? /\b(ECONNREFUSED|ECONNRESET|ENOTFOUND|EHOSTUNREACH|ETIMEDOUT)\b/.exec(text)?.[1];
+  if (code && ['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'EHOSTUNREACH', 'ETIMEDOUT'].includes(code)) {
+    return `nothing answers at ${new URL(queueUrl).origin} (${code}); is the AWS emulator running?`;
+  }
+  return text;
 }
 
 function integerIn(value: number, min: number, max: number, name: string): number {

@@ -18,6 +18,26 @@ function isLastAttempt(ctx: AgentContext, record: SQSRecord): boolean {
   return Number(record.attributes?.ApproximateReceiveCount ?? 1) >= ctx.topology.runtime.maxReceiveCount;
 }
 
+/** The last delivery ran out of the function's time: it is given up before Lambda ends the invocation. */
+export class DeadlineError extends Error {
+  constructor(ms: number) {
+    super(`the last delivery of this message did not finish within ${ms} ms, before the function's timeout`);
+    this.name = 'DeadlineError';
+  }
+}
+
+/**
+ * `work`, or a DeadlineError shortly before the invocation's time runs out: the time left after it is kept to
+ * ledger and report the failure, which a timed-out invocation never could.
+ */
+function beforeDeadline<T>(work: Promise<T>, context: Context): Promise<T> {
+  const remaining = context.getRemainingTimeInMillis();
+  const budget = remaining - Math.min(2_000, Math.floor(remaining / 4));
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new DeadlineError(budget)), budget)));
+  return Promise.race([work, deadline]).finally(() => clearTimeout(timer));
+}
+
 /** The best-effort command id of an unverified body, for the ledger entry of its rejection. */
 function claimedIds(body: string): { commandId?: string; messageId?: string } {
   try {
@@ -33,8 +53,9 @@ function claimedIds(body: string): { commandId?: string; messageId?: string } {
  * The SQS handler of an agent: partial batch responses (Powertools), idempotency on the SQS message id, and
  * the rejection rule of DESIGN §4 — a message refused for a security reason is ledgered and moved to the
  * dead-letter queue at once, never retried; any other failure is retried by SQS and redriven after
- * maxReceiveCount. A failure on the last delivery is ledgered before SQS redrives the message (every dead
- * letter has its ledger entry) and `giveUp` reports it, so the command it served still ends.
+ * maxReceiveCount. A failure on the last delivery — a fault, a record still in progress elsewhere, or the
+ * function running out of time — is ledgered before SQS redrives the message (every dead letter has its ledger
+ * entry) and `giveUp` reports it, so the command it served still ends.
  */
 export function agentBatchHandler(ctx: AgentContext, handleRecord: RecordHandler, logger: Logger, giveUp?: GiveUpHandler) {
   const idempotency = new IdempotencyConfig({ eventKeyJmesPath: 'messageId', expiresAfterSeconds: 24 * 3600 });
@@ -47,10 +68,7 @@ export function agentBatchHandler(ctx: AgentContext, handleRecord: RecordHandler
     try {
       await handleRecord(ctx, record);
     } catch (err) {
-      if (!isSecurityError(err)) {
-        if (isLastAttempt(ctx, record)) await deadLettered(record, err);
-        throw err;
-      }
+      if (!isSecurityError(err)) throw err;
       logger.warn('message rejected', { reason: err.reason, error: err.message, sqsMessageId: record.messageId });
       await ctx.ledger.append({
         type: 'message.rejected',
@@ -90,11 +108,23 @@ export function agentBatchHandler(ctx: AgentContext, handleRecord: RecordHandler
       logger.error('could not report the failed message', { sqsMessageId: record.messageId, error: (failure as Error).message });
     }
   };
-  const once = makeIdempotent(guarded, { persistenceStore, config: idempotency });
+  const once = makeIdempotent(guarded, { persistenceStore, config: idempotency }) as (r: SQSRecord) => Promise<void>;
+
+  /** One record; on its last delivery, outside the idempotency wrapper so that its refusals count too. */
+  const processRecord = (context: Context) => async (record: SQSRecord): Promise<void> => {
+    if (!isLastAttempt(ctx, record)) return once(record);
+    try {
+      await beforeDeadline(once(record), context);
+    } catch (err) {
+      // A refusal was ledgered and dead-lettered where it was decided.
+      if (!isSecurityError(err)) await deadLettered(record, err);
+      throw err;
+    }
+  };
 
   return async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {
     idempotency.registerLambdaContext(context);
     // One processor per invocation: it holds the batch's results, and invocations may overlap in one process.
-    return processPartialResponse(event, once as (r: SQSRecord) => Promise<void>, new BatchProcessor(EventType.SQS), { context });
+    return processPartialResponse(event, processRecord(context), new BatchProcessor(EventType.SQS), { context });
   };
 }

@@ -1,0 +1,179 @@
+import { BUDGETS, BudgetInputs, judge, overall } from '../../localstack/bench/budgets';
+import { functionName, lambdaAssets } from '../../localstack/bench/bundles';
+import { BenchResult, formatTable, jsonLine } from '../../localstack/bench/report';
+import { completedCommandId, describeCall, tallyKmsCalls, timeByCall } from '../../localstack/bench/sdk-meter';
+import { percentile, round, summarize } from '../../localstack/bench/stats';
+
+const passing: BudgetInputs = {
+  hopOverheadUs: 250,
+  kmsCallsPerHop: 2,
+  e2eP50Ms: 300,
+  baselineE2eP50Ms: 250,
+  bundleBytes: { Api: 1_000_000 },
+  coldInitMs: { Api: 120 },
+  ledgerAppendShort: { p50Ms: 5, requests: 2, itemsRead: 1 },
+  ledgerAppendLong: { p50Ms: 6, requests: 2, itemsRead: 1 },
+};
+
+describe('benchmark statistics', () => {
+  it('percentiles are nearest-rank samples that were observed', () => {
+    const samples = [5, 1, 4, 2, 3];
+    expect(percentile(samples, 50)).toBe(3);
+    expect(percentile(samples, 99)).toBe(5);
+    expect(percentile(samples, 20)).toBe(1);
+    expect(summarize(samples)).toMatchObject({ n: 5, p50: 3, min: 1, max: 5 });
+    expect(Number.isNaN(percentile([], 50))).toBe(true);
+  });
+
+  it('rounding turns what JSON cannot carry into null', () => {
+    expect(round(1.26, 1)).toBe(1.3);
+    expect(round(Number.NaN)).toBeNull();
+  });
+});
+
+describe('KMS calls are attributed by their encryption context', () => {
+  const call = (command: string, from?: string, to?: string, messageId?: string) => ({ command, from, to, messageId });
+
+  it('a sealed and opened message is two transfer calls; opening it again is a reopen; own storage is self', () => {
+    const tally = tallyKmsCalls([
+      call('GenerateDataKey', 'api', 'core', 'm1'),
+      call('Decrypt', 'api', 'core', 'm1'),
+      call('GenerateDataKey', 'core', 'core', 'plan'),
+      call('Decrypt', 'core', 'core', 'plan'),
+      call('Decrypt', 'api', 'core', 'm1'),
+      call('GetPublicKey'),
+    ]);
+    expect(tally.total).toBe(6);
+    expect(tally.byPurpose).toEqual({ transfer: 2, self: 2, reopen: 1, other: 1 });
+    expect(tally.byCommand).toEqual({ GenerateDataKey: 2, Decrypt: 3, GetPublicKey: 1 });
+  });
+
+  it('reads the command, sender, addressee and message from the call input', () => {
+    const context = { from: 'core', to: 'analyst', label: 'SECRET', messageId: 'm', commandId: 'c' };
+    expect(describeCall('kms', { EncryptionContext: context })).toEqual({ commandId: 'c', from: 'core', to: 'analyst', messageId: 'm' });
+    const body = JSON.stringify({ id: 'm', from: 'core', to: 'auditor', commandId: 'c' });
+    expect(describeCall('sqs', { MessageBody: body })).toEqual({ bodyBytes: body.length, commandId: 'c', from: 'core', to: 'auditor', messageId: 'm' });
+    expect(describeCall('dynamodb', { TableName: 'bench-1a2b-ledger' })).toEqual({ table: 'bench-1a2b-ledger' });
+  });
+
+  it('groups time by call and table without the cloud prefix', () => {
+    const base = { phase: 'secure', startedAt: 0 };
+    const out = timeByCall([
+      { ...base, service: 'dynamodb', command: 'PutItem', table: 'bench-1a2b-ledger', ms: 3, error: 'ConditionalCheckFailedException' },
+      { ...base, service: 'dynamodb', command: 'PutItem', table: 'bench-1a2b-ledger', ms: 2 },
+    ]);
+    expect(out).toEqual({ 'dynamodb:PutItem:ledger': { calls: 2, failed: 1, ms: 5 } });
+  });
+});
+
+describe('the end of a command is the write that sets it completed', () => {
+  const update = (expression: string, names: Record<string, string>, values: Record<string, unknown>) => ({
+    Key: { commandId: 'c1' },
+    UpdateExpression: expression,
+    ExpressionAttributeNames: names,
+    ExpressionAttributeValues: values,
+  });
+
+  it('a SET of status to completed ends the command, plain or marshalled', () => {
+    expect(completedCommandId('UpdateItem', update('SET #updatedAt = :now, #p0_0 = :v0', { '#p0_0': 'status' }, { ':v0': 'completed' }))).toBe('c1');
+    expect(completedCommandId('UpdateItem', { ...update('SET #s = :v', { '#s': 'status' }, { ':v': { S: 'completed' } }), Key: { commandId: { S: 'c1' } } })).toBe('c1');
+  });
+
+  it('a condition that mentions completed, or another attribute set to it, does not', () => {
+    const running = update('SET #p0_0 = :v0', { '#p0_0': 'status', '#status': 'status' }, { ':v0': 'running', ':t0': 'completed' });
+    expect(completedCommandId('UpdateItem', running)).toBeUndefined();
+    expect(completedCommandId('UpdateItem', update('SET #p0_0.#p0_1 = :v0', { '#p0_0': 'subtasks', '#p0_1': 'status' }, { ':v0': 'completed' }))).toBeUndefined();
+    expect(completedCommandId('PutItem', update('SET #s = :v', { '#s': 'status' }, { ':v': 'completed' }))).toBeUndefined();
+  });
+});
+
+describe('budget verdicts', () => {
+  it('every budget passes at or under its limit', () => {
+    const verdicts = judge(passing);
+    expect(verdicts.every((v) => v.pass === true)).toBe(true);
+    expect(overall(verdicts)).toBe(true);
+  });
+
+  it('a budget over its limit fails the run', () => {
+    const verdicts = judge({ ...passing, kmsCallsPerHop: 2.67, bundleBytes: { Api: BUDGETS.bundleBytes + 1 } });
+    expect(verdicts.find((v) => v.budget === 'kmsCallsPerHop')?.pass).toBe(false);
+    expect(verdicts.find((v) => v.budget === 'bundleBytes[Api]')?.pass).toBe(false);
+    expect(overall(verdicts)).toBe(false);
+  });
+
+  it('the e2e budget compares secure to baseline p50', () => {
+    const ratio = judge({ ...passing, e2eP50Ms: 400, baselineE2eP50Ms: 250 }).find((v) => v.budget.startsWith('e2e'));
+    expect(ratio).toMatchObject({ value: 1.6, pass: false });
+  });
+
+  it('a ledger append that reads more at the longer chain fails even when it is fast', () => {
+    const verdicts = judge({ ...passing, ledgerAppendLong: { p50Ms: 5, requests: 2, itemsRead: 5000 } });
+    expect(verdicts.find((v) => v.budget.startsWith('ledgerAppend'))?.pass).toBe(false);
+  });
+
+  it('what was not measured is neither a pass nor a fail', () => {
+    const verdicts = judge({ ...passing, bundleBytes: null, coldInitMs: null });
+    expect(verdicts.find((v) => v.budget === 'bundleBytes')?.pass).toBeNull();
+    expect(overall(verdicts)).toBeNull();
+  });
+});
+
+describe('bundles from the synthesized template', () => {
+  it('finds each Lambda function, its asset directory and its NODE_OPTIONS', () => {
+    const template = {
+      Resources: {
+        ApiHandlerFunction426EBE6D: {
+          Type: 'AWS::Lambda::Function',
+          Metadata: { 'aws:asset:path': 'asset.abc' },
+          Properties: { Environment: { Variables: { NODE_OPTIONS: '--enable-source-maps' } } },
+        },
+        Role: { Type: 'AWS::IAM::Role' },
+      },
+    };
+    expect(lambdaAssets(template)).toEqual([{ logicalId: 'ApiHandlerFunction426EBE6D', asset: 'asset.abc', nodeOptions: '--enable-source-maps' }]);
+    expect(functionName('AgentanalystHandlerFunction9D39B033')).toBe('Agentanalyst');
+  });
+});
+
+describe('the report', () => {
+  const result: BenchResult = {
+    startedAt: '2030-01-01T00:00:00.000Z',
+    durationS: 1,
+    machine: { node: 'v20', cpus: 2, loadAverageStart: [1, 1, 1], loadAverageEnd: [1, 1, 1] },
+    hopOverheadUs: 250,
+    hopOverheadDirectiveUs: Number.NaN,
+    kmsCallsPerHop: 2,
+    e2eP50Ms: 300,
+    e2eP99Ms: 400,
+    baselineE2eP50Ms: 250,
+    baselineE2eP99Ms: 300,
+    e2eRatio: 1.2,
+    throughputCommandsPerSec: 3,
+    throughputConcurrency: 4,
+    baselineThroughputCommandsPerSec: 4,
+    bundleBytes: { Api: 1_000_000 },
+    coldInitMs: { Api: 120 },
+    ledgerAppendPerSec: 80,
+    ledgerAppendWriters: 8,
+    ledgerAppendP50Ms: { '100': { lastWriter: 5, freshWriter: 10 }, '5000': { lastWriter: 6, freshWriter: 60 } },
+    ledgerVerifyPerSec: 40_000,
+    budgets: judge(passing),
+    pass: true,
+    errors: {},
+    details: {},
+  };
+
+  it('--json is one line of JSON with every metric, budget and verdict', () => {
+    const line = jsonLine(result);
+    expect(line).not.toContain('\n');
+    const parsed = JSON.parse(line);
+    expect(parsed).toMatchObject({ kmsCallsPerHop: 2, hopOverheadDirectiveUs: null, pass: true, bundleBytes: { Api: 1_000_000 } });
+    expect(parsed.budgets.length).toBeGreaterThan(5);
+  });
+
+  it('the table shows each budget with its verdict', () => {
+    const table = formatTable(result);
+    expect(table).toMatch(/kmsCallsPerHop\s+2\s+≤ 2\s+PASS/);
+    expect(table).toContain('overall: PASS');
+  });
+});
