@@ -88,6 +88,8 @@ export class HandlerFunction extends Construct implements Actor {
         sourcesContent: false,
         // The pinned SDK goes into the bundle, so AWS's runtime SDK version never changes behaviour.
         externalModules: [],
+        // ES module builds first: they tree-shake (zod's locales and JSON-schema converters stay out of the bundle).
+        mainFields: ['module', 'main'],
         tsconfig: path.join(PROJECT_ROOT, 'tsconfig.json'),
       },
     });

@@ -32,7 +32,7 @@ export class DeadlineError extends Error {
  */
 function beforeDeadline<T>(work: Promise<T>, context: Context): Promise<T> {
   const remaining = context.getRemainingTimeInMillis();
-  const budget = remaining - Math.min(2_000, Math.floor(remaining / 4));
+  const budget = remaining - Math.min(10_000, Math.floor(remaining / 4));
   let timer: NodeJS.Timeout | undefined;
   const deadline = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new DeadlineError(budget)), budget)));
   return Promise.race([work, deadline]).finally(() => clearTimeout(timer));

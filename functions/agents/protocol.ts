@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { SecurityError } from '../kernel/errors';
 
 /** The plaintext of a `task` message: one subtask of a command. */

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { COMMAND_STATUSES } from '../kernel/command-record';
 import { LEVELS } from '../kernel/labels';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { isSecurityError } from '../kernel/errors';
 import { LEVELS, parseLabel } from '../kernel/labels';
 import { describeIssues, uuidSchema } from '../kernel/schemas';

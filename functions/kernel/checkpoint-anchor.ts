@@ -1,5 +1,5 @@
 import { DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
-import { z } from 'zod';
+import * as z from 'zod';
 import { signedCheckpointSchema, SignedCheckpoint } from './checkpoints';
 import { SecurityError } from './errors';
 import type { LedgerLocation } from './ledger';

@@ -1,6 +1,6 @@
 import { KeyObject } from 'node:crypto';
 import { KMSClient, SignCommand } from '@aws-sdk/client-kms';
-import { z } from 'zod';
+import * as z from 'zod';
 import { canonicalJson } from './canonical';
 import type { CheckpointAnchors } from './checkpoint-anchor';
 import { authorityPublicKey, signatureValid } from './directives';

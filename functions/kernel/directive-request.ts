@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { argsDigest, signedDirectiveSchema } from './directives';
 import { REASON_CODES } from './errors';
 import { Label, dominates, sameLabel } from './labels';

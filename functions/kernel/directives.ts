@@ -1,6 +1,6 @@
 import { KeyObject, createPublicKey, randomBytes, verify as verifySignature } from 'node:crypto';
 import { GetPublicKeyCommand, KMSClient, SignCommand } from '@aws-sdk/client-kms';
-import { z } from 'zod';
+import * as z from 'zod';
 import { canonicalJson, digestOf } from './canonical';
 import { SecurityError } from './errors';
 import { dominates, sameLabel } from './labels';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { LEVELS } from './labels';
 import { TABLES, TableName } from './tables';
 

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import canonicalize from 'canonicalize';
-import { z } from 'zod';
+import * as z from 'zod';
 import { REASON_CODES, ReasonCode, SecurityError } from './errors';
 
 /** Every kind of security decision the ledger records (DESIGN §7, §10). Spelling is a contract. */

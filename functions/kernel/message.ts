@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { z } from 'zod';
+import * as z from 'zod';
 import { signedDirectiveSchema } from './directives';
 import { SecurityError } from './errors';
 import { agentNameSchema, describeIssues, labelSchema, principalSchema, sha256HexSchema, uuidSchema } from './schemas';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { LEVELS, Label, label as makeLabel } from './labels';
 import { topologySchema } from './topology';
 

@@ -1,5 +1,5 @@
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
-import { z } from 'zod';
+import * as z from 'zod';
 import { awsClientConfig } from './aws';
 import { CheckpointOutcome, checkpointOutcomeSchema } from './checkpoints';
 import { DirectiveRequestInput, SignerDecision, signerDecisionSchema } from './directive-request';

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { z } from 'zod';
+import * as z from 'zod';
 import embeddedTopology from '../../agentsec.config.json';
 import { LEVELS, Label, label as makeLabel, dominates } from './labels';
 

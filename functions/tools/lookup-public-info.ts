@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { findPublicPage } from './fixtures/public-pages';
 import { defineTool } from './tool';
 

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { sha256Hex } from '../kernel/canonical';
 import { patientRecord } from './fixtures/patient-records';
 import { patientIdSchema } from './read-patient-record';

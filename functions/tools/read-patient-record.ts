@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { formatPatientRecord, patientRecord } from './fixtures/patient-records';
 import { defineTool } from './tool';
 

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import type { Topology, ToolConfig } from '../kernel/topology';
 import { lookupPublicInfo } from './lookup-public-info';
 import { prescribe } from './prescribe';

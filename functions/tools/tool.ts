@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import type * as z from 'zod';
 
 /** What a tool knows about the call it serves. Everything here was checked by the tool runtime. */
 export interface ToolContext {
