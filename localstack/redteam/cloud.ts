@@ -153,7 +153,7 @@ export class RedTeamCloud {
   }
 
   /** Waits until the ledger has not grown for `quietMs`: every agent is done with what was sent so far. */
-  async quiesce(quietMs = 1500, timeoutMs = 60_000): Promise<void> {
+  async quiesce(quietMs = 1000, timeoutMs = 60_000): Promise<void> {
     const reader = new LedgerReader({ doc: this.doc, tableName: this.state.tables.ledger });
     const deadline = Date.now() + timeoutMs;
     let last = (await reader.head())?.seq ?? 0;

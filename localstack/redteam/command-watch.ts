@@ -19,7 +19,7 @@ export class CommandWatch {
   constructor(
     private readonly rt: RedTeamCloud,
     private readonly stalled: (commandId: string) => boolean = () => false,
-    private readonly everyMs = 400,
+    private readonly everyMs = 250,
   ) {}
 
   /** The command's status once it is neither queued nor running (or stalled); undefined when `timeoutMs` passes first. */

@@ -59,7 +59,7 @@ it('under throttling, crashes and dead functions at random points, the accountin
       describeAccounting(result),
       `dead letters: ${result.deadLetters.map((d) => `${d.agent}:${d.rejectedFor ?? 'retries exhausted'}`).join(', ') || 'none'}`,
       `invocation failures by error: ${JSON.stringify(countBy(cloud.logs.filter((l) => l.includes('invocation failed')).map((l) => /failed: (\w+)/.exec(l)?.[1] ?? '?')))}`,
-      `unledgered dead letters: ${result.unledgered.slice(0, 5).map((d) => `${d.agent} ${d.sqsMessageId} ${d.claimedId ?? ''}`).join('; ') || 'none'}`,
+      `unledgered dead letters: ${result.unledgered.map((d) => `${d.agent} ${d.sqsMessageId}: ${JSON.stringify(result.ledger.filter((e) => e.messageId === d.claimedId || e.detail?.sqsMessageId === d.sqsMessageId).map((e) => [e.type, e.actor, e.reason ?? '', e.detail?.sqsMessageId ?? '']))}`).join('; ') || 'none'}`,
     ].join('\n'),
   );
   expect(result.nonTerminal).toEqual([]);
