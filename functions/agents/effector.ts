@@ -73,8 +73,8 @@ export class EffectorAgent {
     await sendToAgent(ctx, {
       to: 'core',
       kind: 'result',
-      // No write down (DESIGN §2): at least this agent's own level, whatever the task's.
-      label: join(message.label, makeLabel(ctx.self.clearance.level)),
+      // No write down (DESIGN §2): at least this agent's own clearance, whatever the task's.
+      label: join(message.label, ctx.self.clearance),
       commandId: message.commandId,
       principal: message.principal,
       body: { subtaskId, status: 'failed' } satisfies ResultBody,
@@ -251,7 +251,8 @@ export class EffectorAgent {
     await sendToAgent(this.ctx, {
       to: 'core',
       kind: 'result',
-      label: join(outcome.label, message.label),
+      // No write down: an effector answers at least at its own clearance, whatever it read (DESIGN §2).
+      label: join(outcome.label, message.label, this.ctx.self.clearance),
       commandId: message.commandId,
       principal: message.principal,
       body,

@@ -9,7 +9,7 @@ import {
 } from './directives';
 import { EnvelopeCipher } from './envelope-encryption';
 import { SecurityError } from './errors';
-import { Label, dominates, formatLabel, levelRank, sameLabel } from './labels';
+import { Label, dominates, formatLabel, sameLabel } from './labels';
 import { AgentMessage, MessageKind, agentMessageSchema, messageIdTime, newMessageId, parseMessage } from './message';
 import { describeIssues } from './schemas';
 import { SingleUseStore } from './single-use';
@@ -69,7 +69,9 @@ function assertEdge(topology: Topology, from: string, to: string): void {
  */
 function assertNoWriteDown(topology: Topology, from: string, messageLabel: Label): void {
   const sender = topology.agents.get(from);
-  if (!sender || levelRank(messageLabel.level) >= levelRank(sender.clearance.level)) return;
+  // An effector writes at least at its whole clearance, compartments included: keys are per level, so only this
+  // check stops a compromised agent from dropping a compartment (MEDICAL) from what it read (DESIGN §2).
+  if (!sender || dominates(messageLabel, sender.clearance)) return;
   // The kernel agent labels what it writes with the join of what it read (DESIGN §6); below that it writes
   // only with a declassification directive, which its own kernel obtains before sending.
   if (from === KERNEL_AGENT) return;

@@ -244,6 +244,11 @@ describe('the receive pipeline', () => {
       expect(await refusal(receiveMessage(body, receiver('core')))).toBe('WRITE_DOWN');
     });
 
+    it('refuses an effector dropping a compartment of its clearance from what it writes (WRITE_DOWN)', async () => {
+      const body = await forge({ from: 'analyst', to: 'core', label: label('SECRET') });
+      expect(await refusal(receiveMessage(body, receiver('core')))).toBe('WRITE_DOWN');
+    });
+
     it('refuses an effector writing below its own level (WRITE_DOWN)', async () => {
       const body = await forge({ from: 'analyst', to: 'core', label: label('CONFIDENTIAL') });
       expect(await refusal(receiveMessage(body, receiver('core')))).toBe('WRITE_DOWN');
@@ -256,8 +261,8 @@ describe('the receive pipeline', () => {
     });
 
     it('refuses a message re-attributed to another sender (CONTEXT_MISMATCH)', async () => {
-      const message = await send({ from: 'auditor', to: 'core', label: label('SECRET') });
-      const reattributed = { ...message, from: 'analyst' };
+      const message = await send({ from: 'analyst', to: 'core', label: SECRET_MEDICAL });
+      const reattributed = { ...message, from: 'auditor' };
       expect(await refusal(receiveMessage(JSON.stringify(reattributed), receiver('core')))).toBe('CONTEXT_MISMATCH');
     });
 
