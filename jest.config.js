@@ -3,6 +3,8 @@ module.exports = {
   testEnvironment: 'node',
   roots: ['<rootDir>/test'],
   testMatch: ['**/*.test.ts'],
+  // Fault-injection and load suites run with `npm run test:slow` (jest.slow.config.js).
+  testPathIgnorePatterns: ['/node_modules/', '<rootDir>/test/slow/'],
   transform: {
     // ts-jest compiles TypeScript and the ESM-only middy packages to CommonJS.
     '^.+\\.[tj]s$': ['ts-jest', { tsconfig: { allowJs: true, isolatedModules: true }, diagnostics: false }],
