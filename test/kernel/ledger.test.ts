@@ -52,7 +52,8 @@ describe('LedgerWriter and LedgerReader on DynamoDB', () => {
 
   it('8 concurrent writers × 50 appends produce one gap-free verified chain of 400', async () => {
     const { tableName } = await ledgerTable();
-    const writers = Array.from({ length: 8 }, () => new LedgerWriter({ doc: atomicConditionalWrites(documentClient()), tableName }));
+    // Eight writers on one chain starve each other on a loaded machine: a generous retry bound keeps the test about correctness.
+    const writers = Array.from({ length: 8 }, () => new LedgerWriter({ doc: atomicConditionalWrites(documentClient()), tableName, maxAttempts: 2000 }));
     const results = await Promise.all(writers.map((w, n) => appendMany(w, 50, n * 50 + 1)));
     const claimed = results.flat().map((e) => e.seq).sort((a, b) => a - b);
     expect(claimed).toEqual(Array.from({ length: 400 }, (_, i) => i + 1));

@@ -132,7 +132,7 @@ describe('the offline model command line', () => {
   it('prints its URL and serves until interrupted', async () => {
     const port = await freePort();
     const root = path.resolve(__dirname, '../..');
-    const child = spawn(process.execPath, [require.resolve('tsx/cli'), 'localstack/model-server/server.ts', '--port', String(port), '--mode', 'compromised'], {
+    const child = spawn(process.execPath, ['--require', require.resolve('tsx/cjs'), 'localstack/model-server/server.ts', '--port', String(port), '--mode', 'compromised'], {
       cwd: root,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
