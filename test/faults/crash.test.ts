@@ -5,7 +5,7 @@ import { FaultCloud, FaultInjector, deadLetterAccounting, ledgerAppend, outboxWr
  * ended by its timeout, its records reappear after the visibility timeout, and the redelivery must finish the
  * work — every accepted command ends, every side effect happens once.
  */
-const topology = topologyWith({ visibilityTimeoutSeconds: 6 }, 3);
+const topology = topologyWith({ visibilityTimeoutSeconds: 10 }, 5);
 const UNCLASSIFIED = { level: 'UNCLASSIFIED', compartments: [] };
 const CONFIDENTIAL = { level: 'CONFIDENTIAL', compartments: [] };
 let faults: FaultInjector;
@@ -24,7 +24,7 @@ afterAll(async () => {
 async function killedOnce(kill: (commandId: string) => Parameters<FaultInjector['add']>, body: Parameters<FaultCloud['submit']>[1]) {
   const commandId = await cloud.submit('alice', body);
   faults.add(...kill(commandId));
-  const outcome = await outcomeOf(cloud, new Map([[commandId, 'alice']]), 40_000);
+  const outcome = await outcomeOf(cloud, new Map([[commandId, 'alice']]), 60_000);
   const entries = outcome.ledger.filter((e) => e.commandId === commandId);
   return { commandId, outcome, entries, effects: outcome.effects };
 }

@@ -6,7 +6,7 @@ import { FaultCloud, FaultInjector, agentHandler, coreTask, deadLetterAccounting
  * sender whose SendMessage took effect but whose answer was lost, so the SDK sent it again — two SQS messages
  * carrying one agent message. Work happens once; a copy is refused REPLAY with its ledger entry (DESIGN §4).
  */
-const topology = topologyWith({ visibilityTimeoutSeconds: 4 });
+const topology = topologyWith({ visibilityTimeoutSeconds: 10 }, 5);
 const UNCLASSIFIED = { level: 'UNCLASSIFIED', compartments: [] };
 let faults: FaultInjector;
 let cloud: FaultCloud;

@@ -5,7 +5,7 @@ import { FaultCloud, FaultInjector, attribute, deadLetterAccounting, outcomeOf, 
  * DynamoDB), injected below the SDK's retry middleware: the SDK's retries and then SQS redelivery absorb it.
  * A throttle is a fault, never evidence of an attack: nothing may be refused or dead-lettered because of one.
  */
-const topology = topologyWith({ visibilityTimeoutSeconds: 4 });
+const topology = topologyWith({ visibilityTimeoutSeconds: 12 }, 6);
 const UNCLASSIFIED = { level: 'UNCLASSIFIED', compartments: [] };
 const FUNCTIONS = [...topology.agentNames(), 'signer'];
 let faults: FaultInjector;

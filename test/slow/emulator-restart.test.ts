@@ -92,8 +92,8 @@ describe('the emulator is killed', () => {
 
   it('the API answers a 5xx within seconds, for a new command and for a status', async () => {
     const alice = await cloud.as('alice');
-    for (const call of [alice.submit({ text: 'Anyone there?', classification: UNCLASSIFIED }), alice.command(commandId)]) {
-      const { error, ms } = await timed(call);
+    for (const call of [() => alice.submit({ text: 'Anyone there?', classification: UNCLASSIFIED }), () => alice.command(commandId)]) {
+      const { error, ms } = await timed(call());
       console.log(`emulator down: the API answered ${(error as ApiRequestError).status} in ${ms} ms`);
       expect(error).toBeInstanceOf(ApiRequestError);
       expect((error as ApiRequestError).status).toBeGreaterThanOrEqual(500);
