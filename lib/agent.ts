@@ -4,7 +4,7 @@ import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { formatLabel } from '../functions/kernel/labels';
-import { AgentConfig, RuntimeConfig } from '../functions/kernel/topology';
+import { AgentConfig, RuntimeConfig, failedQueueRedriveCount } from '../functions/kernel/topology';
 import { Actor } from './actor';
 import { DECLASSIFIER } from './access-rules';
 import { HandlerFunction } from './handler-function';
@@ -28,6 +28,8 @@ export class Agent extends Construct implements Actor {
   readonly role: iam.Role;
   readonly handler: HandlerFunction;
   readonly queue: sqs.Queue;
+  /** Messages whose deliveries are exhausted: the agent's function ledgers and reports each, then moves it to the DLQ. */
+  readonly failedQueue: sqs.Queue;
   readonly deadLetterQueue: sqs.Queue;
 
   constructor(scope: Construct, id: string, props: AgentProps) {
@@ -46,12 +48,21 @@ export class Agent extends Construct implements Actor {
       enforceSSL: true,
       retentionPeriod: Duration.days(14),
     });
+    // Accounting for a failed message runs from a queue, not from the invocation that failed: it holds when that
+    // invocation crashed or timed out (every dead letter has its ledger entry, DESIGN §4).
+    this.failedQueue = new sqs.Queue(this, 'Failed', {
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      visibilityTimeout: Duration.seconds(runtime.visibilityTimeoutSeconds),
+      retentionPeriod: Duration.days(14),
+      deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: failedQueueRedriveCount(runtime) },
+    });
     this.queue = new sqs.Queue(this, 'Inbox', {
       encryption: sqs.QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
       visibilityTimeout: Duration.seconds(runtime.visibilityTimeoutSeconds),
       retentionPeriod: Duration.days(runtime.messageRetentionDays),
-      deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: runtime.maxReceiveCount },
+      deadLetterQueue: { queue: this.failedQueue, maxReceiveCount: runtime.maxReceiveCount },
     });
     this.handler = new HandlerFunction(this, 'Handler', {
       actorName: agent.name,
@@ -69,6 +80,7 @@ export class Agent extends Construct implements Actor {
         reportBatchItemFailures: true,
       }),
     );
+    this.handler.fn.addEventSource(new SqsEventSource(this.failedQueue, { batchSize: 1, maxConcurrency: 2, reportBatchItemFailures: true }));
     // A message refused for a security reason goes to the dead-letter queue at once, never into retries (DESIGN §4).
     this.grantSendOnly(this.deadLetterQueue, this);
   }

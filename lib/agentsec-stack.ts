@@ -134,6 +134,7 @@ export class AgentSecStack extends Stack {
         AGENTSEC_AGENT: agent.actorName,
         AGENTSEC_QUEUE_URLS: queueUrls(sendTargetsOf(agent.config)),
         AGENTSEC_DLQ_URL: agent.deadLetterQueue.queueUrl,
+        AGENTSEC_FAILED_QUEUE_URL: agent.failedQueue.queueUrl,
         AGENTSEC_SIGNER_FUNCTION: this.signer.functionName,
       });
     }

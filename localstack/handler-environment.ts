@@ -35,6 +35,7 @@ export function environmentFor(resources: ProvisionedResources, fn: FunctionEnvi
     lookup(resources.queues, fn.agent, 'queue');
     env.AGENTSEC_AGENT = fn.agent;
     env.AGENTSEC_DLQ_URL = lookup(resources.dlqs, fn.agent, 'dead-letter queue');
+    env.AGENTSEC_FAILED_QUEUE_URL = lookup(resources.failedQueues, fn.agent, 'failed queue');
   }
   if (fn.signerFunction !== undefined) env.AGENTSEC_SIGNER_FUNCTION = fn.signerFunction;
   for (const table of Object.keys(TABLES) as TableName[]) env[TABLES[table].env] = resources.tables[table];

@@ -60,6 +60,8 @@ export interface LocalCloud {
 
 /** The signer's name in handler environments (a Lambda function name on AWS). */
 const SIGNER_FUNCTION = 'signer';
+/** Batches of failed messages accounted for at once per agent: rare, and each is a few writes. */
+const FAILED_QUEUE_CONCURRENCY = 2;
 
 /**
  * The one-machine cloud (DESIGN §9): the emulator, every resource of the topology, the offline model, one SQS
@@ -90,7 +92,7 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
       passwords: stateFile ? previousPasswords(stateFile) : undefined,
     });
     log(
-      `provisioned: ${Object.keys(resources.keys).length} level keys and the authority key, ${Object.keys(resources.queues).length} queues with DLQs, ` +
+      `provisioned: ${Object.keys(resources.keys).length} level keys and the authority key, ${Object.keys(resources.queues).length} queues with failed queues and DLQs, ` +
         `${Object.keys(resources.tables).length} tables, user pool ${resources.userPoolId} with ${resources.users.length} users`,
     );
 
@@ -110,9 +112,10 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
 
     const sqs = new SQSClient(awsClientConfig({ endpoint: emulator.endpoint, region: resources.region }));
     stack.push(async () => sqs.destroy());
-    const sources = topology.agentNames().map((name) => agentEventSource(name, { topology, resources, sqs, signer, agentEnv, logger: options.logger }));
-    await Promise.all(sources.map((s) => s.start()));
-    stack.push(async () => void (await Promise.all(sources.map((s) => s.stop()))));
+    const sources = topology.agentNames().map((name) => agentEventSources(name, { topology, resources, sqs, signer, agentEnv, logger: options.logger }));
+    const all = sources.flat();
+    await Promise.all(all.map((s) => s.start()));
+    stack.push(async () => void (await Promise.all(all.map((s) => s.stop()))));
     log(`agents: ${topology.agentNames().join(', ')} polling their queues`);
 
     const api = await startApi(resources, topology, signer, options.logger);
@@ -124,7 +127,7 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
       writeLocalState(stateFile, state);
       log(`wrote ${stateFile}`);
     }
-    const health = () => Object.fromEntries(sources.map((s, i) => [topology.agentNames()[i], { ...s.health, pollErrors: s.counters.pollErrors }]));
+    const health = () => Object.fromEntries(sources.map(([s], i) => [topology.agentNames()[i], { ...s.health, pollErrors: s.counters.pollErrors }]));
     return { state, model, health, stop: () => stack.unwind() };
   } catch (err) {
     await stack.unwind();
@@ -213,8 +216,11 @@ interface AgentSourceProps {
   readonly logger?: Pick<Console, 'error' | 'warn'>;
 }
 
-/** One agent's function behind its queue, with the batch size, concurrency and timeouts the topology gives it. */
-function agentEventSource(name: string, props: AgentSourceProps): SqsEventSource {
+/**
+ * One agent's function behind its queue, with the batch size, concurrency and timeouts the topology gives it,
+ * and the same function behind its failed queue (messages whose deliveries are exhausted, to account for).
+ */
+function agentEventSources(name: string, props: AgentSourceProps): SqsEventSource[] {
   const { topology, resources } = props;
   const agent = topology.agent(name);
   const env = {
@@ -225,18 +231,20 @@ function agentEventSource(name: string, props: AgentSourceProps): SqsEventSource
   const Agent = name === KERNEL_AGENT ? CoreAgent : EffectorAgent;
   const handler = createAgentHandler(Agent, { env, topology, signer: () => props.signer });
   const visibility = topology.runtime.visibilityTimeoutSeconds;
-  return new SqsEventSource({
-    sqs: props.sqs,
-    queueUrl: resources.queues[name],
-    functionName: name,
-    handler,
-    batchSize: agent.batchSize,
-    maxConcurrency: agent.maxConcurrency,
-    visibilityTimeoutSeconds: visibility,
-    timeoutSeconds: Math.min(agent.timeoutSeconds, visibility),
-    memoryMiB: agent.memoryMiB,
-    ...(props.logger ? { logger: props.logger } : {}),
-  });
+  const source = (queueUrl: string, batchSize: number, maxConcurrency: number) =>
+    new SqsEventSource({
+      sqs: props.sqs,
+      queueUrl,
+      functionName: name,
+      handler,
+      batchSize,
+      maxConcurrency,
+      visibilityTimeoutSeconds: visibility,
+      timeoutSeconds: Math.min(agent.timeoutSeconds, visibility),
+      memoryMiB: agent.memoryMiB,
+      ...(props.logger ? { logger: props.logger } : {}),
+    });
+  return [source(resources.queues[name], agent.batchSize, agent.maxConcurrency), source(resources.failedQueues[name], 1, FAILED_QUEUE_CONCURRENCY)];
 }
 
 /** The API function behind the Cognito JWT authorizer; it sends commands only to the kernel agent. */

@@ -29,6 +29,8 @@ export const localResourcesSchema = z
     apiUrl: url,
     /** Queue URL by agent name. */
     queues: z.record(nonEmpty, url),
+    /** By agent name, the queue of messages whose deliveries are exhausted, before they are accounted for. */
+    failedQueues: z.record(nonEmpty, url),
     /** Dead-letter queue URL by agent name. */
     dlqs: z.record(nonEmpty, url),
     /** Level key ARN by level. */

@@ -6,27 +6,34 @@ import {
   SetQueueAttributesCommand,
   SQSClient,
 } from '@aws-sdk/client-sqs';
+import { failedQueueRedriveCount } from '../functions/kernel/topology';
 
 /**
- * One queue per agent and its dead-letter queue (DESIGN §4: a rejected message ends in the DLQ, never in a
- * retry loop). The redrive policy moves a message to the DLQ once its receive count reaches
- * `maxReceiveCount`. Provisioning again converges the attributes instead of failing on a changed topology.
+ * One queue per agent, its failed queue and its dead-letter queue (DESIGN §4: a rejected message ends in the
+ * DLQ, never in a retry loop). A message whose receive count reaches `maxReceiveCount` is redriven to the
+ * failed queue, which the agent's function consumes to ledger it, report it and move it to the DLQ; the failed
+ * queue itself redrives to the DLQ should that accounting keep failing. Provisioning again converges the
+ * attributes instead of failing on a changed topology.
  */
 
 export interface AgentQueueOptions {
   readonly prefix: string;
   readonly agents: readonly string[];
   readonly maxReceiveCount: number;
+  /** Deliveries from the failed queue before a message goes to the DLQ unaccounted. */
+  readonly failedMaxReceiveCount: number;
   readonly visibilityTimeoutSeconds: number;
   readonly retentionDays: number;
 }
 
 export interface AgentQueues {
   readonly queues: Record<string, string>;
+  readonly failedQueues: Record<string, string>;
   readonly dlqs: Record<string, string>;
 }
 
 export const agentQueueName = (prefix: string, agent: string) => `${prefix}-${agent}`;
+export const failedQueueName = (prefix: string, agent: string) => `${prefix}-${agent}-failed`;
 export const deadLetterQueueName = (prefix: string, agent: string) => `${prefix}-${agent}-dlq`;
 
 const DLQ_RETENTION_SECONDS = 14 * 24 * 3600;
@@ -37,19 +44,25 @@ export async function ensureAgentQueues(sqs: SQSClient, options: AgentQueueOptio
       const dlqUrl = await ensureQueue(sqs, deadLetterQueueName(options.prefix, agent), agent, {
         MessageRetentionPeriod: String(DLQ_RETENTION_SECONDS),
       });
-      const dlqArn = await queueArn(sqs, dlqUrl);
+      const failedUrl = await ensureQueue(sqs, failedQueueName(options.prefix, agent), agent, {
+        VisibilityTimeout: String(options.visibilityTimeoutSeconds),
+        MessageRetentionPeriod: String(DLQ_RETENTION_SECONDS),
+        ReceiveMessageWaitTimeSeconds: '20',
+        RedrivePolicy: JSON.stringify({ deadLetterTargetArn: await queueArn(sqs, dlqUrl), maxReceiveCount: failedQueueRedriveCount(options) }),
+      });
       const url = await ensureQueue(sqs, agentQueueName(options.prefix, agent), agent, {
         VisibilityTimeout: String(options.visibilityTimeoutSeconds),
         MessageRetentionPeriod: String(options.retentionDays * 24 * 3600),
         ReceiveMessageWaitTimeSeconds: '20',
-        RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dlqArn, maxReceiveCount: options.maxReceiveCount }),
+        RedrivePolicy: JSON.stringify({ deadLetterTargetArn: await queueArn(sqs, failedUrl), maxReceiveCount: options.maxReceiveCount }),
       });
-      return [agent, url, dlqUrl] as const;
+      return { agent, url, failedUrl, dlqUrl };
     }),
   );
   return {
-    queues: Object.fromEntries(pairs.map(([agent, url]) => [agent, url])),
-    dlqs: Object.fromEntries(pairs.map(([agent, , dlq]) => [agent, dlq])),
+    queues: Object.fromEntries(pairs.map((p) => [p.agent, p.url])),
+    failedQueues: Object.fromEntries(pairs.map((p) => [p.agent, p.failedUrl])),
+    dlqs: Object.fromEntries(pairs.map((p) => [p.agent, p.dlqUrl])),
   };
 }
 

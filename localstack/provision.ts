@@ -26,7 +26,7 @@ const PREFIX = /^[a-z][a-z0-9-]{0,30}$/;
 
 /**
  * Creates, through the AWS APIs, everything the topology needs on one machine (DESIGN §9): level keys and the
- * authority key, each agent's queue and DLQ, every table, the Cognito user pool, its client and the seeded
+ * authority key, each agent's queue, failed queue and DLQ, every table, the Cognito user pool, its client and the seeded
  * users. Idempotent per prefix: keys, queues, tables, pool and client are found again and reused; users are
  * updated to the topology's clearance and given the passwords passed in, or fresh ones.
  * The result lacks `apiUrl` and `modelUrl`, which belong to the servers the caller starts.
@@ -52,6 +52,7 @@ export async function provisionLocalCloud(options: ProvisionOptions): Promise<Pr
         prefix,
         agents: topology.agentNames(),
         maxReceiveCount: topology.runtime.maxReceiveCount,
+        failedMaxReceiveCount: topology.runtime.failedMaxReceiveCount,
         visibilityTimeoutSeconds: topology.runtime.visibilityTimeoutSeconds,
         retentionDays: topology.runtime.messageRetentionDays,
       }),
@@ -63,6 +64,7 @@ export async function provisionLocalCloud(options: ProvisionOptions): Promise<Pr
       endpoint: options.endpoint,
       region: config.region,
       queues: queues.queues,
+      failedQueues: queues.failedQueues,
       dlqs: queues.dlqs,
       keys,
       authorityKeyArn,

@@ -10,32 +10,12 @@ import type { AgentContext } from './context';
 
 export type RecordHandler = (ctx: AgentContext, record: SQSRecord) => Promise<void>;
 
-/** Called when a record failed on its last delivery: tell whoever waits on it that its work will not be done. */
+/** Called for a message whose deliveries are exhausted: tell whoever waits on it that its work will not be done. */
 export type GiveUpHandler = (ctx: AgentContext, record: SQSRecord) => Promise<void>;
 
-/** True on the last delivery SQS makes before its redrive policy moves the message to the dead-letter queue. */
-function isLastAttempt(ctx: AgentContext, record: SQSRecord): boolean {
-  return Number(record.attributes?.ApproximateReceiveCount ?? 1) >= ctx.topology.runtime.maxReceiveCount;
-}
-
-/** The last delivery ran out of the function's time: it is given up before Lambda ends the invocation. */
-export class DeadlineError extends Error {
-  constructor(ms: number) {
-    super(`the last delivery of this message did not finish within ${ms} ms, before the function's timeout`);
-    this.name = 'DeadlineError';
-  }
-}
-
-/**
- * `work`, or a DeadlineError shortly before the invocation's time runs out: the time left after it is kept to
- * ledger and report the failure, which a timed-out invocation never could.
- */
-function beforeDeadline<T>(work: Promise<T>, context: Context): Promise<T> {
-  const remaining = context.getRemainingTimeInMillis();
-  const budget = remaining - Math.min(10_000, Math.floor(remaining / 4));
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new DeadlineError(budget)), budget)));
-  return Promise.race([work, deadline]).finally(() => clearTimeout(timer));
+/** True when the record was received from the queue at `queueUrl` (its ARN and URL end in the queue's name). */
+function isFrom(record: SQSRecord, queueUrl: string | undefined): boolean {
+  return queueUrl !== undefined && record.eventSourceARN?.split(':').pop() === queueUrl.split('/').pop();
 }
 
 /** The best-effort command id of an unverified body, for the ledger entry of its rejection. */
@@ -52,17 +32,30 @@ function claimedIds(body: string): { commandId?: string; messageId?: string } {
 /**
  * The SQS handler of an agent: partial batch responses (Powertools), idempotency on the SQS message id, and
  * the rejection rule of DESIGN §4 — a message refused for a security reason is ledgered and moved to the
- * dead-letter queue at once, never retried; any other failure is retried by SQS and redriven after
- * maxReceiveCount. A failure on the last delivery — a fault, a record still in progress elsewhere, or the
- * function running out of time — is ledgered before SQS redrives the message (every dead letter has its ledger
- * entry) and `giveUp` reports it, so the command it served still ends.
+ * dead-letter queue at once, never retried; any other failure is retried by SQS. A message whose deliveries
+ * are exhausted is redriven to the agent's failed queue, which this same function consumes: it ledgers the
+ * message, `giveUp` reports it so the command it served still ends, and it moves on to the dead-letter queue.
+ * Accounting from a queue, not from the failing invocation, holds when that invocation crashed or timed out:
+ * every dead letter has its ledger entry.
  */
 export function agentBatchHandler(ctx: AgentContext, handleRecord: RecordHandler, logger: Logger, giveUp?: GiveUpHandler) {
   const idempotency = new IdempotencyConfig({ eventKeyJmesPath: 'messageId', expiresAfterSeconds: 24 * 3600 });
-  const persistenceStore = new DynamoDBPersistenceLayer({
-    tableName: tableName(ctx.env, 'idempotency'),
-    awsSdkV3Client: ctx.doc as never,
-  });
+  // One persistence layer per idempotent function: a layer keeps the key prefix of the first it serves.
+  const persistence = () => new DynamoDBPersistenceLayer({ tableName: tableName(ctx.env, 'idempotency'), awsSdkV3Client: ctx.doc as never });
+
+  /** Moves the record to the dead-letter queue; its source message id ties the dead letter to its ledger entry. */
+  const toDeadLetters = async (record: SQSRecord, rejectedFor?: string): Promise<void> => {
+    await ctx.sqs.send(
+      new SendMessageCommand({
+        QueueUrl: ctx.env.AGENTSEC_DLQ_URL,
+        MessageBody: record.body,
+        MessageAttributes: {
+          ...(rejectedFor ? { rejectedFor: { DataType: 'String', StringValue: rejectedFor } } : {}),
+          sqsMessageId: { DataType: 'String', StringValue: record.messageId },
+        },
+      }),
+    );
+  };
 
   const guarded = async (record: SQSRecord): Promise<void> => {
     try {
@@ -78,53 +71,42 @@ export function agentBatchHandler(ctx: AgentContext, handleRecord: RecordHandler
         detail: { sqsMessageId: record.messageId },
       });
       if (!ctx.env.AGENTSEC_DLQ_URL) throw err;
-      await ctx.sqs.send(
-        new SendMessageCommand({
-          QueueUrl: ctx.env.AGENTSEC_DLQ_URL,
-          MessageBody: record.body,
-          // The source message's id ties the dead letter to its ledger entry (detail.sqsMessageId).
-          MessageAttributes: {
-            rejectedFor: { DataType: 'String', StringValue: err.reason },
-            sqsMessageId: { DataType: 'String', StringValue: record.messageId },
-          },
-        }),
-      );
+      await toDeadLetters(record, err.reason);
     }
   };
-  /** The last delivery failed: SQS moves the message to the DLQ next; ledger it and report it first. */
-  const deadLettered = async (record: SQSRecord, err: unknown): Promise<void> => {
-    const attempts = Number(record.attributes?.ApproximateReceiveCount ?? 1);
-    const error = err instanceof Error ? err.name : 'Error';
-    logger.error('message failed on its last delivery; SQS moves it to the dead-letter queue', { sqsMessageId: record.messageId, attempts, error });
+
+  /** A message from the failed queue: ledger it, report it, then move it to the dead-letter queue. */
+  const exhausted = async (record: SQSRecord): Promise<void> => {
+    logger.error('message exhausted its deliveries; it is ledgered and moved to the dead-letter queue', { sqsMessageId: record.messageId });
     await ctx.ledger.append({
       type: 'message.rejected',
       actor: ctx.self.name,
       ...claimedIds(record.body),
-      detail: { sqsMessageId: record.messageId, deadLettered: true, attempts, error: error.slice(0, 64) },
+      detail: { sqsMessageId: record.messageId, deadLettered: true, deliveries: ctx.topology.runtime.maxReceiveCount },
     });
     try {
       await giveUp?.(ctx, record);
     } catch (failure) {
-      logger.error('could not report the failed message', { sqsMessageId: record.messageId, error: (failure as Error).message });
+      // A message that does not verify ends nothing (only a verified message may end a command); others retry.
+      if (!isSecurityError(failure)) throw failure;
+      logger.warn('a failed message that does not verify is not reported', { sqsMessageId: record.messageId, reason: failure.reason });
     }
+    if (ctx.env.AGENTSEC_DLQ_URL) await toDeadLetters(record);
   };
-  const once = makeIdempotent(guarded, { persistenceStore, config: idempotency }) as (r: SQSRecord) => Promise<void>;
 
-  /** One record; on its last delivery, outside the idempotency wrapper so that its refusals count too. */
-  const processRecord = (context: Context) => async (record: SQSRecord): Promise<void> => {
-    if (!isLastAttempt(ctx, record)) return once(record);
-    try {
-      await beforeDeadline(once(record), context);
-    } catch (err) {
-      // A refusal was ledgered and dead-lettered where it was decided.
-      if (!isSecurityError(err)) await deadLettered(record, err);
-      throw err;
-    }
-  };
+  // Explicit key prefixes: a minified bundle renames functions, and the keys must outlive a deploy.
+  const once = makeIdempotent(guarded, { persistenceStore: persistence(), config: idempotency, keyPrefix: `${ctx.self.name}.deliver` }) as (
+    r: SQSRecord,
+  ) => Promise<void>;
+  const accountedOnce = makeIdempotent(exhausted, { persistenceStore: persistence(), config: idempotency, keyPrefix: `${ctx.self.name}.exhausted` }) as (
+    r: SQSRecord,
+  ) => Promise<void>;
+  const processRecord = (record: SQSRecord): Promise<void> =>
+    isFrom(record, ctx.env.AGENTSEC_FAILED_QUEUE_URL) ? accountedOnce(record) : once(record);
 
   return async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {
     idempotency.registerLambdaContext(context);
     // One processor per invocation: it holds the batch's results, and invocations may overlap in one process.
-    return processPartialResponse(event, processRecord(context), new BatchProcessor(EventType.SQS), { context });
+    return processPartialResponse(event, processRecord, new BatchProcessor(EventType.SQS), { context });
   };
 }

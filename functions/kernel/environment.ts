@@ -39,6 +39,11 @@ export const environmentSchema = z.object({
   AGENTSEC_TABLE_CONTINUATIONS: z.string().min(1),
   /** This agent's dead-letter queue: a message refused for a security reason goes there at once, never into retries. */
   AGENTSEC_DLQ_URL: z.string().optional(),
+  /**
+   * This agent's queue of messages whose deliveries are exhausted (its queue's redrive target): the function
+   * accounts for each — ledger entry, failure report — and moves it on to the dead-letter queue.
+   */
+  AGENTSEC_FAILED_QUEUE_URL: z.string().optional(),
   AGENTSEC_USER_POOL_ID: z.string().optional(),
   AGENTSEC_USER_POOL_CLIENT_ID: z.string().optional(),
 });

@@ -76,11 +76,26 @@ const runtimeSchema = z
   .object({
     directiveTtlSeconds: z.number().int().min(5).max(3600).default(300),
     maxReceiveCount: z.number().int().min(1).max(100).default(3),
+    failedMaxReceiveCount: z
+      .number()
+      .int()
+      .min(1)
+      .max(100)
+      .default(10)
+      .describe('Deliveries of an exhausted message from its failed queue (ledgered, reported) before it goes to the DLQ regardless'),
     visibilityTimeoutSeconds: z.number().int().min(1).max(43200).default(60),
     checkpointEvery: z.number().int().min(1).default(50),
     messageRetentionDays: z.number().int().min(1).max(14).default(4),
   })
   .strict();
+
+/**
+ * The failed queue's redrive count: a message's receive count travels with it when SQS redrives it, so the
+ * failed queue's own deliveries come on top of those the agent's queue already made.
+ */
+export function failedQueueRedriveCount(runtime: { maxReceiveCount: number; failedMaxReceiveCount: number }): number {
+  return runtime.maxReceiveCount + runtime.failedMaxReceiveCount;
+}
 
 export const topologySchema = z
   .object({

@@ -38,11 +38,11 @@ async function aliceApi(): Promise<ApiClient> {
 const modeOf = (file: string) => statSync(file).mode & 0o777;
 
 describe('agentsec CLI against a running local cloud', () => {
-  test('dev writes local.json owner-only with the DESIGN §10 fields', () => {
+  test('dev writes local.json owner-only with the DESIGN §10 fields and the failed queues', () => {
     const file = path.join(stateDir, 'local.json');
     expect(modeOf(file)).toBe(0o600);
     expect(Object.keys(state).sort()).toEqual(
-      ['apiUrl', 'authorityKeyArn', 'dlqs', 'endpoint', 'keys', 'modelUrl', 'queues', 'region', 'tables', 'userPoolClientId', 'userPoolId', 'users'].sort(),
+      ['apiUrl', 'authorityKeyArn', 'dlqs', 'endpoint', 'failedQueues', 'keys', 'modelUrl', 'queues', 'region', 'tables', 'userPoolClientId', 'userPoolId', 'users'].sort(),
     );
     expect(state.users.map((u) => u.username)).toEqual(expect.arrayContaining(['alice', 'carol', 'dave']));
   });

@@ -3,8 +3,9 @@ import { FaultCloud, ModelOutage, deadLetterAccounting, outcomeOf, topologyWith 
 
 /**
  * Poison messages: a message whose processing fails on every delivery (here: the model endpoint it needs is
- * down for it) and messages that are not messages at all. Each ends in a dead-letter queue with its ledger
- * entry, never in a retry loop, and the command it served still ends (DESIGN §4).
+ * down for it, or never answers so every invocation is killed at its timeout) and messages that are not
+ * messages at all. Each ends in a dead-letter queue with its ledger entry, never in a retry loop, and the
+ * command it served still ends (DESIGN §4).
  */
 const topology = topologyWith({ visibilityTimeoutSeconds: 3 });
 const UNCLASSIFIED = { level: 'UNCLASSIFIED', compartments: [] };
@@ -27,25 +28,25 @@ afterAll(async () => {
 const maxReceiveCount = topology.runtime.maxReceiveCount;
 
 describe('poison messages', () => {
-  it.concurrent('a subtask that fails on every delivery is ledgered on its last one, and its command still completes', async () => {
+  it.concurrent('a subtask that fails on every delivery is ledgered once its deliveries are exhausted, and its command still completes', async () => {
     const alice = await cloud.as('alice');
     const { commandId } = await alice.submit({ text: 'Ask edge to lookup_public_info about POISON-EDGE parking.', classification: UNCLASSIFIED });
     const outcome = await outcomeOf(cloud, new Map([[commandId, 'alice']]), 40_000);
     expect(outcome.statuses[commandId]).toBe('completed');
     expect((await alice.command(commandId)).result).toContain('edge: failed');
     const last = outcome.ledger.find((e) => e.commandId === commandId && e.type === 'message.rejected');
-    expect(last).toMatchObject({ actor: 'edge', detail: { deadLettered: true, attempts: maxReceiveCount } });
+    expect(last).toMatchObject({ actor: 'edge', detail: { deadLettered: true, deliveries: maxReceiveCount } });
     expect(external.failed).toBeGreaterThanOrEqual(maxReceiveCount);
   });
 
-  it.concurrent('a subtask whose every delivery runs out of time is given up before its last one is killed, and its command completes', async () => {
+  it.concurrent('a subtask whose every delivery is killed at its timeout still gets its ledger entry from the failed queue, and its command completes', async () => {
     const alice = await cloud.as('alice');
     const { commandId } = await alice.submit({ text: 'Ask edge to lookup_public_info about STUCK-EDGE parking.', classification: UNCLASSIFIED });
     const outcome = await outcomeOf(cloud, new Map([[commandId, 'alice']]), 40_000);
     expect(outcome.statuses[commandId]).toBe('completed');
     expect((await alice.command(commandId)).result).toContain('edge: failed');
     const last = outcome.ledger.find((e) => e.commandId === commandId && e.type === 'message.rejected');
-    expect(last).toMatchObject({ actor: 'edge', detail: { deadLettered: true, attempts: maxReceiveCount } });
+    expect(last).toMatchObject({ actor: 'edge', detail: { deadLettered: true, deliveries: maxReceiveCount } });
     expect(external.hung).toBeGreaterThanOrEqual(maxReceiveCount);
   });
 

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { DeleteMessageBatchCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { DeleteMessageBatchCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { awsClientConfig } from '../../functions/kernel/aws';
@@ -107,8 +107,25 @@ export class FaultCloud {
     return new Outbox(this.doc, this.state.tables.outbox).list();
   }
 
-  /** Receives and deletes everything in every dead-letter queue. */
+  /** Waits until no failed queue holds a message (each is accounted for and moved to its DLQ), for up to `timeoutMs`. */
+  async settleFailedQueues(timeoutMs = 60_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    const pending = async () => {
+      let n = 0;
+      for (const url of Object.values(this.state.failedQueues)) {
+        const { Attributes: a } = await this.sqs.send(
+          new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'] }),
+        );
+        n += Number(a?.ApproximateNumberOfMessages ?? 0) + Number(a?.ApproximateNumberOfMessagesNotVisible ?? 0);
+      }
+      return n;
+    };
+    while ((await pending()) > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 250));
+  }
+
+  /** Receives and deletes everything in every dead-letter queue, once the failed queues have been accounted for. */
   async drainDeadLetters(): Promise<DeadLetter[]> {
+    await this.settleFailedQueues();
     const found: DeadLetter[] = [];
     for (const [agent, url] of Object.entries(this.state.dlqs)) {
       for (;;) {

@@ -49,18 +49,24 @@ describe('the agents', () => {
     }
   });
 
-  it('gives each agent a queue with a dead-letter queue after the topology’s maxReceiveCount, encrypted and TLS-only', () => {
+  it('redrives each agent’s queue to its failed queue after maxReceiveCount, and that to its DLQ; all encrypted and TLS-only', () => {
     const { runtime } = s.topology;
     for (const agent of s.stack.agents.values()) {
       const inbox = s.json.Resources[logicalIdOf(s.stack, agent.queue)];
+      const failed = s.json.Resources[logicalIdOf(s.stack, agent.failedQueue)];
       const dlq = logicalIdOf(s.stack, agent.deadLetterQueue);
       expect(inbox.Properties).toMatchObject({
-        RedrivePolicy: { deadLetterTargetArn: { 'Fn::GetAtt': [dlq, 'Arn'] }, maxReceiveCount: runtime.maxReceiveCount },
+        RedrivePolicy: { deadLetterTargetArn: { 'Fn::GetAtt': [logicalIdOf(s.stack, agent.failedQueue), 'Arn'] }, maxReceiveCount: runtime.maxReceiveCount },
         VisibilityTimeout: runtime.visibilityTimeoutSeconds,
         MessageRetentionPeriod: runtime.messageRetentionDays * 86400,
         SqsManagedSseEnabled: true,
       });
-      for (const queue of [logicalIdOf(s.stack, agent.queue), dlq]) {
+      expect(failed.Properties).toMatchObject({
+        RedrivePolicy: { deadLetterTargetArn: { 'Fn::GetAtt': [dlq, 'Arn'] }, maxReceiveCount: runtime.maxReceiveCount + runtime.failedMaxReceiveCount },
+        VisibilityTimeout: runtime.visibilityTimeoutSeconds,
+        SqsManagedSseEnabled: true,
+      });
+      for (const queue of [logicalIdOf(s.stack, agent.queue), logicalIdOf(s.stack, agent.failedQueue), dlq]) {
         s.template.hasResourceProperties('AWS::SQS::QueuePolicy', {
           Queues: [{ Ref: queue }],
           PolicyDocument: { Statement: [{ Effect: 'Deny', Action: 'sqs:*', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }] },
@@ -69,7 +75,7 @@ describe('the agents', () => {
     }
   });
 
-  it('triggers each agent from its queue with partial batch failures, its batch size and maximum concurrency', () => {
+  it('triggers each agent from its queue (its batch size and maximum concurrency) and from its failed queue, with partial batch failures', () => {
     for (const agent of s.stack.agents.values()) {
       const [fnId] = functionOf(roles.get(agent.actorName)!);
       s.template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
@@ -79,8 +85,14 @@ describe('the agents', () => {
         ScalingConfig: { MaximumConcurrency: agent.config.maxConcurrency },
         FunctionResponseTypes: ['ReportBatchItemFailures'],
       });
+      s.template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+        FunctionName: { Ref: fnId },
+        EventSourceArn: { 'Fn::GetAtt': [logicalIdOf(s.stack, agent.failedQueue), 'Arn'] },
+        BatchSize: 1,
+        FunctionResponseTypes: ['ReportBatchItemFailures'],
+      });
     }
-    s.template.resourceCountIs('AWS::Lambda::EventSourceMapping', s.topology.agents.size);
+    s.template.resourceCountIs('AWS::Lambda::EventSourceMapping', 2 * s.topology.agents.size);
   });
 
   it('runs core.ts for the kernel agent, effector.ts for every other agent, api.ts and signer.ts', () => {

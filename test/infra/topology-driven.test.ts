@@ -35,7 +35,7 @@ describe('a stack generated from another topology', () => {
       expect.arrayContaining([{ Key: 'agentsec:clearance', Value: 'CONFIDENTIAL/FINANCE' }]),
     );
     s.template.resourceCountIs('AWS::Lambda::Function', 8);
-    s.template.resourceCountIs('AWS::SQS::Queue', 12);
+    s.template.resourceCountIs('AWS::SQS::Queue', 18);
     s.template.hasResourceProperties('AWS::Lambda::EventSourceMapping', { BatchSize: 3, ScalingConfig: { MaximumConcurrency: 4 } });
   });
 

@@ -9,6 +9,7 @@ const state: LocalResources = {
   region: 'us-east-1',
   apiUrl: 'http://localhost:8080',
   queues: { core: 'http://localhost:4566/123456789012/a-core' },
+  failedQueues: { core: 'http://localhost:4566/123456789012/a-core-failed' },
   dlqs: { core: 'http://localhost:4566/123456789012/a-core-dlq' },
   keys: { UNCLASSIFIED: 'arn:u', CONFIDENTIAL: 'arn:c', SECRET: 'arn:s', TOP_SECRET: 'arn:t' },
   authorityKeyArn: 'arn:auth',

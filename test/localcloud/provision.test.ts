@@ -51,16 +51,17 @@ describe('provisioning the local cloud', () => {
     expect(sig.Signature?.length).toBeGreaterThan(0);
   });
 
-  it("gives every agent a queue and a DLQ with the topology's redrive policy and visibility timeout", async () => {
+  it("gives every agent a queue redriven after the topology's receive count to its failed queue, and that to its DLQ", async () => {
     expect(Object.keys(resources.queues).sort()).toEqual(topology.agentNames().sort());
+    expect(Object.keys(resources.failedQueues).sort()).toEqual(topology.agentNames().sort());
     expect(Object.keys(resources.dlqs).sort()).toEqual(topology.agentNames().sort());
+    const attributes = async (url: string) => (await sqs().send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['All'] }))).Attributes!;
     for (const agent of topology.agentNames()) {
-      const dlqArn = (await sqs().send(new GetQueueAttributesCommand({ QueueUrl: resources.dlqs[agent], AttributeNames: ['QueueArn'] })))
-        .Attributes!.QueueArn;
-      const attrs = (await sqs().send(new GetQueueAttributesCommand({ QueueUrl: resources.queues[agent], AttributeNames: ['All'] })))
-        .Attributes!;
-      expect(attrs.VisibilityTimeout).toBe('7');
-      expect(JSON.parse(attrs.RedrivePolicy!)).toEqual({ deadLetterTargetArn: dlqArn, maxReceiveCount: 4 });
+      const [queue, failed, dlq] = await Promise.all([resources.queues[agent], resources.failedQueues[agent], resources.dlqs[agent]].map(attributes));
+      expect(queue.VisibilityTimeout).toBe('7');
+      expect(JSON.parse(queue.RedrivePolicy!)).toEqual({ deadLetterTargetArn: failed.QueueArn, maxReceiveCount: 4 });
+      expect(JSON.parse(failed.RedrivePolicy!)).toEqual({ deadLetterTargetArn: dlq.QueueArn, maxReceiveCount: topology.runtime.maxReceiveCount + topology.runtime.failedMaxReceiveCount });
+      expect(dlq.RedrivePolicy).toBeUndefined();
     }
   });
 
@@ -126,14 +127,14 @@ describe('provisioning the local cloud', () => {
     );
   });
 
-  it("writes local.json with exactly DESIGN §10's fields, readable only by its owner", () => {
+  it("writes local.json with DESIGN §10's fields and the failed queues, nothing else, readable only by its owner", () => {
     const file = path.join(mkdtempSync(path.join(tmpdir(), 'agentsec-')), '.agentsec', 'local.json');
     const state = { ...resources, apiUrl: 'http://localhost:8080', modelUrl: 'http://localhost:8787/v1' };
     writeLocalState(file, state);
     expect(statSync(file).mode & 0o777).toBe(0o600);
     const json = JSON.parse(readFileSync(file, 'utf8'));
     expect(Object.keys(json).sort()).toEqual(
-      ['apiUrl', 'authorityKeyArn', 'dlqs', 'endpoint', 'keys', 'modelUrl', 'queues', 'region', 'tables', 'userPoolClientId', 'userPoolId', 'users'].sort(),
+      ['apiUrl', 'authorityKeyArn', 'dlqs', 'endpoint', 'failedQueues', 'keys', 'modelUrl', 'queues', 'region', 'tables', 'userPoolClientId', 'userPoolId', 'users'].sort(),
     );
     expect(Object.keys(json.tables).sort()).toEqual(Object.keys(TABLES).sort());
     expect(json.tables).toEqual(expect.objectContaining({ commands: expect.any(String), ledger: expect.any(String) }));
@@ -152,6 +153,7 @@ describe('provisioning the local cloud', () => {
     expect(parsed.AGENTSEC_TABLE_LEDGER).toBe(resources.tables.ledger);
     expect(env.AGENTSEC_AWS_ENDPOINT).toBe(emulatorEndpoint());
     expect(env.AGENTSEC_DLQ_URL).toBe(resources.dlqs.analyst);
+    expect(env.AGENTSEC_FAILED_QUEUE_URL).toBe(resources.failedQueues.analyst);
     expect(() => environmentFor(resources, { agent: 'analyst', sendsTo: ['nobody'] })).toThrow(/no queue for agent "nobody"/);
   });
 });

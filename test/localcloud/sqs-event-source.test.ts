@@ -30,16 +30,17 @@ const VISIBILITY_SECONDS = 1;
 const MAX_RECEIVE_COUNT = 2;
 const quiet = { error: () => undefined, warn: () => undefined };
 
-/** A fresh queue with a DLQ (maxReceiveCount 2, visibility 1 s), as provisioning creates them. */
-async function freshQueue(): Promise<{ url: string; dlq: string }> {
-  const { queues, dlqs } = await ensureAgentQueues(sqs(), {
+/** A fresh queue with its failed queue and DLQ (maxReceiveCount 2, visibility 1 s), as provisioning creates them. */
+async function freshQueue(): Promise<{ url: string; failed: string }> {
+  const { queues, failedQueues } = await ensureAgentQueues(sqs(), {
     prefix: uniquePrefix('esm'),
     agents: ['worker'],
     maxReceiveCount: MAX_RECEIVE_COUNT,
+    failedMaxReceiveCount: MAX_RECEIVE_COUNT,
     visibilityTimeoutSeconds: VISIBILITY_SECONDS,
     retentionDays: 1,
   });
-  return { url: queues.worker, dlq: dlqs.worker };
+  return { url: queues.worker, failed: failedQueues.worker };
 }
 
 async function sendBodies(url: string, bodies: string[]): Promise<void> {
@@ -195,8 +196,8 @@ describe('the in-process SQS event source', () => {
     for (const bad of malformed) expect(() => failedMessageIds(bad, records)).toThrow(MalformedBatchResponseError);
   });
 
-  it('after maxReceiveCount failed receives the message is in the dead-letter queue, not retried again', async () => {
-    const { url, dlq } = await freshQueue();
+  it('after maxReceiveCount failed receives the message is redriven to the failed queue, not retried again', async () => {
+    const { url, failed } = await freshQueue();
     await sendBodies(url, ['poison']);
     const counts: string[] = [];
     const s = source({
@@ -207,17 +208,17 @@ describe('the in-process SQS event source', () => {
       },
     });
     await s.start();
-    let inDlq: string | undefined;
+    let redriven: string | undefined;
     await eventually(
       async () => {
-        const out = await sqs().send(new ReceiveMessageCommand({ QueueUrl: dlq, WaitTimeSeconds: 1 }));
-        inDlq = out.Messages?.[0]?.Body;
-        return inDlq !== undefined;
+        const out = await sqs().send(new ReceiveMessageCommand({ QueueUrl: failed, WaitTimeSeconds: 1 }));
+        redriven = out.Messages?.[0]?.Body;
+        return redriven !== undefined;
       },
       15_000,
-      'the message in the DLQ',
+      'the message in the failed queue',
     );
-    expect(inDlq).toBe('poison');
+    expect(redriven).toBe('poison');
     await sleep(VISIBILITY_SECONDS * 1000 + 500);
     expect(counts).toEqual(['1', '2']);
   });

@@ -42,6 +42,7 @@ export async function startPlainCloud(options: PlainCloudOptions): Promise<Plain
       prefix: options.prefix,
       agents: topology.agentNames(),
       maxReceiveCount: topology.runtime.maxReceiveCount,
+      failedMaxReceiveCount: topology.runtime.failedMaxReceiveCount,
       visibilityTimeoutSeconds: topology.runtime.visibilityTimeoutSeconds,
       retentionDays: topology.runtime.messageRetentionDays,
     }),
