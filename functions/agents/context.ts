@@ -8,6 +8,7 @@ import { AgentSecEnvironment, readEnvironment, tableName } from '../kernel/envir
 import { LedgerWriter } from '../kernel/ledger';
 import { ModelClient } from '../kernel/model-client';
 import { Outbox } from '../kernel/outbox';
+import { RecentPlaintexts } from '../kernel/recent-plaintexts';
 import { SignerClient } from '../kernel/signer-client';
 import { SingleUseStore } from '../kernel/single-use';
 import { AgentConfig, Topology, loadTopology } from '../kernel/topology';
@@ -50,7 +51,7 @@ export function createAgentContext(options: AgentContextOptions): AgentContext {
     kms,
     sqs,
     doc,
-    cipher: new EnvelopeCipher({ kms, keyArns: env.AGENTSEC_KEY_ARNS as never }),
+    cipher: new EnvelopeCipher({ kms, keyArns: env.AGENTSEC_KEY_ARNS as never, recent: new RecentPlaintexts() }),
     ledger: new LedgerWriter({ doc, tableName: tableName(env, 'ledger') }),
     singleUse: new SingleUseStore(doc, tableName(env, 'nonces')),
     verifier: new DirectiveVerifier({ kms, authorityKeyArn: env.AGENTSEC_AUTHORITY_KEY_ARN }),
