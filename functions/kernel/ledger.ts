@@ -85,6 +85,11 @@ export interface LedgerWriterProps extends LedgerLocation {
    * @default 100
    */
   readonly maxAttempts?: number;
+  /**
+   * Longest an append waits for this writer's previous one, should that one never return (its caller died).
+   * @default 5000
+   */
+  readonly queueWaitMs?: number;
 }
 
 /** Raised when an append lost the race for the next sequence number `maxAttempts` times. Nothing was written. */
@@ -100,8 +105,11 @@ const BACKOFF_CAP_MS = 250;
 
 /**
  * Appends entries to one chain. Sequence numbers are claimed with a conditional put, so concurrent writers in
- * any number of processes produce one gap-free chain (DESIGN §7). An append costs one put when this writer
- * wrote the head last, and a query plus a put otherwise: never a scan, whatever the chain's length.
+ * any number of processes produce one gap-free chain (DESIGN §7). A writer appends one entry at a time (the
+ * records of one batch would otherwise race each other for the same number). An append costs one put while
+ * this writer keeps writing the head itself, and a query plus a put when others write between its appends:
+ * after a put finds its remembered head stale, the writer reads the head first until a read shows the
+ * remembered head was current after all. Never a scan, whatever the chain's length.
  *
  * @example
  * const ledger = new LedgerWriter({ doc, tableName: env.AGENTSEC_TABLE_LEDGER });
@@ -113,8 +121,13 @@ export class LedgerWriter {
   private readonly reader: LedgerReader;
   private readonly now: () => Date;
   private readonly maxAttempts: number;
+  private readonly queueWaitMs: number;
   /** The head this writer last wrote; a guess that the conditional put confirms or refutes. */
   private headHint: ChainHead | undefined;
+  /** False once a put found the hint stale: others write between this writer's appends, so read the head first. */
+  private hintTrusted = true;
+  /** The append in progress, which the next one waits for. */
+  private previous: Promise<unknown> = Promise.resolve();
 
   constructor(props: LedgerWriterProps) {
     this.doc = props.doc;
@@ -122,6 +135,7 @@ export class LedgerWriter {
     this.reader = new LedgerReader(props);
     this.now = props.now ?? (() => new Date());
     this.maxAttempts = props.maxAttempts ?? 100;
+    this.queueWaitMs = props.queueWaitMs ?? 5_000;
   }
 
   get chain(): string {
@@ -129,20 +143,39 @@ export class LedgerWriter {
   }
 
   /** Records `input` as the next entry of the chain and returns it as stored. Refuses (SCHEMA) entries outside policy. */
-  async append(input: LedgerEntryInput): Promise<LedgerEntry> {
+  append(input: LedgerEntryInput): Promise<LedgerEntry> {
     // Refuse before any I/O: a refused entry costs nothing and claims no sequence number.
-    const body = parseLedgerEntryInput(input);
+    let body: LedgerEntryInput;
+    try {
+      body = parseLedgerEntryInput(input);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    const turn = Promise.race([this.previous, sleep(this.queueWaitMs, undefined, { ref: false })]);
+    const run = turn.then(() => this.appendNow(body));
+    this.previous = run.catch(() => undefined);
+    return run;
+  }
+
+  private async appendNow(body: LedgerEntryInput): Promise<LedgerEntry> {
     for (let attempt = 1; attempt <= this.maxAttempts; attempt++) {
-      const hinted = this.headHint;
+      const hinted = this.hintTrusted ? this.headHint : undefined;
       const head = hinted ?? (await this.reader.head());
+      // Had the remembered head been current, a put could have skipped that read: trust it again next time.
+      if (!hinted && this.headHint) this.hintTrusted = head?.seq === this.headHint.seq && head.hash === this.headHint.hash;
       const entry = linkEntry(head, body, { chain: this.chain, at: this.now() });
       if (await this.claim(entry)) {
         this.headHint = { seq: entry.seq, hash: entry.hash };
         return entry;
       }
       this.headHint = undefined;
-      // A stale hint only means someone wrote since: ask for the head at once. A lost race backs off with full jitter.
-      if (!hinted) await sleep(Math.random() * Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** attempt));
+      if (hinted) {
+        // A stale hint only means someone wrote since: ask for the head at once, and first from now on.
+        this.hintTrusted = false;
+      } else {
+        // A lost race backs off with full jitter.
+        await sleep(Math.random() * Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** attempt));
+      }
     }
     throw new LedgerContentionError(this.chain, this.maxAttempts);
   }

@@ -72,6 +72,69 @@ describe('LedgerWriter and LedgerReader on DynamoDB', () => {
   });
 });
 
+describe('one writer appends one entry at a time, and reads the head first only while others interleave', () => {
+  it('concurrent appends of one writer never race each other for a sequence number', async () => {
+    const table = await ledgerTable();
+    const sent = recordCommands(table.doc);
+    const writer = new LedgerWriter(table);
+    const written = await Promise.all(Array.from({ length: 10 }, (_, i) => writer.append(sampleInput(i + 1))));
+    expect(written.map((e) => e.seq)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+    // One query for the empty chain's head, then one put per entry: no put ever lost.
+    expect(sent.filter((c) => c.startsWith('Query'))).toHaveLength(1);
+    expect(sent.filter((c) => c === 'PutItemCommand')).toHaveLength(10);
+  });
+
+  it('a writer whose head is taken by another between its appends reads the head first, not after a failed put', async () => {
+    const table = await ledgerTable();
+    const docA = documentClient();
+    const sent = recordCommands(docA);
+    const a = new LedgerWriter({ ...table, doc: docA });
+    const b = new LedgerWriter({ ...table, doc: documentClient() });
+    for (let i = 1; i <= 10; i++) await (i % 2 ? a : b).append(sampleInput(i));
+    // Its first stale hint costs one failed put; after that each append is a query and a put that succeeds.
+    expect(sent.filter((c) => c === 'PutItemCommand')).toHaveLength(5 + 1);
+    expect(await verifyLedger(new LedgerReader(table))).toMatchObject({ ok: true, entries: 10 });
+  });
+
+  it('once the others stop writing, the writer trusts its own head again: one put per append', async () => {
+    const table = await ledgerTable();
+    const docA = documentClient();
+    const a = new LedgerWriter({ ...table, doc: docA });
+    const b = new LedgerWriter({ ...table, doc: documentClient() });
+    await a.append(sampleInput(1));
+    await b.append(sampleInput(2));
+    await a.append(sampleInput(3)); // stale hint: a failed put, then a query and a put
+    await a.append(sampleInput(4)); // reads the head first, and sees its own: trusted again
+    const sent = recordCommands(docA);
+    await a.append(sampleInput(5));
+    await a.append(sampleInput(6));
+    expect(sent).toEqual(['PutItemCommand', 'PutItemCommand']);
+  });
+
+  it("an append whose predecessor never returns goes ahead after the writer's wait", async () => {
+    const table = await ledgerTable();
+    const writer = new LedgerWriter({ ...table, queueWaitMs: 100 });
+    let release: () => void = () => undefined;
+    const stuck = new Promise<void>((r) => (release = r));
+    let first = true;
+    table.doc.middlewareStack.add(
+      (next) => async (args) => {
+        if (first) {
+          first = false;
+          await stuck; // the first request hangs, as for a function that died mid-append
+        }
+        return next(args);
+      },
+      { step: 'initialize', name: 'hangFirstRequest' },
+    );
+    const hung = writer.append(sampleInput(1));
+    const entry = await writer.append(sampleInput(2));
+    expect(entry.seq).toBe(1);
+    release();
+    await hung.catch(() => undefined);
+  });
+});
+
 describe('append cost does not depend on the ledger length (no scans)', () => {
   /** Commands one append sends, for a writer that is fresh, wrote last, or was overtaken. */
   async function appendCosts(length: number) {

@@ -1,6 +1,6 @@
 import type { CommandRequestBody } from '../../localstack/cli/api-client';
 import { FaultCloud, FaultInjector, account, describeAccounting, topologyWith } from '../faults/support';
-import { inParallel, oneAppendAtATimePerWriter } from './support';
+import { inParallel } from './support';
 
 /**
  * Every fault at once, at random points, under load: throttling of KMS and DynamoDB calls, functions that
@@ -22,16 +22,13 @@ const MIX: ((i: number) => { user: string; body: CommandRequestBody })[] = [
 
 let cloud: FaultCloud;
 let faults: FaultInjector;
-let restoreAppends: () => void;
 beforeAll(async () => {
-  restoreAppends = oneAppendAtATimePerWriter();
   faults = FaultInjector.install({ seed: 2026, agentOrder: topology.agentNames() });
   cloud = await FaultCloud.start({ topology });
 });
 afterAll(async () => {
   faults?.uninstall();
   await cloud?.stop();
-  restoreAppends?.();
 });
 
 it('under throttling, crashes and dead functions at random points, the accounting holds', async () => {

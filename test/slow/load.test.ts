@@ -1,6 +1,6 @@
 import type { CommandRequestBody } from '../../localstack/cli/api-client';
 import { FaultCloud, FaultInjector, account, describeAccounting, topologyWith } from '../faults/support';
-import { inParallel, latencies, oneAppendAtATimePerWriter, peakInFlight, percentile } from './support';
+import { inParallel, latencies, peakInFlight, percentile } from './support';
 
 /**
  * Load: 200 commands submitted at once through the HTTP API (4 users × 50, a mix of honest scenarios) against
@@ -43,16 +43,13 @@ const SCENARIOS: Record<string, ((i: number) => CommandRequestBody)[]> = {
 
 let cloud: FaultCloud;
 let faults: FaultInjector;
-let restoreAppends: () => void;
 beforeAll(async () => {
-  restoreAppends = oneAppendAtATimePerWriter();
   faults = FaultInjector.install(); // counts calls and the SDK's retries; injects nothing
   cloud = await FaultCloud.start({ topology: topologyWith({}) });
 });
 afterAll(async () => {
   faults?.uninstall();
   await cloud?.stop();
-  restoreAppends?.();
 });
 
 it('200 concurrent commands through the HTTP API all end, each effect once, and the ledger verifies', async () => {

@@ -1,4 +1,4 @@
-import { LedgerEntry, LedgerWriter } from '../../functions/kernel/ledger';
+import type { LedgerEntry } from '../../functions/kernel/ledger';
 
 /** Milliseconds from `command.accepted` to the command's first terminal entry, per command, from the ledger's times. */
 export function latencies(ledger: readonly LedgerEntry[], commands: ReadonlyMap<string, string>): number[] {
@@ -31,29 +31,6 @@ export async function inParallel<T, R>(limit: number, items: readonly T[], fn: (
   };
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
   return results;
-}
-
-/**
- * Harness only: makes each LedgerWriter append one entry at a time, as if each writer were a separate function
- * instance. In one process the local cloud runs every writer's concurrent appends (the API's, every agent's
- * batch) against one chain head; they then mostly race each other for the same sequence number and retry
- * (measured: 100 simultaneous submissions cost 3401 PutItem and 2877 Query calls and a third of them passed
- * API Gateway's 30 s; one append at a time per writer: 724 and 64, all accepted within 9 s). Returns the undo.
- */
-export function oneAppendAtATimePerWriter(): () => void {
-  const proto = LedgerWriter.prototype as unknown as { append: LedgerWriter['append'] };
-  const original = proto.append;
-  const queues = new WeakMap<LedgerWriter, Promise<unknown>>();
-  proto.append = function (this: LedgerWriter, input) {
-    // An append that never returns (a function that died) holds up the next one for a moment only.
-    const previous = Promise.race([queues.get(this) ?? Promise.resolve(), new Promise((r) => setTimeout(r, 2_000).unref())]);
-    const run = previous.then(() => original.call(this, input));
-    queues.set(this, run.catch(() => undefined));
-    return run;
-  };
-  return () => {
-    proto.append = original;
-  };
 }
 
 /** The most commands that were accepted and not yet ended at one moment, from the ledger's times. */
