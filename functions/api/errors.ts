@@ -53,10 +53,36 @@ const STATUS_OF_REASON: Partial<Record<ReasonCode, number>> = {
 };
 
 export const INTERNAL_ERROR_MESSAGE = 'internal error';
+export const UNAVAILABLE_MESSAGE = 'service unavailable: a backing AWS service did not answer or its resources are missing; try again later';
+
+/** AWS errors meaning the service is down, throttling, or lost its resources (an emulator restarted empty). */
+const UNAVAILABLE_ERRORS = new Set([
+  'ResourceNotFoundException',
+  'QueueDoesNotExist',
+  'AWS.SimpleQueueService.NonExistentQueue',
+  'NotFoundException',
+  'ThrottlingException',
+  'ProvisionedThroughputExceededException',
+  'RequestLimitExceeded',
+  'ServiceUnavailable',
+  'ServiceUnavailableException',
+  'KMSInternalException',
+  'DependencyTimeoutException',
+  'TimeoutError',
+]);
+/** Network failures reaching an endpoint; the SDK may wrap them, keeping the code only in the message. */
+const UNREACHABLE = /\b(?:ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|ENOTFOUND|EAI_AGAIN)\b/;
+
+/** True for a fault of the AWS services behind the API rather than of the API itself. */
+export function isServiceUnavailable(err: unknown): boolean {
+  const e = err as { name?: string; code?: string; message?: string; $fault?: string } | undefined;
+  return UNAVAILABLE_ERRORS.has(e?.name ?? '') || UNREACHABLE.test(`${e?.code ?? ''} ${e?.message ?? ''}`) || e?.$fault === 'server';
+}
 
 /**
- * The response for anything a route threw. Internal faults answer 500 with a generic message and are
- * logged; a stack, a KMS or DynamoDB message never reaches the body.
+ * The response for anything a route threw. An unavailable backing service answers 503 (the client may retry);
+ * other internal faults answer 500. Both carry a generic message and are logged; a stack, a KMS or DynamoDB
+ * message never reaches the body.
  */
 export function errorResponse(err: unknown, logError: (message: string, err: unknown) => void): ApiResponse {
   if (err instanceof ApiError) {
@@ -67,5 +93,6 @@ export function errorResponse(err: unknown, logError: (message: string, err: unk
     if (statusCode !== undefined) return jsonResponse(statusCode, { message: err.message, reason: err.reason });
   }
   logError('request failed', err);
+  if (isServiceUnavailable(err)) return jsonResponse(503, { message: UNAVAILABLE_MESSAGE }, { 'retry-after': '5' });
   return jsonResponse(500, { message: INTERNAL_ERROR_MESSAGE });
 }

@@ -1,6 +1,9 @@
+import { randomUUID } from 'node:crypto';
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { ApiContext, createApiContext } from '../../functions/api/context';
+import { UNAVAILABLE_MESSAGE } from '../../functions/api/errors';
 import { handleApiRequest } from '../../functions/api/router';
+import { InProcessSignerClient } from '../../functions/kernel/signer-client';
 import { ApiFixture, apiEvent, apiFixture, commandBody } from './support';
 
 let f: ApiFixture;
@@ -19,6 +22,27 @@ test('an unexpected internal fault is a 500 with a generic body; the error is lo
   expect(JSON.parse(res.body!)).toEqual({ message: 'internal error' });
   expect(res.body).not.toContain('secret-table');
   expect(logged).toEqual([fault]);
+});
+
+describe('AWS services that are gone or unavailable answer 503 with a retry hint, not 500', () => {
+  const unavailable = async (env: Record<string, string>, event: Parameters<typeof apiEvent>[0]) => {
+    const ctx = createApiContext({ env: { ...f.env, ...env }, topology: f.topology, signer: () => new InProcessSignerClient(f.signer) });
+    const logged: unknown[] = [];
+    const res = await handleApiRequest(ctx, apiEvent(event), (_m, err) => logged.push(err));
+    expect(res.statusCode).toBe(503);
+    expect(res.headers?.['retry-after']).toBe('5');
+    expect(JSON.parse(res.body!)).toEqual({ message: UNAVAILABLE_MESSAGE });
+    expect(logged).toHaveLength(1);
+  };
+
+  test('a commands table that no longer exists (an emulator restarted empty)', async () => {
+    await unavailable({ AGENTSEC_TABLE_COMMANDS: 'agentsec-gone-commands' }, { method: 'GET', path: `/v1/commands/${randomUUID()}`, claims: f.user('alice') });
+  });
+
+  test("core's queue that no longer exists", async () => {
+    const gone = f.coreQueueUrl.replace(/[^/]+$/, 'agentsec-gone-core');
+    await unavailable({ AGENTSEC_QUEUE_URLS: JSON.stringify({ core: gone }) }, { method: 'POST', path: '/v1/commands', claims: f.user('alice'), body: commandBody('q', 'SECRET') });
+  });
 });
 
 test('a tampered stored result is never returned: the read fails closed with a generic 500', async () => {

@@ -212,6 +212,8 @@ export async function apiFixture(options: { now?: () => Date } = {}) {
 
   return {
     topology,
+    /** The API function's environment, to build variants of its context. */
+    env,
     doc,
     sqs,
     kms: kmsClient,
