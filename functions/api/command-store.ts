@@ -101,6 +101,29 @@ export class CommandStore {
     }
   }
 
+  /**
+   * Fails a queued or running command that has not moved since `seenUpdatedAt`; false when it moved or ended
+   * meanwhile (its progress wins over the deadline).
+   */
+  async failIdle(commandId: string, seenUpdatedAt: string, reason: string, now: Date): Promise<boolean> {
+    try {
+      await this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { [KEY]: commandId },
+          UpdateExpression: 'SET #status = :failed, #reason = :reason, #updatedAt = :now',
+          ConditionExpression: '#status IN (:queued, :running) AND #updatedAt = :seen',
+          ExpressionAttributeNames: { '#status': 'status', '#reason': 'reason', '#updatedAt': 'updatedAt' },
+          ExpressionAttributeValues: { ':failed': 'failed', ':reason': reason, ':now': now.toISOString(), ':seen': seenUpdatedAt, ':queued': 'queued', ':running': 'running' },
+        }),
+      );
+      return true;
+    } catch (err) {
+      if (isConditionFailure(err)) return false;
+      throw err;
+    }
+  }
+
   /** Records that the task message is on its way; the submission will not be resumed again. */
   async markDispatched(commandId: string, now: Date): Promise<void> {
     await this.doc.send(

@@ -13,6 +13,8 @@ import { CommandRequest, commandRequestSchema, parseRequest, resourceIdSchema } 
 
 /** The API's principal name in encryption contexts, messages and the ledger. */
 export const API_PRINCIPAL = 'api';
+/** The reason a command shows when it was failed for making no progress (`runtime.commandIdleTimeoutSeconds`). */
+export const IDLE_TIMEOUT_REASON = 'IDLE_TIMEOUT';
 
 /**
  * How long an undispatched submission is left to the request that started it: longer than API Gateway's
@@ -78,8 +80,9 @@ export class CommandService {
   /** `GET /v1/commands/{id}`: one 404 for "no such command" and "not yours", so existence never leaks. */
   async read(caller: Caller, commandId: string): Promise<CommandView> {
     const id = parseRequest(resourceIdSchema, commandId, 'command id');
-    const item = await this.props.commands.get(id);
-    if (!item || item.owner !== caller.username) throw ApiError.notFound('command');
+    const found = await this.props.commands.get(id);
+    if (!found || found.owner !== caller.username) throw ApiError.notFound('command');
+    const item = await this.endIfIdle(found);
     const view: CommandView = {
       commandId: item.commandId,
       status: item.status,
@@ -106,6 +109,28 @@ export class CommandService {
     });
     view.result = result.toString('utf8');
     return view;
+  }
+
+  /**
+   * Every accepted command ends: one whose messages were refused or lost makes no progress, and once it has been
+   * queued or running without any for `runtime.commandIdleTimeoutSeconds` it is failed and ledgered. Awaiting
+   * a human's approval is not idle.
+   */
+  private async endIfIdle(item: CommandItem): Promise<CommandItem> {
+    if (item.status !== 'queued' && item.status !== 'running') return item;
+    const now = this.now();
+    const idleSeconds = Math.floor((now.getTime() - Date.parse(item.updatedAt)) / 1000);
+    if (!(idleSeconds >= this.props.topology.runtime.commandIdleTimeoutSeconds)) return item;
+    if (!(await this.props.commands.failIdle(item.commandId, item.updatedAt, IDLE_TIMEOUT_REASON, now))) {
+      return (await this.props.commands.get(item.commandId)) ?? item;
+    }
+    await this.props.ledger.append({
+      type: 'command.failed',
+      actor: API_PRINCIPAL,
+      commandId: item.commandId,
+      detail: { idleTimeout: true, idleSeconds, was: item.status },
+    });
+    return { ...item, status: 'failed', reason: IDLE_TIMEOUT_REASON, updatedAt: now.toISOString() };
   }
 
   /** A user may classify a command only at a label their clearance dominates (DESIGN §2, §8); a refusal is ledgered. */

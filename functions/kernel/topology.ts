@@ -85,6 +85,13 @@ const runtimeSchema = z
       .describe('Deliveries of an exhausted message from its failed queue (ledgered, reported) before it goes to the DLQ regardless'),
     visibilityTimeoutSeconds: z.number().int().min(1).max(43200).default(60),
     checkpointEvery: z.number().int().min(1).default(50),
+    commandIdleTimeoutSeconds: z
+      .number()
+      .int()
+      .min(30)
+      .max(7 * 24 * 3600)
+      .default(900)
+      .describe('A queued or running command with no progress for this long is failed when next read (its messages were refused or lost)'),
     messageRetentionDays: z.number().int().min(1).max(14).default(4),
   })
   .strict();
