@@ -5,13 +5,19 @@ import { CommandStatus, TERMINAL_STATUSES, isTerminal } from '../kernel/command-
 import type { AgentContext } from './context';
 
 
-/** A sealed value core keeps for itself: the ciphertext and the address it was sealed under. */
+/** A message core received and keeps: its ciphertext and the address it was sealed under. */
 export interface SealedRef {
   readonly ciphertext: string;
   readonly from: string;
   readonly to: string;
   readonly label: string;
   readonly messageId: string;
+}
+
+/** State core sealed for itself (`EnvelopeCipher.sealState`): the ciphertext and its label. */
+export interface StateRef {
+  readonly ciphertext: string;
+  readonly label: string;
 }
 
 export interface SubtaskState {
@@ -21,7 +27,7 @@ export interface SubtaskState {
   reason?: string;
   result?: SealedRef;
   /** A declassification waiting for a human: the redacted task, sealed from core to core. */
-  pending?: SealedRef & { readonly requestId: string; readonly declassifiedLabel: string };
+  pending?: StateRef & { readonly requestId: string; readonly declassifiedLabel: string };
   /** The id of the task message, fixed when planned: a delegation retried after a crash reuses it. */
   messageId?: string;
   /** The task was handed to SQS; a retried plan does not send it again. */
@@ -36,7 +42,7 @@ export interface CommandItem {
   allow: string[];
   declassifyTo?: string;
   status: CommandStatus;
-  plan?: SealedRef;
+  plan?: StateRef;
   subtasks?: Record<string, SubtaskState>;
   /** The message whose processing composes the answer (see `claimComposition`). */
   composedBy?: string;

@@ -8,7 +8,7 @@ import { newMessageId } from '../kernel/message';
 import { receiveMessage } from '../kernel/messaging';
 import { LabelledMessage, ProposedToolCall, ToolSpec } from '../kernel/model-client';
 import { redact } from '../kernel/redaction';
-import { CommandItem, CommandProgress, SealedRef, SubtaskState } from './command-progress';
+import { CommandItem, CommandProgress, SealedRef, StateRef, SubtaskState } from './command-progress';
 import { callRequestId } from './call-directives';
 import type { AgentContext } from './context';
 import { sendToAgent } from './mail';
@@ -34,10 +34,16 @@ function delegationTools(ctx: AgentContext): ToolSpec[] {
   }));
 }
 
-async function sealForSelf(ctx: AgentContext, commandId: string, l: Label, value: unknown): Promise<SealedRef> {
-  const messageId = randomUUID();
-  const ciphertext = await ctx.cipher.seal({ from: ctx.self.name, to: ctx.self.name, label: l, messageId, commandId, plaintext: JSON.stringify(value) });
-  return { ciphertext, from: ctx.self.name, to: ctx.self.name, label: formatLabel(l), messageId };
+/** Seals state core keeps for a command (its plan, a redacted task awaiting approval) for itself, at rest. */
+async function sealForSelf(ctx: AgentContext, commandId: string, l: Label, value: unknown): Promise<StateRef> {
+  const ciphertext = await ctx.cipher.sealState({ owner: ctx.self.name, label: l, commandId, plaintext: JSON.stringify(value) });
+  return { ciphertext, label: formatLabel(l) };
+}
+
+async function openState(ctx: AgentContext, commandId: string, ref: StateRef): Promise<{ value: unknown; label: Label }> {
+  const l = parseLabelText(ref.label, ctx.topology.compartments);
+  const plaintext = await ctx.cipher.openState({ owner: ctx.self.name, label: l, commandId, ciphertext: ref.ciphertext });
+  return { value: JSON.parse(plaintext.toString('utf8')), label: l };
 }
 
 async function openRef(ctx: AgentContext, commandId: string, ref: SealedRef): Promise<{ value: unknown; label: Label }> {
@@ -141,7 +147,7 @@ export class CoreAgent {
 
   /** The delegations of a stored plan that a crash kept from being sent. */
   private async delegateRemaining(command: CommandItem, messageId: string): Promise<void> {
-    const { value, label: planLabel } = await openRef(this.ctx, command.commandId, command.plan!);
+    const { value, label: planLabel } = await openState(this.ctx, command.commandId, command.plan!);
     const calls = (value as LabelledMessage[]).flatMap((m) => (m.role === 'assistant' ? (m.toolCalls ?? []) : []));
     await this.delegateAll(command, calls, planLabel, messageId);
   }
@@ -223,7 +229,7 @@ export class CoreAgent {
       // Still `sent` and undelegated when a crash interrupted an earlier delivery of this directive.
       const waiting = state.status === 'awaiting_approval' || (state.status === 'sent' && !state.delegated);
       if (!waiting || !state.pending || state.agent !== claims.target) continue;
-      const { value } = await openRef(this.ctx, command.commandId, state.pending);
+      const { value } = await openState(this.ctx, command.commandId, state.pending);
       const body = value as TaskBody;
       if (sha256Hex(JSON.stringify(body)) !== claims.contentDigest) continue;
       const lowered = parseLabelText(state.pending.declassifiedLabel, this.ctx.topology.compartments);
@@ -272,7 +278,7 @@ export class CoreAgent {
 
   private async compose(command: CommandItem): Promise<void> {
     const ctx = this.ctx;
-    const { value } = await openRef(ctx, command.commandId, command.plan!);
+    const { value } = await openState(ctx, command.commandId, command.plan!);
     const messages = (value as LabelledMessage[]).map(reviveLabel);
     for (const state of Object.values(command.subtasks ?? {})) {
       let content: string;

@@ -3,11 +3,15 @@ import {
   CommitmentPolicy,
   KmsKeyringNode,
   KmsNodeClientSupplier,
+  NodeAlgorithmSuite,
+  NodeCachingMaterialsManager,
   NodeDefaultCryptographicMaterialsManager,
   NodeMaterialsManager,
   buildClient,
+  getLocalCryptographicMaterialsCache,
 } from '@aws-crypto/client-node';
 import { DecryptCommand, EncryptCommand, GenerateDataKeyCommand, KMSClient } from '@aws-sdk/client-kms';
+import * as z from 'zod';
 import { SecurityError } from './errors';
 import { LEVELS, Label, Level, formatLabel } from './labels';
 import type { RecentPlaintexts } from './recent-plaintexts';
@@ -69,6 +73,31 @@ export function encryptionContextOf(address: MessageAddress): Record<string, str
   };
 }
 
+/** Where a function's own state is sealed: its owner (sender and reader at once), its label and its command. */
+export interface StateAddress {
+  readonly owner: string;
+  readonly label: Label;
+  readonly commandId: string;
+}
+
+/** How long and how often one data key may seal state (DESIGN §3: data-key caching within safe limits). */
+export const STATE_KEY_REUSE = { maxAgeMs: 60_000, maxMessages: 100 } as const;
+
+/** The encryption context of sealed state: no message or command id, so that its data key may be reused. */
+export function stateContextOf(address: StateAddress): Record<string, string> {
+  return { from: address.owner, to: address.owner, label: formatLabel(address.label), purpose: 'state' };
+}
+
+const stateBodySchema = z.object({ commandId: z.string(), body: z.string() }).strict();
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
 /** KMS errors that mean "this ciphertext is not what it claims"; anything else is an infrastructure fault. */
 const INTEGRITY_ERRORS = new Set(['InvalidCiphertextException', 'IncorrectKeyException']);
 
@@ -86,6 +115,8 @@ export class EnvelopeCipher {
   private readonly kms: KMSClient;
   private readonly keyArns: Readonly<Record<Level, string>>;
   private readonly recent?: RecentPlaintexts;
+  private readonly stateCache = getLocalCryptographicMaterialsCache<NodeAlgorithmSuite>(LEVELS.length * 2);
+  private readonly stateManagers = new Map<Level, NodeCachingMaterialsManager>();
 
   constructor(props: EnvelopeCipherProps) {
     for (const level of LEVELS) {
@@ -117,21 +148,56 @@ export class EnvelopeCipher {
    * it, so a ciphertext made under another level's key fails (TAMPERED); a context that differs in any key
    * fails before KMS is asked (CONTEXT_MISMATCH); any integrity failure is TAMPERED.
    */
-  async open(input: MessageAddress & { readonly ciphertext: string }): Promise<Buffer> {
-    const expected = encryptionContextOf(input);
-    if (typeof input.ciphertext !== 'string' || !BASE64.test(input.ciphertext)) {
+  open(input: MessageAddress & { readonly ciphertext: string }): Promise<Buffer> {
+    return this.openUnder(input.ciphertext, encryptionContextOf(input), input.label.level, `message ${input.messageId}`);
+  }
+
+  /**
+   * Seals state this function keeps for itself at rest (core's plan, a redacted task awaiting approval), bound
+   * to its command. Its encryption context is {from, to: the owner, label, purpose: 'state'}, the same for every
+   * command at a label, so the Encryption SDK's caching materials manager may reuse one data key for up to
+   * STATE_KEY_REUSE.maxMessages seals within STATE_KEY_REUSE.maxAgeMs, in this function's memory only; the
+   * command id is sealed inside, and {@link openState} refuses the state of another command.
+   */
+  async sealState(input: StateAddress & { readonly plaintext: Uint8Array | string }): Promise<string> {
+    const context = stateContextOf(input);
+    const body = Buffer.from(JSON.stringify({ commandId: input.commandId, body: Buffer.from(input.plaintext).toString('base64') }), 'utf8');
+    const { result } = await encrypt(this.stateMaterials(input.label.level), body, {
+      encryptionContext: context,
+      suiteId: MESSAGE_SUITE,
+      plaintextLength: body.length,
+    });
+    const ciphertext = result.toString('base64');
+    this.recent?.remember(ciphertext, context, body);
+    return ciphertext;
+  }
+
+  /** Opens what {@link sealState} sealed for this owner, label and command; another command's state is CONTEXT_MISMATCH. */
+  async openState(input: StateAddress & { readonly ciphertext: string }): Promise<Buffer> {
+    const sealed = await this.openUnder(input.ciphertext, stateContextOf(input), input.label.level, `state of command ${input.commandId}`);
+    const parsed = stateBodySchema.safeParse(parseJson(sealed.toString('utf8')));
+    if (!parsed.success) throw new SecurityError('TAMPERED', `state of command ${input.commandId} is not sealed state`);
+    if (parsed.data.commandId !== input.commandId) {
+      throw new SecurityError('CONTEXT_MISMATCH', `state sealed for command ${parsed.data.commandId} opened for ${input.commandId}`);
+    }
+    return Buffer.from(parsed.data.body, 'base64');
+  }
+
+  /** Decrypts `ciphertext` under the key of `level`, refusing any context but `expected`. */
+  private async openUnder(ciphertext: string, expected: Readonly<Record<string, string>>, level: Level, what: string): Promise<Buffer> {
+    if (typeof ciphertext !== 'string' || !BASE64.test(ciphertext)) {
       throw new SecurityError('TAMPERED', 'ciphertext is not base64');
     }
-    const recalled = this.recent?.recall(input.ciphertext, expected);
+    const recalled = this.recent?.recall(ciphertext, expected);
     if (recalled) return recalled;
     const faults: unknown[] = [];
     const keyring = new KmsKeyringNode({
-      keyIds: [this.keyArn(input.label.level)],
+      keyIds: [this.keyArn(level)],
       clientProvider: kmsAdapter(this.kms, faults),
     });
     let output;
     try {
-      output = await decrypt(new ExpectedContextMaterialsManager(keyring, expected), Buffer.from(input.ciphertext, 'base64'), {
+      output = await decrypt(new ExpectedContextMaterialsManager(keyring, expected), Buffer.from(ciphertext, 'base64'), {
         maxBodySize: MAX_BODY_BYTES,
       });
     } catch (err) {
@@ -139,18 +205,33 @@ export class EnvelopeCipher {
       const fault = faults[0] as { name?: string } | undefined;
       // IAM refusing this reader the key is a permanent denial, not a fault worth retrying.
       if (fault?.name === 'AccessDeniedException') {
-        throw new SecurityError('NOT_AUTHORIZED', `KMS refused to unwrap message ${input.messageId}`, { cause: fault });
+        throw new SecurityError('NOT_AUTHORIZED', `KMS refused to unwrap ${what}`, { cause: fault });
       }
       // A throttled or unreachable KMS is not evidence of tampering: surface it so the message is retried.
       if (fault) throw fault;
-      throw new SecurityError('TAMPERED', `message ${input.messageId} does not authenticate`, { cause: err });
+      throw new SecurityError('TAMPERED', `${what} does not authenticate`, { cause: err });
     }
     if (output.messageHeader.suiteId !== MESSAGE_SUITE) {
-      throw new SecurityError('TAMPERED', `message ${input.messageId} uses algorithm suite ${output.messageHeader.suiteId}`);
+      throw new SecurityError('TAMPERED', `${what} uses algorithm suite ${output.messageHeader.suiteId}`);
     }
     assertContext(output.messageHeader.encryptionContext, expected);
-    this.recent?.remember(input.ciphertext, expected, output.plaintext);
+    this.recent?.remember(ciphertext, expected, output.plaintext);
     return output.plaintext;
+  }
+
+  /** One caching materials manager per level, made on first use. */
+  private stateMaterials(level: Level): NodeCachingMaterialsManager {
+    const known = this.stateManagers.get(level);
+    if (known) return known;
+    const manager = new NodeCachingMaterialsManager({
+      backingMaterials: new KmsKeyringNode({ generatorKeyId: this.keyArn(level), clientProvider: kmsAdapter(this.kms) }),
+      cache: this.stateCache,
+      partition: `state:${level}`,
+      maxAge: STATE_KEY_REUSE.maxAgeMs,
+      maxMessagesEncrypted: STATE_KEY_REUSE.maxMessages,
+    });
+    this.stateManagers.set(level, manager);
+    return manager;
   }
 
   private keyArn(level: Level): string {
