@@ -102,7 +102,8 @@ export interface CommandCost {
 export function commandCost(runs: readonly CommandRun[], calls: readonly SdkCall[]): CommandCost {
   const perCommand = runs.map((run) => {
     const inWindow = calls.filter((c) => c.startedAt >= run.startedAt && c.startedAt <= run.endedAt);
-    const kms = inWindow.filter((c) => c.service === 'kms' && c.commandId === run.commandId);
+    // Sealed state names no command (its data key serves many): counted in the window of the command it fell in.
+    const kms = inWindow.filter((c) => c.service === 'kms' && (c.commandId === run.commandId || (c.commandId === undefined && c.purpose === 'state')));
     const sent = inWindow.filter((c) => c.service === 'sqs' && c.command === 'SendMessage' && c.commandId === run.commandId);
     return { kms: tallyKmsCalls(kms), sent, inWindow };
   });

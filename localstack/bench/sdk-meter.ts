@@ -22,6 +22,8 @@ export interface SdkCall {
   readonly from?: string;
   readonly to?: string;
   readonly messageId?: string;
+  /** KMS: `state` for state a function seals for itself (no command id in its context). */
+  readonly purpose?: string;
   /** SQS: the message body's size in bytes. */
   readonly bodyBytes?: number;
   /** DynamoDB: the table's name. */
@@ -67,7 +69,7 @@ export function describeCall(service: SdkCall['service'], input: CallInput | und
   if (service === 'dynamodb' && typeof input?.TableName === 'string') return { table: input.TableName };
   const context = input?.EncryptionContext;
   if (service === 'kms' && context) {
-    return { commandId: context.commandId, from: context.from, to: context.to, messageId: context.messageId };
+    return { commandId: context.commandId, from: context.from, to: context.to, messageId: context.messageId, purpose: context.purpose };
   }
   if (service === 'sqs' && typeof input?.MessageBody === 'string') {
     const bodyBytes = Buffer.byteLength(input.MessageBody, 'utf8');
