@@ -11,12 +11,12 @@ import {
   signDirective,
   signedDirectiveSchema,
 } from '../../functions/kernel/directives';
-import { ReasonCode, isSecurityError } from '../../functions/kernel/errors';
 import { label } from '../../functions/kernel/labels';
 import { SingleUseStore } from '../../functions/kernel/single-use';
 import { TABLES } from '../../functions/kernel/tables';
 import { createSigningKey, createTable, documentClient, kms, unique } from '../support/aws';
 import { countingKms } from './kms-calls';
+import { refusal } from '../support/refusal';
 
 const NOW = Date.UTC(2030, 0, 1, 12, 0, 0);
 const ARGS = { patient: 'P-1042', slot: '2030-01-02T09:00:00Z', room: 3 };
@@ -65,15 +65,6 @@ const expectTool = (overrides: Partial<Extract<DirectiveExpectation, { kind: 'to
 
 const sign = (claims: DirectiveClaims, key = authority, client: KMSClient = kms()) => signDirective(client, key, claims);
 
-async function refusal(promise: Promise<unknown>): Promise<ReasonCode> {
-  try {
-    await promise;
-  } catch (err) {
-    if (isSecurityError(err)) return err.reason;
-    throw err;
-  }
-  throw new Error('expected a refusal, but the directive verified');
-}
 
 describe('directives signed by the authority key', () => {
   it('a valid tool directive verifies and yields its claims', async () => {

@@ -7,6 +7,7 @@ import { ReasonCode, isSecurityError } from '../../functions/kernel/errors';
 import { LEVELS, Level, label } from '../../functions/kernel/labels';
 import { createLevelKeys, emulatorEndpoint, kms } from '../support/aws';
 import { countingKms } from './kms-calls';
+import { refusal } from '../support/refusal';
 
 let keys: Record<Level, string>;
 let cipher: EnvelopeCipher;
@@ -26,15 +27,6 @@ const address = (overrides: Partial<MessageAddress> = {}): MessageAddress => ({
   ...overrides,
 });
 
-async function refusal(promise: Promise<unknown>): Promise<ReasonCode> {
-  try {
-    await promise;
-  } catch (err) {
-    if (isSecurityError(err)) return err.reason;
-    throw err;
-  }
-  throw new Error('expected a refusal, but the ciphertext opened');
-}
 
 describe('envelope encryption of message bodies', () => {
   it.each(LEVELS)('round-trips a body sealed at %s', async (level) => {

@@ -2,7 +2,6 @@ import { randomUUID } from 'node:crypto';
 import { sha256Hex } from '../../functions/kernel/canonical';
 import { DirectiveClaims, DirectiveVerifier, SignedDirective, newDirectiveNonce, signDirective } from '../../functions/kernel/directives';
 import { EnvelopeCipher } from '../../functions/kernel/envelope-encryption';
-import { ReasonCode, isSecurityError } from '../../functions/kernel/errors';
 import { Label, label } from '../../functions/kernel/labels';
 import { AgentMessage, MessageKind, newMessageId } from '../../functions/kernel/message';
 import { ReceiveContext, prepareMessage, receiveMessage } from '../../functions/kernel/messaging';
@@ -11,6 +10,7 @@ import { TABLES } from '../../functions/kernel/tables';
 import { loadTopology } from '../../functions/kernel/topology';
 import { createLevelKeys, createSigningKey, createTable, documentClient, kms, unique } from '../support/aws';
 import { countingKms } from './kms-calls';
+import { refusal } from '../support/refusal';
 
 const topology = loadTopology();
 const counter = countingKms();
@@ -110,15 +110,6 @@ function declassification(target: string, commandId: string, plaintext: string, 
   });
 }
 
-async function refusal(promise: Promise<unknown>): Promise<ReasonCode> {
-  try {
-    await promise;
-  } catch (err) {
-    if (isSecurityError(err)) return err.reason;
-    throw err;
-  }
-  throw new Error('expected a refusal, but it went through');
-}
 
 const SECRET_MEDICAL = label('SECRET', ['MEDICAL']);
 

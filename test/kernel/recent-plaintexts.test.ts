@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { EnvelopeCipher, MessageAddress } from '../../functions/kernel/envelope-encryption';
-import { ReasonCode, isSecurityError } from '../../functions/kernel/errors';
 import { Level, label } from '../../functions/kernel/labels';
 import { RecentPlaintexts } from '../../functions/kernel/recent-plaintexts';
 import { createLevelKeys } from '../support/aws';
 import { countingKms } from './kms-calls';
+import { refusal } from '../support/refusal';
 
 let keys: Record<Level, string>;
 const counter = countingKms();
@@ -31,15 +31,6 @@ const address = (overrides: Partial<MessageAddress> = {}): MessageAddress => ({
   ...overrides,
 });
 
-async function refusal(promise: Promise<unknown>): Promise<ReasonCode> {
-  try {
-    await promise;
-  } catch (err) {
-    if (isSecurityError(err)) return err.reason;
-    throw err;
-  }
-  throw new Error('expected a refusal, but the ciphertext opened');
-}
 
 /** Flips one character of the base64 ciphertext inside its body, keeping it valid base64. */
 function tamper(ciphertext: string): string {

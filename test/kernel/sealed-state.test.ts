@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { EnvelopeCipher, STATE_KEY_REUSE, stateContextOf } from '../../functions/kernel/envelope-encryption';
-import { ReasonCode, isSecurityError } from '../../functions/kernel/errors';
 import { Level, label } from '../../functions/kernel/labels';
 import { createLevelKeys } from '../support/aws';
 import { countingKms } from './kms-calls';
+import { refusal } from '../support/refusal';
 
 let keys: Record<Level, string>;
 const counter = countingKms();
@@ -16,15 +16,6 @@ beforeEach(() => counter.reset());
 const cipher = () => new EnvelopeCipher({ kms: counter.client, keyArns: keys });
 const SECRET = label('SECRET', ['MEDICAL']);
 
-async function refusal(promise: Promise<unknown>): Promise<ReasonCode> {
-  try {
-    await promise;
-  } catch (err) {
-    if (isSecurityError(err)) return err.reason;
-    throw err;
-  }
-  throw new Error('expected a refusal, but the state opened');
-}
 
 describe('state a function seals for itself at rest', () => {
   it('round-trips, and another instance of the function (another container) opens it through KMS', async () => {
