@@ -47,7 +47,9 @@ it('under throttling, crashes and dead functions at random points, the accountin
   const result = await account(cloud, owners, 8 * 60_000);
   faults.clear();
 
-  const wanted = accepted.filter((a) => result.statuses[a.commandId] === 'completed').flatMap((a) => (a.body.allow ?? []).map((t) => `${a.commandId}|${t}`)).sort();
+  // An effect may precede a failure later in its command (the booking is made, the answer is never composed):
+  // what must hold is that every effect was allowed by its command's owner, and happened once.
+  const wanted = accepted.flatMap((a) => (a.body.allow ?? []).map((t) => `${a.commandId}|${t}`)).sort();
   const done = result.effects.map((e) => `${e.commandId}|${e.tool}`).sort();
   console.log(
     [
