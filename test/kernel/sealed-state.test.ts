@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { EnvelopeCipher, STATE_KEY_REUSE, stateContextOf } from '../../functions/kernel/envelope-encryption';
-import { Level, label } from '../../functions/kernel/labels';
+import { LEVELS, Level, label } from '../../functions/kernel/labels';
 import { createLevelKeys } from '../support/aws';
 import { countingKms } from './kms-calls';
 import { refusal } from '../support/refusal';
@@ -44,6 +44,14 @@ describe('state a function seals for itself at rest', () => {
     await c.sealState({ owner: 'core', label: SECRET, commandId: randomUUID(), plaintext: 'p' });
     await c.sealState({ owner: 'core', label: label('TOP_SECRET'), commandId: randomUUID(), plaintext: 'p' });
     expect(counter.calls).toEqual(['GenerateDataKey', 'GenerateDataKey']);
+  });
+
+  it('keeps one data key per level at once: sealing at every level, twice over, asks for one key per level', async () => {
+    const c = cipher();
+    for (const round of [1, 2]) {
+      for (const level of LEVELS) await c.sealState({ owner: 'core', label: label(level), commandId: randomUUID(), plaintext: `round ${round}` });
+    }
+    expect(counter.calls).toEqual(LEVELS.map(() => 'GenerateDataKey'));
   });
 
   it("one command's state opened for another command is refused (CONTEXT_MISMATCH)", async () => {

@@ -50,6 +50,7 @@ describe('compartment names are checked even when the topology\'s list is not gi
     ['a prefix before a valid name', 'xMEDICAL'],
     ['longer than 32 characters', `M${'X'.repeat(32)}`],
     ['not a string', 42],
+    ['a list that reads like a name', ['MEDICAL']],
   ])('refuses a compartment that is %s', (_what, compartment) => {
     expect(refusedAsSchema(() => parseLabel({ level: 'SECRET', compartments: [compartment] }))).toBe(true);
   });
