@@ -15,6 +15,7 @@ import {
 import { label } from '../../functions/kernel/labels';
 import { createSigningKey, kms } from '../support/aws';
 import { refusal } from '../support/refusal';
+import { toolClaims as toolClaimsFor } from './directive-fixtures';
 
 /** Directive properties at their edges: lifetimes, the two kinds kept apart, the clock-skew limit, the key. */
 
@@ -29,21 +30,7 @@ beforeAll(async () => {
   [authority, impostor] = await Promise.all([createSigningKey(), createSigningKey()]);
 });
 
-const toolClaims = (o: Partial<DirectiveClaims> = {}): DirectiveClaims => ({
-  v: 1,
-  id: randomUUID(),
-  nonce: newDirectiveNonce(),
-  kind: 'tool',
-  issuedAt: NOW,
-  expiresAt: NOW + 300_000,
-  principal: 'alice',
-  commandId,
-  target: 'scheduler',
-  tool: 'schedule_appointment',
-  argsDigest: argsDigest(ARGS),
-  label: label('CONFIDENTIAL'),
-  ...o,
-});
+const toolClaims = (o: Partial<DirectiveClaims> = {}): DirectiveClaims => toolClaimsFor(commandId, ARGS, NOW, o);
 
 const declassifyClaims = (o: Partial<DirectiveClaims> = {}): DirectiveClaims => {
   const { tool: _tool, argsDigest: _args, ...rest } = toolClaims();

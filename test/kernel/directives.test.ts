@@ -17,6 +17,7 @@ import { TABLES } from '../../functions/kernel/tables';
 import { createSigningKey, createTable, documentClient, kms, unique } from '../support/aws';
 import { countingKms } from './kms-calls';
 import { refusal } from '../support/refusal';
+import { toolClaims as toolClaimsFor } from './directive-fixtures';
 
 const NOW = Date.UTC(2030, 0, 1, 12, 0, 0);
 const ARGS = { patient: 'P-1042', slot: '2030-01-02T09:00:00Z', room: 3 };
@@ -32,21 +33,7 @@ beforeAll(async () => {
   verifier = new DirectiveVerifier({ kms: counter.client, authorityKeyArn: authority, now: () => NOW });
 });
 
-const toolClaims = (overrides: Partial<DirectiveClaims> = {}): DirectiveClaims => ({
-  v: 1,
-  id: randomUUID(),
-  nonce: newDirectiveNonce(),
-  kind: 'tool',
-  issuedAt: NOW - 1_000,
-  expiresAt: NOW + 300_000,
-  principal: 'alice',
-  commandId,
-  target: 'scheduler',
-  tool: 'schedule_appointment',
-  argsDigest: argsDigest(ARGS),
-  label: label('CONFIDENTIAL'),
-  ...overrides,
-});
+const toolClaims = (overrides: Partial<DirectiveClaims> = {}): DirectiveClaims => toolClaimsFor(commandId, ARGS, NOW - 1_000, overrides);
 
 const CONTENT = sha256Hex('redacted summary for the scheduler');
 const declassifyClaims = (overrides: Partial<DirectiveClaims> = {}): DirectiveClaims => {

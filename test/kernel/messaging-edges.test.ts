@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { sha256Hex } from '../../functions/kernel/canonical';
-import { CLOCK_SKEW_MS, DirectiveClaims, DirectiveVerifier, newDirectiveNonce, signDirective } from '../../functions/kernel/directives';
+import { CLOCK_SKEW_MS, DirectiveClaims, DirectiveVerifier } from '../../functions/kernel/directives';
 import { EnvelopeCipher } from '../../functions/kernel/envelope-encryption';
 import { Label, label } from '../../functions/kernel/labels';
 import { AgentMessage, MessageKind, newMessageId } from '../../functions/kernel/message';
@@ -10,6 +10,7 @@ import { TABLES } from '../../functions/kernel/tables';
 import { loadTopology } from '../../functions/kernel/topology';
 import { createLevelKeys, createSigningKey, createTable, documentClient, kms, unique } from '../support/aws';
 import { refusal } from '../support/refusal';
+import { declassification as signedDeclassification } from './directive-fixtures';
 
 /** Send and receive properties at their edges: the signer's one kind of message, deliveries, the replay window. */
 
@@ -45,24 +46,8 @@ const send = (s: Send): Promise<AgentMessage> =>
 
 const receiver = (self: string, o: Partial<ReceiveContext> = {}): ReceiveContext => ({ self, topology, cipher, singleUse, verifier, ...o });
 
-function declassification(target: string, commandId: string, plaintext: string, o: Partial<DirectiveClaims> = {}) {
-  const now = Date.now();
-  return signDirective(kms(), authority, {
-    v: 1,
-    id: randomUUID(),
-    nonce: newDirectiveNonce(),
-    kind: 'declassify',
-    issuedAt: now,
-    expiresAt: now + 300_000,
-    principal: 'alice',
-    commandId,
-    target,
-    contentDigest: sha256Hex(plaintext),
-    label: label('SECRET'),
-    declassifyTo: label('CONFIDENTIAL'),
-    ...o,
-  });
-}
+const declassification = (target: string, commandId: string, plaintext: string, o: Partial<DirectiveClaims> = {}) =>
+  signedDeclassification(authority, target, commandId, plaintext, label('SECRET'), o);
 
 describe('the signer is the authority\'s messenger: it sends directives and nothing else (NOT_AUTHORIZED)', () => {
   it('the send pipeline refuses a task from the signer', async () => {

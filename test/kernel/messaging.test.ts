@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { sha256Hex } from '../../functions/kernel/canonical';
-import { DirectiveClaims, DirectiveVerifier, SignedDirective, newDirectiveNonce, signDirective } from '../../functions/kernel/directives';
+import { DirectiveClaims, DirectiveVerifier, SignedDirective } from '../../functions/kernel/directives';
 import { EnvelopeCipher } from '../../functions/kernel/envelope-encryption';
 import { Label, label } from '../../functions/kernel/labels';
 import { AgentMessage, MessageKind, newMessageId } from '../../functions/kernel/message';
@@ -11,6 +11,7 @@ import { loadTopology } from '../../functions/kernel/topology';
 import { createLevelKeys, createSigningKey, createTable, documentClient, kms, unique } from '../support/aws';
 import { countingKms } from './kms-calls';
 import { refusal } from '../support/refusal';
+import { declassification as signedDeclassification } from './directive-fixtures';
 
 const topology = loadTopology();
 const counter = countingKms();
@@ -90,25 +91,8 @@ async function forge(s: Send & Partial<AgentMessage>): Promise<string> {
   });
 }
 
-/** A declassification from the authority: core may send `plaintext` to `target` at `to`. */
-function declassification(target: string, commandId: string, plaintext: string, o: Partial<DirectiveClaims> = {}, key = authority) {
-  const now = Date.now();
-  return signDirective(kms(), key, {
-    v: 1,
-    id: randomUUID(),
-    nonce: newDirectiveNonce(),
-    kind: 'declassify',
-    issuedAt: now,
-    expiresAt: now + 300_000,
-    principal,
-    commandId,
-    target,
-    contentDigest: sha256Hex(plaintext),
-    label: label('TOP_SECRET', ['MEDICAL']),
-    declassifyTo: label('CONFIDENTIAL'),
-    ...o,
-  });
-}
+const declassification = (target: string, commandId: string, plaintext: string, o: Partial<DirectiveClaims> = {}, key = authority) =>
+  signedDeclassification(key, target, commandId, plaintext, label('TOP_SECRET', ['MEDICAL']), o);
 
 
 const SECRET_MEDICAL = label('SECRET', ['MEDICAL']);
