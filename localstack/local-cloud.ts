@@ -42,6 +42,8 @@ export interface LocalCloudOptions {
    * @default 5000
    */
   readonly checkpointIntervalMs?: number;
+  /** How long one checkpoint call may take before the schedule gives up on it and goes on. @default 30000 */
+  readonly checkpointTimeoutMs?: number;
 }
 
 export interface LocalCloud {
@@ -60,6 +62,8 @@ export interface LocalCloud {
 
 /** The signer's name in handler environments (a Lambda function name on AWS). */
 const SIGNER_FUNCTION = 'signer';
+/** How long the schedule waits for one checkpoint call by default: the signer function's timeout on AWS. */
+const CHECKPOINT_TIMEOUT_MS = 30_000;
 /** Batches of failed messages accounted for at once per agent: rare, and each is a few writes. */
 const FAILED_QUEUE_CONCURRENCY = 2;
 
@@ -107,7 +111,11 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
       ...(options.compromised ? { AGENTSEC_MODEL_MODE: 'compromised' } : {}),
     };
     const signer = inProcessSigner(resources, topology, agentEnv);
-    const checkpoints = checkpointSchedule(signer, options.checkpointIntervalMs ?? 5000, options.logger ?? console);
+    const checkpoints = checkpointSchedule(signer, {
+      intervalMs: options.checkpointIntervalMs ?? 5000,
+      timeoutMs: options.checkpointTimeoutMs ?? CHECKPOINT_TIMEOUT_MS,
+      logger: options.logger ?? console,
+    });
     stack.push(() => checkpoints.stop());
 
     const sqs = new SQSClient(awsClientConfig({ endpoint: emulator.endpoint, region: resources.region }));
@@ -179,21 +187,30 @@ function inProcessSigner(resources: ProvisionedResources, topology: Topology, ex
 }
 
 /**
- * Asks the signer for a checkpoint every `intervalMs` (DESIGN §7: every N entries), one call at a time; `stop`
- * waits for a call in flight, so nothing touches the emulator after shutdown.
+ * Asks the signer for a checkpoint every `intervalMs` (DESIGN §7: every N entries), one call at a time; a call
+ * that has not answered within `timeoutMs` is given up, as Lambda ends an invocation at its timeout, and the
+ * schedule goes on. `stop` waits for a call in flight, so nothing touches the emulator after shutdown.
  */
-function checkpointSchedule(signer: SignerClient, intervalMs: number, logger: Pick<Console, 'warn'>): { stop(): Promise<void> } {
+function checkpointSchedule(
+  signer: SignerClient,
+  { intervalMs, timeoutMs, logger }: { intervalMs: number; timeoutMs: number; logger: Pick<Console, 'warn'> },
+): { stop(): Promise<void> } {
   let stopped = false;
   let inFlight: Promise<void> = Promise.resolve();
   let timer: NodeJS.Timeout | undefined;
   const tick = () => {
-    inFlight = signer
-      .checkpoint()
+    let limit: NodeJS.Timeout | undefined;
+    // A call that never returns ends at the signer's timeout, as a Lambda invocation would; the schedule goes on.
+    const timedOut = new Promise<never>((_, reject) => {
+      limit = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs).unref();
+    });
+    inFlight = Promise.race([signer.checkpoint(), timedOut])
       .then(
         () => undefined,
         (err: unknown) => logger.warn(`ledger checkpoint failed: ${(err as Error).message}`),
       )
       .finally(() => {
+        clearTimeout(limit);
         if (!stopped) timer = setTimeout(tick, intervalMs).unref();
       });
   };
@@ -261,7 +278,10 @@ async function startApi(
   return startHttpApi({ handler, verifier, region: resources.region, functionName: 'api', ...(logger ? { logger } : {}) });
 }
 
-/** Undo steps, run newest first; a failing step does not keep the others from running. */
+/** Longest one undo step may take: a call that never returns (a hung request, a dead emulator) must not hold up the rest. */
+const STEP_TIMEOUT_MS = 15_000;
+
+/** Undo steps, run newest first; a failing or hanging step does not keep the others from running. */
 class Shutdown {
   private steps: Array<() => Promise<void>> = [];
 
@@ -275,10 +295,16 @@ class Shutdown {
     const steps = this.steps.reverse();
     this.steps = [];
     for (const step of steps) {
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), STEP_TIMEOUT_MS).unref()));
       try {
-        await step();
+        if ((await Promise.race([step().then(() => 'done' as const), late])) === 'late') {
+          this.log(`while stopping: a step did not finish within ${STEP_TIMEOUT_MS / 1000} s; going on`);
+        }
       } catch (err) {
         this.log(`while stopping: ${(err as Error).message}`);
+      } finally {
+        clearTimeout(timer);
       }
     }
   }
