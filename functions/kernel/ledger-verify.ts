@@ -97,10 +97,18 @@ function sealFailure(entry: LedgerEntry): Failure | undefined {
   return { seq: entry.seq, reason: `seq ${entry.seq} was edited: its hash does not match its content` };
 }
 
-/** Each entry names its predecessor's hash, so a replaced, inserted or reordered entry breaks a link. */
-function linkFailure(entry: LedgerEntry, prevHash: string): Failure | undefined {
+/**
+ * Each entry names its predecessor's hash, so a replaced, inserted or reordered entry breaks a link. One break,
+ * with the next entry still linking to this one, is the mark of a predecessor rewritten and resealed (its own hash
+ * matches its new content): that predecessor is the first bad entry. This entry not linked to either way was
+ * replaced itself.
+ */
+function linkFailure(entry: LedgerEntry, prevHash: string, next: LedgerEntry | undefined): Failure | undefined {
   if (entry.prevHash === prevHash) return undefined;
-  return { seq: entry.seq, reason: `seq ${entry.seq} does not link to seq ${entry.seq - 1}: one of them was replaced` };
+  if (entry.seq > 1 && (next === undefined || next.prevHash === entry.hash)) {
+    return { seq: entry.seq - 1, reason: `seq ${entry.seq - 1} was rewritten and resealed: seq ${entry.seq} no longer links to it` };
+  }
+  return { seq: entry.seq, reason: `seq ${entry.seq} does not link to seq ${entry.seq - 1}: it was replaced` };
 }
 
 /** A checkpoint is only as good as its signature by the authority key (DESIGN §7). */
@@ -132,15 +140,19 @@ export function verifyChain(entries: readonly LedgerEntry[], options: VerifyChai
   // Only entries already proven intact are offered to checkpoint verification.
   const hashAt = (seq: number) => (Number.isInteger(seq) && seq >= 1 && seq <= verified ? entries[seq - 1].hash : undefined);
 
-  for (const entry of entries) {
+  for (const [index, entry] of entries.entries()) {
     const expectedSeq = verified + 1;
     const failure =
       shapeFailure(entry, expectedSeq) ??
       sequenceFailure(entry, expectedSeq) ??
       sealFailure(entry) ??
-      linkFailure(entry, prevHash) ??
+      linkFailure(entry, prevHash, entries[index + 1]) ??
       (verifyCheckpoint && entry.type === 'checkpoint' ? checkpointFailure(entry, verifyCheckpoint, hashAt) : undefined);
-    if (failure) return { ok: false, entries: entries.length, checkpoints, firstBadSeq: failure.seq, reason: failure.reason };
+    if (failure) {
+      // A rewritten predecessor that was a checkpoint no longer counts as verified.
+      if (failure.seq < expectedSeq && verifyCheckpoint && entries[index - 1]?.type === 'checkpoint') checkpoints--;
+      return { ok: false, entries: entries.length, checkpoints, firstBadSeq: failure.seq, reason: failure.reason };
+    }
     if (entry.type === 'checkpoint' && verifyCheckpoint) checkpoints++;
     prevHash = entry.hash;
     verified++;

@@ -141,9 +141,14 @@ describe('verification says what happened at the first bad entry', () => {
     expect(result.reason).toMatch(/^seq 2 was moved: .* seq 3$/);
   });
 
-  it('a replaced entry breaks the link of the next one', () => {
+  it('a resealed entry is named by the broken link of the next one', () => {
     const replaced = resealed(e2, (e) => (e.actor = 'mallory'));
-    expect(verifyChain([e1, replaced, e3])).toMatchObject({ ok: false, firstBadSeq: 3, reason: expect.stringMatching(/^seq 3 does not link to seq 2/) });
+    expect(verifyChain([e1, replaced, e3])).toMatchObject({ ok: false, firstBadSeq: 2, reason: expect.stringMatching(/^seq 2 was rewritten and resealed: seq 3 no longer links to it$/) });
+  });
+
+  it('an entry linked to neither by its successor nor to its predecessor was replaced itself', () => {
+    const foreign = resealed(e2, (e) => (e.prevHash = 'f'.repeat(64)));
+    expect(verifyChain([e1, foreign, e3])).toMatchObject({ ok: false, firstBadSeq: 2, reason: expect.stringMatching(/^seq 2 does not link to seq 1: it was replaced$/) });
   });
 
   it('a checkpoint verifier can look up the hash of the very first entry', () => {

@@ -78,12 +78,18 @@ describe('verifyChain', () => {
     );
   });
 
-  it('an entry replaced with a recomputed hash breaks the link of the next one', () => {
+  it('an entry rewritten with a recomputed hash is named itself, by the broken link of the next one', () => {
     const tampered = withEntry(4, (e) => {
       const forged = { ...e, actor: 'mallory' };
       return { ...forged, hash: hashEntry(forged) };
     });
-    expect(verifyChain(tampered)).toMatchObject({ ok: false, firstBadSeq: 5, reason: expect.stringContaining('link') });
+    expect(verifyChain(tampered)).toMatchObject({ ok: false, firstBadSeq: 4, reason: 'seq 4 was rewritten and resealed: seq 5 no longer links to it' });
+  });
+
+  it('the last entry rewritten with a recomputed hash cannot be told from its predecessor resealed: the earlier is named', () => {
+    const tampered = withEntry(N, (e) => ({ ...e, prevHash: hashEntry({ ...e, actor: 'x' }) }));
+    const resealed = tampered.map((e, i) => (i === N - 1 ? { ...e, hash: hashEntry(e) } : e));
+    expect(verifyChain(resealed)).toMatchObject({ ok: false, firstBadSeq: N - 1 });
   });
 
   it('an entry from another chain does not verify', () => {
@@ -140,6 +146,15 @@ describe('signed checkpoints', () => {
     entries.push(checkpointAfter(entries, impostor.privateKey));
     entries.push(linkEntry(entries[5], sampleInput(7), { chain: 'main', at }));
     expect(verifyChain(entries, { verifyCheckpoint })).toMatchObject({ ok: false, firstBadSeq: 6, checkpoints: 0, reason: expect.stringContaining('checkpoint') });
+  });
+
+  it('a checkpoint rewritten and resealed outside what it signs is named, and not counted as verified', () => {
+    const entries = buildChain(5);
+    const checkpoint = checkpointAfter(entries);
+    const rewritten = { ...checkpoint, at: '1999-12-31T23:59:59.000Z' };
+    entries.push({ ...rewritten, hash: hashEntry(rewritten) });
+    entries.push(linkEntry(checkpoint, sampleInput(7), { chain: 'main', at }));
+    expect(verifyChain(entries, { verifyCheckpoint })).toMatchObject({ ok: false, firstBadSeq: 6, checkpoints: 0 });
   });
 
   it('a checkpoint verifier that throws rejects the checkpoint', () => {
