@@ -88,8 +88,9 @@ function tamperedCopies(rt: RedTeamCloud, f: Flow, others: readonly Flow[]): Del
     out.push(withBody(rt, f, `misrouted to ${agent}`, agent, original, ['MISROUTED']));
     out.push(withBody(rt, f, `re-addressed to ${agent}`, agent, edit({ to: agent }), ['CONTEXT_MISMATCH']));
   }
+  // A label the receiver may not read, or below what the sender must write at, is refused before decryption (DESIGN §4 order).
   for (const l of LABELS.filter((l) => formatLabel(l) !== formatLabel(original.label))) {
-    out.push(withBody(rt, f, `relabelled ${formatLabel(l)}`, f.to, edit({ label: l }), ['CONTEXT_MISMATCH']));
+    out.push(withBody(rt, f, `relabelled ${formatLabel(l)}`, f.to, edit({ label: l }), ['CONTEXT_MISMATCH', 'READ_UP', 'WRITE_DOWN']));
   }
   // Another sender with an edge to the receiver, else the API (which reaches core only).
   const sender = rt.topology.agentNames().find((a) => a !== original.from && a !== f.to && rt.topology.allowsEdge(a, f.to)) ?? 'api';
@@ -97,7 +98,7 @@ function tamperedCopies(rt: RedTeamCloud, f: Flow, others: readonly Flow[]): Del
   out.push(
     withBody(rt, f, 'another command', f.to, edit({ commandId: randomUUID() }), ['CONTEXT_MISMATCH']),
     withBody(rt, f, 'another message id', f.to, edit({ id: newMessageId() }), ['CONTEXT_MISMATCH']),
-    withBody(rt, f, `sender rewritten to ${sender}`, f.to, edit({ from: sender }), ['CONTEXT_MISMATCH']),
+    withBody(rt, f, `sender rewritten to ${sender}`, f.to, edit({ from: sender }), ['CONTEXT_MISMATCH', 'WRITE_DOWN']),
     withBody(rt, f, 'content digest rewritten', f.to, edit({ contentDigest: sha256Hex('forged') }), ['TAMPERED']),
     // The principal and kind are not in the encryption context: the consumed id (or the directive's binding) refuses them.
     withBody(rt, f, 'principal rewritten', f.to, edit({ principal: 'mallory' }), directive ? ['BINDING_MISMATCH'] : ['REPLAY']),
