@@ -100,11 +100,15 @@ export class CheckpointSignatures {
 
   /**
    * `verifyChain`'s hook: a checkpoint entry counts when it is signed by the authority, is about its own chain,
-   * and the hash it covers is the hash the (already verified) chain holds at that seq.
+   * and the hash it covers is the hash the (already verified) chain holds at that seq; signed by the authority
+   * over another hash, it shows the entries it covers were rewritten.
    */
   readonly verifyCheckpoint: CheckpointVerifier = (entry, hashAt) => {
     const signed = checkpointOf(entry);
-    return signed !== undefined && signed.chain === entry.chain && hashAt(signed.seq) === signed.hash && this.verifies(signed);
+    if (signed === undefined || signed.chain !== entry.chain || !this.verifies(signed)) return false;
+    const held = hashAt(signed.seq);
+    if (held === signed.hash) return { covers: signed.seq };
+    return held === undefined ? false : { rewritten: signed.seq };
   };
 }
 

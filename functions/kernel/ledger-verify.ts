@@ -15,10 +15,18 @@ export interface ChainVerification {
 }
 
 /**
+ * What a checkpoint verifier found: `true` or `{covers}`, a valid checkpoint (vouching for every entry up to
+ * `covers`; `true` means up to the entry before the checkpoint); `{rewritten}`, a checkpoint validly signed by the
+ * authority over a hash the chain no longer holds at seq `rewritten` (the entries it covers were rewritten and
+ * re-chained); `false`, not a valid checkpoint.
+ */
+export type CheckpointVerdict = boolean | { readonly covers: number } | { readonly rewritten: number };
+
+/**
  * Checks a `checkpoint` entry's signature. `hashAt(seq)` gives the hash of any earlier entry, already proven
  * to be linked, so a checkpoint over `(seq, hash)` needs only its signature checked.
  */
-export type CheckpointVerifier = (entry: LedgerEntry, hashAt: (seq: number) => string | undefined) => boolean;
+export type CheckpointVerifier = (entry: LedgerEntry, hashAt: (seq: number) => string | undefined) => CheckpointVerdict;
 
 export interface VerifyChainOptions {
   /**
@@ -111,15 +119,32 @@ function linkFailure(entry: LedgerEntry, prevHash: string, next: LedgerEntry | u
   return { seq: entry.seq, reason: `seq ${entry.seq} does not link to seq ${entry.seq - 1}: it was replaced` };
 }
 
-/** A checkpoint is only as good as its signature by the authority key (DESIGN §7). */
-function checkpointFailure(entry: LedgerEntry, verify: CheckpointVerifier, hashAt: (seq: number) => string | undefined): Failure | undefined {
-  let valid = false;
+/**
+ * A checkpoint is only as good as its signature by the authority key (DESIGN §7). One the authority signed over
+ * another hash than the chain now holds shows the entries after the last vouched one were rewritten: the first
+ * of them is the first bad entry. The verdict of a valid checkpoint says up to where it vouches.
+ */
+function checkpointFailure(
+  entry: LedgerEntry,
+  verify: CheckpointVerifier,
+  hashAt: (seq: number) => string | undefined,
+  vouchedUpTo: number,
+): Failure | { covers: number } {
+  let verdict: CheckpointVerdict = false;
   try {
-    valid = verify(entry, hashAt);
+    verdict = verify(entry, hashAt);
   } catch {
-    valid = false;
+    verdict = false;
   }
-  return valid ? undefined : { seq: entry.seq, reason: `seq ${entry.seq} is a checkpoint whose signature does not verify` };
+  if (verdict === true) return { covers: entry.seq - 1 };
+  if (verdict !== false && 'covers' in verdict) return { covers: verdict.covers };
+  if (verdict !== false && 'rewritten' in verdict) {
+    return {
+      seq: vouchedUpTo + 1,
+      reason: `seq ${vouchedUpTo + 1} to ${verdict.rewritten} were rewritten: seq ${entry.seq} is a checkpoint the authority signed over another hash of seq ${verdict.rewritten}`,
+    };
+  }
+  return { seq: entry.seq, reason: `seq ${entry.seq} is a checkpoint whose signature does not verify` };
 }
 
 /**
@@ -140,20 +165,25 @@ export function verifyChain(entries: readonly LedgerEntry[], options: VerifyChai
   // Only entries already proven intact are offered to checkpoint verification.
   const hashAt = (seq: number) => (Number.isInteger(seq) && seq >= 1 && seq <= verified ? entries[seq - 1].hash : undefined);
 
+  // The last seq a verified checkpoint vouches for.
+  let vouchedUpTo = 0;
+
   for (const [index, entry] of entries.entries()) {
     const expectedSeq = verified + 1;
-    const failure =
-      shapeFailure(entry, expectedSeq) ??
-      sequenceFailure(entry, expectedSeq) ??
-      sealFailure(entry) ??
-      linkFailure(entry, prevHash, entries[index + 1]) ??
-      (verifyCheckpoint && entry.type === 'checkpoint' ? checkpointFailure(entry, verifyCheckpoint, hashAt) : undefined);
+    const structural =
+      shapeFailure(entry, expectedSeq) ?? sequenceFailure(entry, expectedSeq) ?? sealFailure(entry) ?? linkFailure(entry, prevHash, entries[index + 1]);
+    const checked =
+      !structural && verifyCheckpoint && entry.type === 'checkpoint' ? checkpointFailure(entry, verifyCheckpoint, hashAt, vouchedUpTo) : undefined;
+    const failure = structural ?? (checked && 'seq' in checked ? checked : undefined);
     if (failure) {
       // A rewritten predecessor that was a checkpoint no longer counts as verified.
       if (failure.seq < expectedSeq && verifyCheckpoint && entries[index - 1]?.type === 'checkpoint') checkpoints--;
       return { ok: false, entries: entries.length, checkpoints, firstBadSeq: failure.seq, reason: failure.reason };
     }
-    if (entry.type === 'checkpoint' && verifyCheckpoint) checkpoints++;
+    if (checked && 'covers' in checked) {
+      checkpoints++;
+      vouchedUpTo = Math.max(vouchedUpTo, checked.covers);
+    }
     prevHash = entry.hash;
     verified++;
   }

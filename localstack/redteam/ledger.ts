@@ -27,6 +27,11 @@ export interface Attack {
    * entries before `firstBadSeq` are intact (functions/kernel/ledger-verify.ts). Another answer is an anomaly.
    */
   readonly firstBad: number;
+  /**
+   * For a rewrite re-chained after the edit, only checkpoints can tell where it began: any `firstBadSeq` from this
+   * seq (the first one no earlier checkpoint vouches for) to `firstBad` keeps that promise. @default firstBad
+   */
+  readonly firstBadFrom?: number;
   /** When the attack is beyond what the design detects, why (an undetected result is residual risk, not a success). */
   readonly bounded?: string;
 }
@@ -67,7 +72,10 @@ function judge(attack: Attack, result: { ok: boolean; firstBadSeq: number | null
       : outcome('ledger', attack.name, 'success', 'the tampered ledger verifies');
   }
   const evidence = `verify ok: false, firstBadSeq ${result.firstBadSeq} (${result.reason ?? 'no reason'})`;
-  return outcome('ledger', attack.name, 'blocked', evidence, result.firstBadSeq === attack.firstBad ? undefined : `expected firstBadSeq ${attack.firstBad}`);
+  const from = attack.firstBadFrom ?? attack.firstBad;
+  const named = result.firstBadSeq !== null && result.firstBadSeq >= from && result.firstBadSeq <= attack.firstBad;
+  const expected = from === attack.firstBad ? `${attack.firstBad}` : `${from} to ${attack.firstBad}`;
+  return outcome('ledger', attack.name, 'blocked', evidence, named ? undefined : `expected firstBadSeq ${expected}`);
 }
 
 /** Two checkpoints with traffic between and after them, then the chain and its anchor as they stand. */
@@ -104,6 +112,9 @@ function attacks(rt: RedTeamCloud, b: Baseline): Attack[] {
   const at = (seq: number) => structuredClone(entries[seq - 1]);
   const mid = Math.floor(b.firstCheckpoint / 2);
   const covered = [...new Set([1, mid, b.firstCheckpoint + 2, b.lastCheckpoint - 1])];
+  /** The last seq a checkpoint written before `seq` vouches for (0 when none). */
+  const vouchedBefore = (seq: number) =>
+    Math.max(0, ...entries.filter((e) => e.type === 'checkpoint' && e.seq < seq).map((e) => Number(e.detail?.seq ?? 0)));
   const rechain = async (from: number, change: (e: Entry) => void) => {
     let prev = from > 1 ? entries[from - 2].hash : undefined;
     for (let seq = from; seq <= n; seq++) {
@@ -145,7 +156,12 @@ function attacks(rt: RedTeamCloud, b: Baseline): Attack[] {
       firstBad: seq,
       apply: async () => { const e = at(seq); e.actor = 'mallory'; const { hash: _h, ...u } = e; e.hash = hashEntry(u as never); await put(e); },
     });
-    list.push({ name: `edit seq ${seq} and re-chain every entry after it`, firstBad: seq, apply: () => rechain(seq, (e) => (e.actor = 'mallory')) });
+    list.push({
+      name: `edit seq ${seq} and re-chain every entry after it`,
+      firstBad: seq,
+      firstBadFrom: vouchedBefore(seq) + 1,
+      apply: () => rechain(seq, (e) => (e.actor = 'mallory')),
+    });
     list.push({ name: `delete seq ${seq}`, firstBad: seq, apply: () => del(seq) });
     list.push({ name: `delete seq ${seq} and renumber the rest to close the gap`, firstBad: seq, apply: () => renumber(seq + 1, -1) });
     list.push({ name: `swap seq ${seq} and ${seq + 1}`, firstBad: seq, apply: async () => { await put({ ...at(seq + 1), seq }); await put({ ...at(seq), seq: seq + 1 }); } });

@@ -110,12 +110,24 @@ describe('verification rejects forged checkpoints at their seq', () => {
     expect(await c.verify()).toMatchObject({ ok: false, firstBadSeq: 6, checkpoints: 1 });
   });
 
-  test('a checkpoint the authority signed over a hash the chain does not hold fails at its seq', async () => {
+  test('a checkpoint the authority signed over a hash the chain no longer holds names the first entry it no longer vouches for', async () => {
     const c = f.chain(50);
     await c.append(3);
     const signed = await signCheckpoint(f.kms, f.authorityKeyArn, { chain: c.name, seq: 2, hash: 'f'.repeat(64) });
     await c.ledger.append(checkpointEntry(signed, 'signer'));
-    expect(await c.verify()).toMatchObject({ ok: false, firstBadSeq: 4 });
+    expect(await c.verify()).toMatchObject({ ok: false, firstBadSeq: 1, reason: expect.stringContaining('seq 1 to 2 were rewritten') });
+  });
+
+  test('entries rewritten and re-chained after a verified checkpoint are named from the first one it does not cover', async () => {
+    const c = f.chain(50);
+    await c.append(3);
+    const first = await signCheckpoint(f.kms, f.authorityKeyArn, { chain: c.name, seq: 3, hash: (await c.reader.readAll())[2].hash });
+    await c.ledger.append(checkpointEntry(first, 'signer'));
+    await c.append(3);
+    // What the authority signed over seq 6 before entries 5 and 6 were rewritten and re-chained.
+    const later = await signCheckpoint(f.kms, f.authorityKeyArn, { chain: c.name, seq: 6, hash: 'e'.repeat(64) });
+    await c.ledger.append(checkpointEntry(later, 'signer'));
+    expect(await c.verify()).toMatchObject({ ok: false, firstBadSeq: 4, checkpoints: 1 });
   });
 });
 
