@@ -83,7 +83,14 @@ describe('verifyChain', () => {
       const forged = { ...e, actor: 'mallory' };
       return { ...forged, hash: hashEntry(forged) };
     });
-    expect(verifyChain(tampered)).toMatchObject({ ok: false, firstBadSeq: 4, reason: 'seq 4 was rewritten and resealed: seq 5 no longer links to it' });
+    expect(verifyChain(tampered)).toEqual({ ok: false, entries: N, checkpoints: 0, firstBadSeq: 4, reason: 'seq 4 was rewritten and resealed: seq 5 no longer links to it' });
+  });
+
+  it('the first entry with its genesis link rewritten and resealed is named itself, never a seq 0', () => {
+    const first = { ...chain[0], prevHash: 'f'.repeat(64) };
+    const resealed = { ...first, hash: hashEntry(first) };
+    expect(verifyChain([resealed])).toMatchObject({ ok: false, firstBadSeq: 1 });
+    expect(verifyChain([resealed, ...chain.slice(1)])).toMatchObject({ ok: false, firstBadSeq: 1 });
   });
 
   it('the last entry rewritten with a recomputed hash cannot be told from its predecessor resealed: the earlier is named', () => {
@@ -155,6 +162,68 @@ describe('signed checkpoints', () => {
     entries.push({ ...rewritten, hash: hashEntry(rewritten) });
     entries.push(linkEntry(checkpoint, sampleInput(7), { chain: 'main', at }));
     expect(verifyChain(entries, { verifyCheckpoint })).toMatchObject({ ok: false, firstBadSeq: 6, checkpoints: 0 });
+  });
+
+  /** Marks a checkpoint whose (test) signature is over another hash than the chain holds. */
+  const STALE = 'e'.repeat(64);
+  /** A verifier that says the authority signed `covers` over another hash than the chain holds. */
+  const signedOverAnotherHash: CheckpointVerifier = (entry, hashAt) => {
+    const covers = entry.detail?.covers as number;
+    return entry.digests?.head === STALE ? { rewritten: covers } : verifyCheckpoint(entry, hashAt) && { covers };
+  };
+  const staleCheckpointAfter = (entries: LedgerEntry[]): LedgerEntry => {
+    const head = entries[entries.length - 1];
+    return linkEntry(head, { type: 'checkpoint', actor: 'signer', detail: { covers: head.seq }, digests: { head: STALE } }, { chain: 'main', at });
+  };
+
+  it('a checkpoint the authority signed over another hash names the first entry no earlier checkpoint vouches for', () => {
+    const entries = buildChain(5);
+    entries.push(checkpointAfter(entries));
+    entries.push(linkEntry(entries[5], sampleInput(7), { chain: 'main', at }));
+    entries.push(staleCheckpointAfter(entries));
+    expect(verifyChain(entries, { verifyCheckpoint: signedOverAnotherHash })).toEqual({
+      ok: false,
+      entries: 8,
+      checkpoints: 1,
+      firstBadSeq: 6,
+      reason: 'seq 6 to 7 were rewritten: seq 8 is a checkpoint the authority signed over another hash of seq 7',
+    });
+  });
+
+  it('without an earlier checkpoint, a checkpoint signed over another hash names seq 1', () => {
+    const entries = buildChain(3);
+    entries.push(staleCheckpointAfter(entries));
+    expect(verifyChain(entries, { verifyCheckpoint: signedOverAnotherHash })).toMatchObject({ ok: false, checkpoints: 0, firstBadSeq: 1 });
+  });
+
+  it('a later checkpoint over an earlier seq does not shrink what is vouched for', () => {
+    const entries = buildChain(5);
+    entries.push(checkpointAfter(entries));
+    const early = entries[2];
+    const signature = sign('sha256', statement(early.seq, early.hash), authority.privateKey).toString('base64');
+    entries.push(linkEntry(entries[5], { type: 'checkpoint', actor: 'signer', detail: { covers: 3 }, digests: { head: early.hash, signature } }, { chain: 'main', at }));
+    entries.push(linkEntry(entries[6], sampleInput(8), { chain: 'main', at }));
+    entries.push(staleCheckpointAfter(entries));
+    expect(verifyChain(entries, { verifyCheckpoint: signedOverAnotherHash })).toMatchObject({ ok: false, checkpoints: 2, firstBadSeq: 6 });
+  });
+
+  it('a checkpoint verifier that answers true vouches up to the entry before the checkpoint', () => {
+    const entries = buildChain(3);
+    entries.push(checkpointAfter(entries));
+    entries.push(linkEntry(entries[3], sampleInput(5), { chain: 'main', at }));
+    entries.push(staleCheckpointAfter(entries));
+    const verdicts: CheckpointVerifier = (entry, hashAt) => (entry.digests?.head === STALE ? { rewritten: 5 } : verifyCheckpoint(entry, hashAt));
+    expect(verifyChain(entries, { verifyCheckpoint: verdicts })).toMatchObject({ ok: false, checkpoints: 1, firstBadSeq: 4 });
+  });
+
+  it('an entry resealed after a verified checkpoint leaves that checkpoint counted', () => {
+    const entries = buildChain(5);
+    entries.push(checkpointAfter(entries));
+    entries.push(linkEntry(entries[5], sampleInput(7), { chain: 'main', at }));
+    entries.push(linkEntry(entries[6], sampleInput(8), { chain: 'main', at }));
+    const forged = { ...entries[6], actor: 'mallory' };
+    entries[6] = { ...forged, hash: hashEntry(forged) };
+    expect(verifyChain(entries, { verifyCheckpoint })).toMatchObject({ ok: false, checkpoints: 1, firstBadSeq: 7 });
   });
 
   it('a checkpoint verifier that throws rejects the checkpoint', () => {
