@@ -226,6 +226,23 @@ describe('signed checkpoints', () => {
     expect(verifyChain(entries, { verifyCheckpoint })).toMatchObject({ ok: false, checkpoints: 1, firstBadSeq: 7 });
   });
 
+  it('an edit right after a verified checkpoint leaves that checkpoint counted', () => {
+    const entries = buildChain(5);
+    entries.push(checkpointAfter(entries));
+    entries.push(linkEntry(entries[5], sampleInput(7), { chain: 'main', at }));
+    entries[6] = { ...entries[6], actor: 'mallory' };
+    expect(verifyChain(entries, { verifyCheckpoint })).toMatchObject({ ok: false, checkpoints: 1, firstBadSeq: 7 });
+  });
+
+  it('a checkpoint entry resealed when no verifier is given is named, with no checkpoint counted', () => {
+    const entries = buildChain(5);
+    entries.push(checkpointAfter(entries));
+    entries.push(linkEntry(entries[5], sampleInput(7), { chain: 'main', at }));
+    const rewritten = { ...entries[5], at: '1999-12-31T23:59:59.000Z' };
+    entries[5] = { ...rewritten, hash: hashEntry(rewritten) };
+    expect(verifyChain(entries)).toMatchObject({ ok: false, checkpoints: 0, firstBadSeq: 6 });
+  });
+
   it('a checkpoint verifier that throws rejects the checkpoint', () => {
     const entries = buildChain(3);
     entries.push(checkpointAfter(entries));
