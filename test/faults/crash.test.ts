@@ -1,4 +1,4 @@
-import { FaultCloud, FaultInjector, deadLetterAccounting, ledgerAppend, outboxWrite, outcomeOf, topologyWith } from './support';
+import { FaultCloud, FaultInjector, faultSuite, deadLetterAccounting, ledgerAppend, outboxWrite, outcomeOf, topologyWith } from './support';
 
 /**
  * A function killed in the middle of its work (DESIGN §4, §9): the invocation hangs at a chosen point and is
@@ -8,23 +8,13 @@ import { FaultCloud, FaultInjector, deadLetterAccounting, ledgerAppend, outboxWr
 const topology = topologyWith({ visibilityTimeoutSeconds: 10 }, 5);
 const UNCLASSIFIED = { level: 'UNCLASSIFIED', compartments: [] };
 const CONFIDENTIAL = { level: 'CONFIDENTIAL', compartments: [] };
-let faults: FaultInjector;
-let cloud: FaultCloud;
-
-beforeAll(async () => {
-  faults = FaultInjector.install({ agentOrder: topology.agentNames() });
-  cloud = await FaultCloud.start({ topology });
-});
-afterAll(async () => {
-  faults?.uninstall();
-  await cloud?.stop();
-});
+const suite = faultSuite(topology, { agentOrder: topology.agentNames() });
 
 /** Runs one command with a hang planted for it; returns what became of it. */
 async function killedOnce(kill: (commandId: string) => Parameters<FaultInjector['add']>, body: Parameters<FaultCloud['submit']>[1]) {
-  const commandId = await cloud.submit('alice', body);
-  faults.add(...kill(commandId));
-  const outcome = await outcomeOf(cloud, new Map([[commandId, 'alice']]), 60_000);
+  const commandId = await suite.cloud.submit('alice', body);
+  suite.faults.add(...kill(commandId));
+  const outcome = await outcomeOf(suite.cloud, new Map([[commandId, 'alice']]), 60_000);
   const entries = outcome.ledger.filter((e) => e.commandId === commandId);
   return { commandId, outcome, entries, effects: outcome.effects };
 }
@@ -35,7 +25,7 @@ describe('a handler killed in the middle of its work', () => {
       (id) => [{ name: 'edge dies after sending', fault: 'hang', service: 'dynamodb', origins: ['edge'], when: ledgerAppend('tool.executed', { commandId: id }), first: 1 }],
       { text: 'Ask edge to send_email to visitors@example.org about the new visiting hours.', classification: UNCLASSIFIED, allow: ['send_email'] },
     );
-    expect(faults.injected('edge dies after sending')).toBe(1);
+    expect(suite.faults.injected('edge dies after sending')).toBe(1);
     expect(run.outcome.statuses[run.commandId]).toBe('completed');
     expect(run.effects.filter((e) => e.tool === 'send_email')).toHaveLength(1);
     expect(run.entries.filter((e) => e.type === 'directive.signed')).toHaveLength(1);
@@ -46,7 +36,7 @@ describe('a handler killed in the middle of its work', () => {
       (id) => [{ name: 'scheduler dies before booking', fault: 'hang', service: 'dynamodb', origins: ['scheduler'], when: outboxWrite(id), first: 1 }],
       { text: 'Ask the scheduler to schedule_appointment for P-1001 in cardiology.', classification: CONFIDENTIAL, allow: ['schedule_appointment'] },
     );
-    expect(faults.injected('scheduler dies before booking')).toBe(1);
+    expect(suite.faults.injected('scheduler dies before booking')).toBe(1);
     expect(run.outcome.statuses[run.commandId]).toBe('completed');
     expect(run.effects.filter((e) => e.tool === 'schedule_appointment')).toHaveLength(1);
     expect(run.entries.filter((e) => e.type === 'tool.denied')).toEqual([]);
@@ -57,7 +47,7 @@ describe('a handler killed in the middle of its work', () => {
       (id) => [{ name: 'core dies composing', fault: 'hang', service: 'dynamodb', origins: ['core'], when: ledgerAppend('command.completed', { commandId: id }), first: 1 }],
       { text: 'Ask the analyst to read_patient_record P-1002 and summarise it.', classification: { level: 'SECRET', compartments: ['MEDICAL'] } },
     );
-    expect(faults.injected('core dies composing')).toBe(1);
+    expect(suite.faults.injected('core dies composing')).toBe(1);
     expect(run.outcome.statuses[run.commandId]).toBe('completed');
     expect(run.entries.filter((e) => e.type === 'command.completed')).toHaveLength(1);
   });
@@ -74,7 +64,7 @@ describe('a handler killed in the middle of its work', () => {
         allow: ['schedule_appointment', 'send_email'],
       },
     );
-    expect(faults.injected('core dies delegating')).toBe(1);
+    expect(suite.faults.injected('core dies delegating')).toBe(1);
     expect(run.outcome.statuses[run.commandId]).toBe('completed');
     expect(run.effects.map((e) => e.tool).sort()).toEqual(['schedule_appointment', 'send_email']);
   });
@@ -82,11 +72,11 @@ describe('a handler killed in the middle of its work', () => {
 
 describe('after the crashes', () => {
   it('every dead letter has its ledger entry, nothing was done twice, and the ledger verifies', async () => {
-    const { deadLetters, unledgered, verify } = await deadLetterAccounting(cloud);
-    const outbox = await cloud.outbox();
+    const { deadLetters, unledgered, verify } = await deadLetterAccounting(suite.cloud);
+    const outbox = await suite.cloud.outbox();
     const perCall = new Map<string, number>();
     for (const e of outbox.filter((o) => o.payload !== null)) perCall.set(`${e.commandId}|${e.tool}`, (perCall.get(`${e.commandId}|${e.tool}`) ?? 0) + 1);
-    console.log(`crash suite: ${JSON.stringify(faults.stats.injected)}; dead letters ${deadLetters.length}; invocation failures logged ${cloud.logs.length}`);
+    console.log(`crash suite: ${JSON.stringify(suite.faults.stats.injected)}; dead letters ${deadLetters.length}; invocation failures logged ${suite.cloud.logs.length}`);
     expect(unledgered).toEqual([]);
     expect([...perCall.values()].every((n) => n === 1)).toBe(true);
     expect(verify.ok).toBe(true);

@@ -14,6 +14,7 @@ import { LocalCloud, startLocalCloud } from '../../localstack/local-cloud';
 
 export * from './direct-invocation';
 export * from './fault-injector';
+import { FaultInjector } from './fault-injector';
 export * from './model-outage';
 
 /**
@@ -164,6 +165,23 @@ function claimedIdOf(body: string): string | undefined {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * One suite's fault injector and fault cloud: installed and started before its tests, removed and stopped after.
+ * Read `faults` and `cloud` inside tests (they exist once `beforeAll` has run).
+ */
+export function faultSuite(topology: Topology, injector: Parameters<typeof FaultInjector.install>[0] = {}): { faults: FaultInjector; cloud: FaultCloud } {
+  const suite = {} as { faults: FaultInjector; cloud: FaultCloud };
+  beforeAll(async () => {
+    suite.faults = FaultInjector.install(injector);
+    suite.cloud = await FaultCloud.start({ topology });
+  });
+  afterAll(async () => {
+    suite.faults?.uninstall();
+    await suite.cloud?.stop();
+  });
+  return suite;
 }
 
 /** When each command was first seen terminal, polling only the unfinished ones. */
