@@ -10,8 +10,8 @@ module.exports = {
     '^.+\\.[tj]s$': ['ts-jest', { tsconfig: { allowJs: true, isolatedModules: true }, diagnostics: false }],
   },
   transformIgnorePatterns: ['/node_modules/(?!(@middy)/)'],
-  globalSetup: '<rootDir>/localstack/jest/global-setup.ts',
-  globalTeardown: '<rootDir>/localstack/jest/global-teardown.ts',
+  globalSetup: '<rootDir>/test/setup/global-setup.ts',
+  globalTeardown: '<rootDir>/test/setup/global-teardown.ts',
   testTimeout: 120000,
   maxWorkers: 2,
 };

@@ -2,4 +2,4 @@
 'use strict';
 // The `agentsec` command: TypeScript sources run through tsx (DESIGN §10, package.json `bin`).
 require('tsx/cjs');
-require('../localstack/cli/main.ts').main(process.argv);
+require('../cli/main.ts').main(process.argv);

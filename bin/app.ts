@@ -1,6 +1,6 @@
 import { App, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { loadTopology } from '../functions/kernel/topology';
+import { loadTopology } from '../functions/kernel/topology/topology';
 import { AgentSecStack, STACK_NAME } from '../lib/agentsec-stack';
 
 /**

@@ -1,8 +1,8 @@
 import { API_PRINCIPAL } from '../functions/api/commands';
 import { LEVELS, Label, Level, dominates, join, label, levelRank } from '../functions/kernel/labels';
-import { KERNEL_AGENT, SERVICE_SENDERS } from '../functions/kernel/messaging';
-import { SIGNER_ACTOR } from '../functions/kernel/signer';
-import { AgentConfig, Topology } from '../functions/kernel/topology';
+import { KERNEL_AGENT, SERVICE_SENDERS } from '../functions/kernel/messages/messaging';
+import { SIGNER_ACTOR } from '../functions/signer/signer';
+import { AgentConfig, Topology } from '../functions/kernel/topology/topology';
 
 /**
  * The rules that turn the topology into permissions (DESIGN §2, §3). Every grant the stack writes takes its

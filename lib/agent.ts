@@ -4,7 +4,7 @@ import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { formatLabel } from '../functions/kernel/labels';
-import { AgentConfig, RuntimeConfig, failedQueueRedriveCount } from '../functions/kernel/topology';
+import { AgentConfig, RuntimeConfig, failedQueueRedriveCount } from '../functions/kernel/topology/topology';
 import { Actor } from './actor';
 import { DECLASSIFIER } from './access-rules';
 import { HandlerFunction } from './handler-function';

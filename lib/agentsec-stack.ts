@@ -1,8 +1,8 @@
 import { CfnOutput, Stack, StackProps } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
 import { z } from 'zod';
-import { environmentSchema } from '../functions/kernel/environment';
-import { Topology } from '../functions/kernel/topology';
+import { environmentSchema } from '../functions/platform/environment';
+import { Topology } from '../functions/kernel/topology/topology';
 import { Actor } from './actor';
 import { Agent } from './agent';
 import {

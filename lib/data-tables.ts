@@ -3,7 +3,7 @@ import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
-import { anchorPartition } from '../functions/kernel/checkpoint-anchor';
+import { anchorPartition } from '../functions/kernel/ledger/checkpoint-anchor';
 import { TABLES, TableName } from '../functions/kernel/tables';
 import { Actor } from './actor';
 import { administrationOnlyKeyPolicy, viaDynamoDb } from './key-policy';

@@ -6,10 +6,10 @@ import {
 import { CognitoJwtVerifier } from 'aws-jwt-verify';
 import type { Fetcher } from 'aws-jwt-verify/https';
 import { SimpleJwksCache } from 'aws-jwt-verify/jwk';
-import { awsClientConfig } from '../functions/kernel/aws';
+import { awsClientConfig } from '../functions/platform/aws-clients';
 import { SecurityError } from '../functions/kernel/errors';
 import { dominates, formatLabel, Label, parseLabel } from '../functions/kernel/labels';
-import type { Topology } from '../functions/kernel/topology';
+import type { Topology } from '../functions/kernel/topology/topology';
 
 /**
  * Users and their identity tokens: logging in through Cognito (USER_PASSWORD_AUTH), verifying the ID token

@@ -6,7 +6,7 @@ import {
   SetQueueAttributesCommand,
   SQSClient,
 } from '@aws-sdk/client-sqs';
-import { failedQueueRedriveCount } from '../functions/kernel/topology';
+import { failedQueueRedriveCount } from '../functions/kernel/topology/topology';
 
 /**
  * One queue per agent, its failed queue and its dead-letter queue (DESIGN §4: a rejected message ends in the

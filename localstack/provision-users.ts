@@ -12,7 +12,7 @@ import {
   ListUserPoolsCommand,
   UsernameExistsException,
 } from '@aws-sdk/client-cognito-identity-provider';
-import type { UserConfig } from '../functions/kernel/topology';
+import type { UserConfig } from '../functions/kernel/topology/topology';
 import type { LocalResources } from './local-state';
 import { clearanceAttributes, CLEARANCE_CLAIM, COMPARTMENTS_CLAIM } from './cognito';
 

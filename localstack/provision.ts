@@ -2,8 +2,8 @@ import { CognitoIdentityProviderClient } from '@aws-sdk/client-cognito-identity-
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { KMSClient } from '@aws-sdk/client-kms';
 import { SQSClient } from '@aws-sdk/client-sqs';
-import { awsClientConfig } from '../functions/kernel/aws';
-import type { Topology } from '../functions/kernel/topology';
+import { awsClientConfig } from '../functions/platform/aws-clients';
+import type { Topology } from '../functions/kernel/topology/topology';
 import type { ProvisionedResources } from './local-state';
 import { ensureAuthorityKey, ensureLevelKeys } from './provision-keys';
 import { ensureAgentQueues } from './provision-queues';

@@ -1,17 +1,17 @@
 import type { KMSClient } from '@aws-sdk/client-kms';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { awsClientConfigFrom, createAwsClients } from '../kernel/aws';
-import { DirectiveVerifier } from '../kernel/directives';
-import { EnvelopeCipher } from '../kernel/envelope-encryption';
-import { AgentSecEnvironment, readEnvironment, tableName } from '../kernel/environment';
-import { LedgerWriter } from '../kernel/ledger';
-import { ModelClient } from '../kernel/model-client';
-import { Outbox } from '../kernel/outbox';
-import { RecentPlaintexts } from '../kernel/recent-plaintexts';
-import { SignerClient } from '../kernel/signer-client';
-import { SingleUseStore } from '../kernel/single-use';
-import { AgentConfig, Topology, loadTopology } from '../kernel/topology';
+import { awsClientConfigFrom, createAwsClients } from '../platform/aws-clients';
+import { DirectiveVerifier } from '../kernel/directives/directives';
+import { EnvelopeCipher } from '../kernel/messages/envelope-cipher';
+import { AgentSecEnvironment, readEnvironment, tableName } from '../platform/environment';
+import { LedgerWriter } from '../kernel/ledger/ledger';
+import { ModelClient } from '../platform/model-client';
+import { Outbox } from '../stores/outbox';
+import { RecentPlaintexts } from '../kernel/messages/recent-plaintexts';
+import { SignerClient } from '../signer/signer-client';
+import { SingleUseStore } from '../kernel/messages/single-use';
+import { AgentConfig, Topology, loadTopology } from '../kernel/topology/topology';
 
 /** Everything an agent's kernel needs, built once per container from the environment and the topology. */
 export interface AgentContext {

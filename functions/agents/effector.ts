@@ -1,17 +1,17 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { SQSRecord } from 'aws-lambda';
-import type { DirectiveClaims, SignedDirective } from '../kernel/directives';
-import { tableName } from '../kernel/environment';
+import type { DirectiveClaims, SignedDirective } from '../kernel/directives/directives';
+import { tableName } from '../platform/environment';
 import { SecurityError, isSecurityError } from '../kernel/errors';
 import { Label, formatLabel, join, label as makeLabel, parseLabelText } from '../kernel/labels';
-import type { AgentMessage } from '../kernel/message';
-import { receiveMessage } from '../kernel/messaging';
-import { LabelledMessage, ProposedToolCall } from '../kernel/model-client';
-import { runTool } from '../kernel/tool-runtime';
+import type { AgentMessage } from '../kernel/messages/envelope';
+import { receiveMessage } from '../kernel/messages/messaging';
+import { LabelledMessage, ProposedToolCall } from '../platform/model-client';
+import { runTool } from '../kernel/tools/tool-runtime';
 import { toolSpecs } from '../tools/registry';
 import type { AgentContext } from './context';
-import { CallDirectives, callRequestId } from './call-directives';
+import { CallDirectives, callRequestId } from '../stores/continuations';
 import { sendToAgent } from './mail';
 import { ResultBody, directiveBodySchema, parseBody, taskBodySchema } from './protocol';
 

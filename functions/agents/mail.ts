@@ -1,9 +1,9 @@
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
-import type { SignedDirective } from '../kernel/directives';
+import type { SignedDirective } from '../kernel/directives/directives';
 import type { Label } from '../kernel/labels';
 import { formatLabel } from '../kernel/labels';
-import type { AgentMessage } from '../kernel/message';
-import { prepareMessage } from '../kernel/messaging';
+import type { AgentMessage } from '../kernel/messages/envelope';
+import { prepareMessage } from '../kernel/messages/messaging';
 import type { AgentContext } from './context';
 
 export interface Outgoing {

@@ -1,6 +1,6 @@
-import { ApprovalError, ApprovalStore, PendingApproval } from '../kernel/approvals';
+import { ApprovalError, ApprovalStore, PendingApproval } from '../stores/approvals';
 import { formatLabel } from '../kernel/labels';
-import { SignerClient } from '../kernel/signer-client';
+import { SignerClient } from '../signer/signer-client';
 import { Caller } from './caller';
 import { ApiError } from './errors';
 import { approvalDecisionSchema, parseRequest, resourceIdSchema } from './schemas';

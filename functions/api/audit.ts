@@ -1,7 +1,7 @@
-import { AuditSources, verifyAudit } from '../kernel/audit-verification';
-import { CheckpointSignatures, CheckpointOutcome } from '../kernel/checkpoints';
-import { ChainVerification, LedgerEntry, LedgerReader } from '../kernel/ledger';
-import { SignerClient } from '../kernel/signer-client';
+import { AuditSources, verifyAudit } from '../kernel/ledger/verify-audit';
+import { CheckpointSignatures, CheckpointOutcome } from '../kernel/ledger/checkpoints';
+import { ChainVerification, LedgerEntry, LedgerReader } from '../kernel/ledger/ledger';
+import { SignerClient } from '../signer/signer-client';
 import { Caller } from './caller';
 import { ApiError } from './errors';
 import { AuditQuery, auditQuerySchema, checkpointRequestSchema, parseRequest } from './schemas';

@@ -1,7 +1,7 @@
 import { isSecurityError } from '../kernel/errors';
 import { Label, dominates, parseLabel } from '../kernel/labels';
 import { principalSchema } from '../kernel/schemas';
-import { Topology } from '../kernel/topology';
+import { Topology } from '../kernel/topology/topology';
 import { ApiError } from './errors';
 import { ApiEvent } from './http';
 

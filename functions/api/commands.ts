@@ -1,14 +1,14 @@
 import { randomUUID } from 'node:crypto';
-import { EnvelopeCipher } from '../kernel/envelope-encryption';
+import { EnvelopeCipher } from '../kernel/messages/envelope-cipher';
 import { Label, dominates, formatLabel, parseLabelText } from '../kernel/labels';
-import { LedgerWriter } from '../kernel/ledger';
-import { AgentMessage, agentMessageSchema } from '../kernel/message';
-import { KERNEL_AGENT, prepareMessage } from '../kernel/messaging';
-import { Topology } from '../kernel/topology';
+import { LedgerWriter } from '../kernel/ledger/ledger';
+import { AgentMessage, agentMessageSchema } from '../kernel/messages/envelope';
+import { KERNEL_AGENT, prepareMessage } from '../kernel/messages/messaging';
+import { Topology } from '../kernel/topology/topology';
 import { Caller } from './caller';
-import { CommandItem, CommandStore } from './command-store';
+import { CommandItem, CommandStore } from '../stores/api-commands';
 import { ApiError } from './errors';
-import { IdempotencyKeys } from './idempotency-keys';
+import { IdempotencyKeys } from '../stores/idempotency-keys';
 import { CommandRequest, commandRequestSchema, parseRequest, resourceIdSchema } from './schemas';
 
 /** The API's principal name in encryption contexts, messages and the ledger. */

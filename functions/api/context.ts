@@ -1,20 +1,20 @@
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
-import { ApprovalStore } from '../kernel/approvals';
-import { awsClientConfigFrom, createAwsClients } from '../kernel/aws';
-import { CheckpointAnchors } from '../kernel/checkpoint-anchor';
-import { CheckpointSignatures } from '../kernel/checkpoints';
-import { EnvelopeCipher } from '../kernel/envelope-encryption';
-import { AgentSecEnvironment, readEnvironment, tableName } from '../kernel/environment';
+import { ApprovalStore } from '../stores/approvals';
+import { awsClientConfigFrom, createAwsClients } from '../platform/aws-clients';
+import { CheckpointAnchors } from '../kernel/ledger/checkpoint-anchor';
+import { CheckpointSignatures } from '../kernel/ledger/checkpoints';
+import { EnvelopeCipher } from '../kernel/messages/envelope-cipher';
+import { AgentSecEnvironment, readEnvironment, tableName } from '../platform/environment';
 import { Level } from '../kernel/labels';
-import { LedgerReader, LedgerWriter } from '../kernel/ledger';
-import { KERNEL_AGENT } from '../kernel/messaging';
-import { LambdaSignerClient, SignerClient } from '../kernel/signer-client';
-import { Topology, loadTopology } from '../kernel/topology';
+import { LedgerReader, LedgerWriter } from '../kernel/ledger/ledger';
+import { KERNEL_AGENT } from '../kernel/messages/messaging';
+import { LambdaSignerClient, SignerClient } from '../signer/signer-client';
+import { Topology, loadTopology } from '../kernel/topology/topology';
 import { ApprovalService } from './approvals';
 import { AuditService } from './audit';
-import { CommandStore } from './command-store';
+import { CommandStore } from '../stores/api-commands';
 import { CommandService } from './commands';
-import { IdempotencyKeys } from './idempotency-keys';
+import { IdempotencyKeys } from '../stores/idempotency-keys';
 
 /** What the routes of the API function call, built once per container. */
 export interface ApiContext {

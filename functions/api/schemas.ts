@@ -2,7 +2,7 @@ import * as z from 'zod';
 import { isSecurityError } from '../kernel/errors';
 import { LEVELS, parseLabel } from '../kernel/labels';
 import { describeIssues, uuidSchema } from '../kernel/schemas';
-import { Topology } from '../kernel/topology';
+import { Topology } from '../kernel/topology/topology';
 import { ApiError } from './errors';
 
 /**

@@ -1,6 +1,6 @@
 import { CoreAgent } from '../agents/core';
-import { createAgentHandler, lazyHandler } from '../agents/lambda';
-import { LambdaSignerClient } from '../kernel/signer-client';
+import { createAgentHandler, lazyHandler } from './agent-lambda';
+import { LambdaSignerClient } from '../signer/signer-client';
 
 /** The kernel agent's function (DESIGN §8): SQS batches in, the kernel's CoreAgent does the work. */
 export const handler = lazyHandler(() =>

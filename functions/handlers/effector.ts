@@ -1,6 +1,6 @@
 import { EffectorAgent } from '../agents/effector';
-import { createAgentHandler, lazyHandler } from '../agents/lambda';
-import { LambdaSignerClient } from '../kernel/signer-client';
+import { createAgentHandler, lazyHandler } from './agent-lambda';
+import { LambdaSignerClient } from '../signer/signer-client';
 
 /** Every non-core agent's function: which agent it is comes from `AGENTSEC_AGENT`, everything else from the topology. */
 export const handler = lazyHandler(() =>

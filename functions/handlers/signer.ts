@@ -1,16 +1,16 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
-import { awsClientConfigFrom, createAwsClients } from '../kernel/aws';
-import { CheckpointOutcome } from '../kernel/checkpoints';
-import { SignerDecision } from '../kernel/directive-request';
-import { deliverToQueue } from '../kernel/directive-delivery';
-import { EnvelopeCipher } from '../kernel/envelope-encryption';
-import { readEnvironment, tableName } from '../kernel/environment';
-import { LedgerWriter } from '../kernel/ledger';
-import { Signer } from '../kernel/signer';
-import { isCheckpointEvent, isResumeEvent } from '../kernel/signer-client';
-import { Topology, loadTopology } from '../kernel/topology';
+import { awsClientConfigFrom, createAwsClients } from '../platform/aws-clients';
+import { CheckpointOutcome } from '../kernel/ledger/checkpoints';
+import { SignerDecision } from '../kernel/directives/request';
+import { deliverToQueue } from '../signer/directive-delivery';
+import { EnvelopeCipher } from '../kernel/messages/envelope-cipher';
+import { readEnvironment, tableName } from '../platform/environment';
+import { LedgerWriter } from '../kernel/ledger/ledger';
+import { Signer } from '../signer/signer';
+import { isCheckpointEvent, isResumeEvent } from '../signer/signer-client';
+import { Topology, loadTopology } from '../kernel/topology/topology';
 
 /**
  * The signer function (DESIGN §5): invoked synchronously with a directive request, or with `{resume: requestId}`

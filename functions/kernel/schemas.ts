@@ -1,6 +1,6 @@
 import * as z from 'zod';
 import { LEVELS, Label, label as makeLabel } from './labels';
-import { topologySchema } from './topology';
+import { topologySchema } from './topology/topology';
 
 /**
  * Schemas of the values that cross a trust boundary (SQS bodies, directives). Untrusted input is parsed with

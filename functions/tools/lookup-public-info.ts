@@ -1,6 +1,6 @@
 import * as z from 'zod';
 import { findPublicPage } from './fixtures/public-pages';
-import { defineTool } from './tool';
+import { defineTool } from '../kernel/tools/tool';
 
 export const LookupPublicInfoArgs = z.strictObject({
   query: z.string().min(1).max(200).describe('What to look up, e.g. "visiting hours"'),

@@ -2,7 +2,7 @@ import * as z from 'zod';
 import { sha256Hex } from '../kernel/canonical';
 import { patientRecord } from './fixtures/patient-records';
 import { patientIdSchema } from './read-patient-record';
-import { defineTool } from './tool';
+import { defineTool } from '../kernel/tools/tool';
 
 export const PrescribeArgs = z.strictObject({
   patientId: patientIdSchema,

@@ -1,6 +1,6 @@
 import * as z from 'zod';
 import { formatPatientRecord, patientRecord } from './fixtures/patient-records';
-import { defineTool } from './tool';
+import { defineTool } from '../kernel/tools/tool';
 
 export const patientIdSchema = z.string().regex(/^P-\d{4}$/, 'must be a patient id like P-1001').describe('Patient id, e.g. P-1001');
 

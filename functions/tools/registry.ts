@@ -1,13 +1,13 @@
 import * as z from 'zod';
-import type { Topology, ToolConfig } from '../kernel/topology';
+import type { Topology, ToolConfig } from '../kernel/topology/topology';
 import { lookupPublicInfo } from './lookup-public-info';
 import { prescribe } from './prescribe';
 import { readPatientRecord } from './read-patient-record';
 import { scheduleAppointment } from './schedule-appointment';
 import { sendEmail } from './send-email';
-import type { ToolDefinition } from './tool';
+import type { ToolDefinition } from '../kernel/tools/tool';
 
-export type { ToolContext, ToolDefinition, ToolOutcome } from './tool';
+export type { ToolContext, ToolDefinition, ToolOutcome } from '../kernel/tools/tool';
 
 /** Every tool this code base implements. Which agents may run them, and how, is the topology's to say. */
 export const DEFAULT_TOOLS: readonly ToolDefinition[] = [lookupPublicInfo, readPatientRecord, scheduleAppointment, sendEmail, prescribe];

@@ -1,6 +1,6 @@
 import * as z from 'zod';
 import { sha256Hex } from '../kernel/canonical';
-import { defineTool } from './tool';
+import { defineTool } from '../kernel/tools/tool';
 
 export const SendEmailArgs = z.strictObject({
   to: z.email().max(254),

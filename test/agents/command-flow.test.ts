@@ -1,4 +1,4 @@
-import { ApiRequestError } from '../../localstack/cli/api-client';
+import { ApiRequestError } from '../../cli/api-client';
 import { SECRET_MEDICAL, TestCloud, UNCLASSIFIED, run } from './support';
 
 let cloud: TestCloud;

@@ -2,10 +2,10 @@ import { randomUUID } from 'node:crypto';
 import { ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
-import { awsClientConfig } from '../../functions/kernel/aws';
-import { LedgerEntry, LedgerReader } from '../../functions/kernel/ledger';
-import type { Topology } from '../../functions/kernel/topology';
-import { ApiClient, CommandView } from '../../localstack/cli/api-client';
+import { awsClientConfig } from '../../functions/platform/aws-clients';
+import { LedgerEntry, LedgerReader } from '../../functions/kernel/ledger/ledger';
+import type { Topology } from '../../functions/kernel/topology/topology';
+import { ApiClient, CommandView } from '../../cli/api-client';
 import { login } from '../../localstack/cognito';
 import { LocalCloud, startLocalCloud } from '../../localstack/local-cloud';
 

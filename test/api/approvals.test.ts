@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { DirectiveRequestInput } from '../../functions/kernel/directive-request';
+import { DirectiveRequestInput } from '../../functions/kernel/directives/request';
 import { label } from '../../functions/kernel/labels';
 import { ApiFixture, apiFixture, commandBody } from './support';
 

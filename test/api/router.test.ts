@@ -3,7 +3,7 @@ import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { ApiContext, createApiContext } from '../../functions/api/context';
 import { UNAVAILABLE_MESSAGE } from '../../functions/api/errors';
 import { handleApiRequest } from '../../functions/api/router';
-import { InProcessSignerClient } from '../../functions/kernel/signer-client';
+import { InProcessSignerClient } from '../../functions/signer/signer-client';
 import { ApiFixture, apiEvent, apiFixture, commandBody } from './support';
 
 let f: ApiFixture;

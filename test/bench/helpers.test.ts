@@ -1,8 +1,8 @@
-import { BUDGETS, BudgetInputs, judge, overall } from '../../localstack/bench/budgets';
-import { functionName, lambdaAssets } from '../../localstack/bench/bundles';
-import { BenchResult, formatTable, jsonLine } from '../../localstack/bench/report';
-import { completedCommandId, describeCall, tallyKmsCalls, timeByCall } from '../../localstack/bench/sdk-meter';
-import { percentile, round, summarize } from '../../localstack/bench/stats';
+import { BUDGETS, BudgetInputs, judge, overall } from '../../bench/budgets';
+import { functionName, lambdaAssets } from '../../bench/bundles';
+import { BenchResult, formatTable, jsonLine } from '../../bench/report';
+import { completedCommandId, describeCall, tallyKmsCalls, timeByCall } from '../../bench/sdk-meter';
+import { percentile, round, summarize } from '../../bench/stats';
 
 const passing: BudgetInputs = {
   hopOverheadUs: 250,

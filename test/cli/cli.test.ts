@@ -3,7 +3,7 @@ import { copyFileSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSyn
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { ApiClient } from '../../localstack/cli/api-client';
+import { ApiClient } from '../../cli/api-client';
 import { LocalResources, readLocalState } from '../../localstack/local-state';
 import { freePort } from '../../localstack/emulator';
 import { documentClient } from '../support/aws';

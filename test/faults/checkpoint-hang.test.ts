@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { awsClientConfig } from '../../functions/kernel/aws';
-import { LedgerEntry, LedgerReader, LedgerWriter } from '../../functions/kernel/ledger';
+import { awsClientConfig } from '../../functions/platform/aws-clients';
+import { LedgerEntry, LedgerReader, LedgerWriter } from '../../functions/kernel/ledger/ledger';
 import { startLocalCloud } from '../../localstack/local-cloud';
-import { topologyCheckpointingEvery } from '../checkpoints/support';
+import { topologyCheckpointingEvery } from '../support/checkpoints';
 import { FaultInjector } from './support';
 
 /**

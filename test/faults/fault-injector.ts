@@ -1,7 +1,7 @@
 import { KMSServiceException } from '@aws-sdk/client-kms';
 import { ProvisionedThroughputExceededException } from '@aws-sdk/client-dynamodb';
 import { SQSServiceException } from '@aws-sdk/client-sqs';
-import { InstrumentableClient, instrumentClients } from '../../functions/kernel/aws';
+import { InstrumentableClient, instrumentClients } from '../../functions/platform/aws-clients';
 
 /**
  * Faults the emulator cannot produce, injected as SDK middleware into every kernel client created while the

@@ -4,11 +4,11 @@ import * as path from 'node:path';
 import { DeleteMessageBatchCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { awsClientConfig } from '../../functions/kernel/aws';
-import { LedgerEntry, LedgerReader } from '../../functions/kernel/ledger';
-import { Outbox, OutboxRecord } from '../../functions/kernel/outbox';
-import { Topology, parseTopology } from '../../functions/kernel/topology';
-import { ApiClient, CommandRequestBody, CommandView, TERMINAL } from '../../localstack/cli/api-client';
+import { awsClientConfig } from '../../functions/platform/aws-clients';
+import { LedgerEntry, LedgerReader } from '../../functions/kernel/ledger/ledger';
+import { Outbox, OutboxRecord } from '../../functions/stores/outbox';
+import { Topology, parseTopology } from '../../functions/kernel/topology/topology';
+import { ApiClient, CommandRequestBody, CommandView, TERMINAL } from '../../cli/api-client';
 import { login } from '../../localstack/cognito';
 import { LocalCloud, startLocalCloud } from '../../localstack/local-cloud';
 

@@ -1,5 +1,5 @@
 import type { ChatCompletionMessageParam } from 'openai/resources/chat/completions';
-import { INJECTION_PATTERNS, recognizeInjections } from '../../localstack/model-server/injections';
+import { INJECTION_PATTERNS, recognizeInjections } from '../../model-server/injections';
 import { SEND_MESSAGE, TOOLS, afterToolResult, callsOf, useModelServer } from './support';
 
 const SYSTEM_SECRET = 'The ward door code is 4711.';

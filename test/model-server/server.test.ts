@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import * as path from 'node:path';
 import OpenAI from 'openai';
 import { freePort } from '../../localstack/emulator';
-import { startModelServer } from '../../localstack/model-server/server';
+import { startModelServer } from '../../model-server/server';
 import { TOOLS, callsOf, useModelServer } from './support';
 
 const ask = (content: string) => [{ role: 'user' as const, content }];
@@ -132,7 +132,7 @@ describe('the offline model command line', () => {
   it('prints its URL and serves until interrupted', async () => {
     const port = await freePort();
     const root = path.resolve(__dirname, '../..');
-    const child = spawn(process.execPath, ['--require', require.resolve('tsx/cjs'), 'localstack/model-server/server.ts', '--port', String(port), '--mode', 'compromised'], {
+    const child = spawn(process.execPath, ['--require', require.resolve('tsx/cjs'), 'model-server/server.ts', '--port', String(port), '--mode', 'compromised'], {
       cwd: root,
       stdio: ['ignore', 'pipe', 'pipe'],
     });

@@ -1,6 +1,6 @@
 import OpenAI from 'openai';
 import type { ChatCompletionMessageParam, ChatCompletionTool } from 'openai/resources/chat/completions';
-import { ModelServer, ModelServerOptions, startModelServer } from '../../localstack/model-server/server';
+import { ModelServer, ModelServerOptions, startModelServer } from '../../model-server/server';
 
 /** One offline model server for a test file, and a real `openai` client pointed at it. */
 export function useModelServer(options: ModelServerOptions = {}): { server: () => ModelServer; client: () => OpenAI } {

@@ -1,6 +1,6 @@
-import type { AttackClass, Outcome } from '../../localstack/redteam/attempt';
-import type { RedTeamReport } from '../../localstack/redteam/report';
-import { runRedTeam } from '../../localstack/redteam/run';
+import type { AttackClass, Outcome } from '../../redteam/attempt';
+import type { RedTeamReport } from '../../redteam/report';
+import { runRedTeam } from '../../redteam/run';
 
 /**
  * The fast subset of `npm run redteam`: a few attempts of every attack class against the local cloud with

@@ -1,8 +1,8 @@
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
-import { ApprovalError } from '../../functions/kernel/approvals';
-import { CommandRecords } from '../../functions/kernel/command-record';
-import { argsDigest } from '../../functions/kernel/directives';
-import { SignerFixture, prescribeRequest, signerEntries, signerFixture } from './fixture';
+import { ApprovalError } from '../../functions/stores/approvals';
+import { CommandRecords } from '../../functions/stores/commands';
+import { argsDigest } from '../../functions/kernel/directives/directives';
+import { SignerFixture, prescribeRequest, signerEntries, signerFixture } from './support';
 
 let f: SignerFixture;
 beforeAll(async () => {

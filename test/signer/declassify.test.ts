@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import embeddedTopology from '../../agentsec.config.json';
-import { bindRequest, directiveRequestSchema } from '../../functions/kernel/directive-request';
+import { bindRequest, directiveRequestSchema } from '../../functions/kernel/directives/request';
 import { label } from '../../functions/kernel/labels';
-import { decideDirective } from '../../functions/kernel/signer-policy';
-import { parseTopology } from '../../functions/kernel/topology';
-import { SignerFixture, declassifyRequest, signerEntries, signerFixture } from './fixture';
+import { decideDirective } from '../../functions/signer/policy';
+import { parseTopology } from '../../functions/kernel/topology/topology';
+import { SignerFixture, declassifyRequest, signerEntries, signerFixture } from './support';
 
 let f: SignerFixture;
 beforeAll(async () => {

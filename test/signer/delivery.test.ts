@@ -1,15 +1,15 @@
 import { CreateQueueCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { awsClientConfig } from '../../functions/kernel/aws';
-import { DirectiveRequestInput } from '../../functions/kernel/directive-request';
-import { deliverToQueue } from '../../functions/kernel/directive-delivery';
-import { EnvelopeCipher } from '../../functions/kernel/envelope-encryption';
+import { awsClientConfig } from '../../functions/platform/aws-clients';
+import { DirectiveRequestInput } from '../../functions/kernel/directives/request';
+import { deliverToQueue } from '../../functions/signer/directive-delivery';
+import { EnvelopeCipher } from '../../functions/kernel/messages/envelope-cipher';
 import { label } from '../../functions/kernel/labels';
-import { receiveMessage } from '../../functions/kernel/messaging';
-import { SingleUseStore } from '../../functions/kernel/single-use';
-import { Signer } from '../../functions/kernel/signer';
+import { receiveMessage } from '../../functions/kernel/messages/messaging';
+import { SingleUseStore } from '../../functions/kernel/messages/single-use';
+import { Signer } from '../../functions/signer/signer';
 import { TABLES } from '../../functions/kernel/tables';
 import { createLevelKeys, createTable, emulatorEndpoint, unique } from '../support/aws';
-import { SignerFixture, declassifyRequest, prescribeRequest, signerFixture } from './fixture';
+import { SignerFixture, declassifyRequest, prescribeRequest, signerFixture } from './support';
 
 let f: SignerFixture;
 let sqs: SQSClient;

@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import { label } from '../../functions/kernel/labels';
-import { InProcessSignerClient, LambdaSignerClient, SignerUnavailableError } from '../../functions/kernel/signer-client';
+import { InProcessSignerClient, LambdaSignerClient, SignerUnavailableError } from '../../functions/signer/signer-client';
 import { createLambdaContext } from '../../localstack/lambda-runtime';
 import { createLevelKeys } from '../support/aws';
-import { SignerFixture, prescribeRequest, scheduleRequest, signerFixture } from './fixture';
+import { SignerFixture, prescribeRequest, scheduleRequest, signerFixture } from './support';
 
 let f: SignerFixture;
 beforeAll(async () => {

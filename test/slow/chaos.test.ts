@@ -1,4 +1,4 @@
-import type { CommandRequestBody } from '../../localstack/cli/api-client';
+import type { CommandRequestBody } from '../../cli/api-client';
 import { FaultCloud, FaultInjector, account, describeAccounting, topologyWith } from '../faults/support';
 import { inParallel } from './support';
 

@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { ApiRequestError } from '../../localstack/cli/api-client';
+import { ApiRequestError } from '../../cli/api-client';
 import { Emulator, freePort, startEmulator } from '../../localstack/emulator';
 import { FaultCloud, outcomeOf, topologyWith } from '../faults/support';
 

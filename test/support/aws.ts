@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { CreateKeyCommand, KMSClient } from '@aws-sdk/client-kms';
 import { CreateTableCommand, DynamoDBClient, KeyType, ScalarAttributeType } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { awsClientConfig } from '../../functions/kernel/aws';
+import { awsClientConfig } from '../../functions/platform/aws-clients';
 import { LEVELS, Level } from '../../functions/kernel/labels';
 
 /** Clients for the emulator started by the jest global setup. */

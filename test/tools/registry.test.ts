@@ -1,13 +1,13 @@
 import type OpenAI from 'openai';
 import { z } from 'zod';
 import embedded from '../../agentsec.config.json';
-import type { ToolSpec } from '../../functions/kernel/model-client';
-import { redact } from '../../functions/kernel/redaction';
-import { loadTopology, parseTopology } from '../../functions/kernel/topology';
+import type { ToolSpec } from '../../functions/platform/model-client';
+import { redact } from '../../functions/kernel/flow/redaction';
+import { loadTopology, parseTopology } from '../../functions/kernel/topology/topology';
 import { PATIENT_RECORDS } from '../../functions/tools/fixtures/patient-records';
 import { PUBLIC_PAGES } from '../../functions/tools/fixtures/public-pages';
 import { DEFAULT_TOOLS, FunctionToolSpec, ToolRegistry, ToolRegistryError, toolRegistry, toolSpecs } from '../../functions/tools/registry';
-import { defineTool } from '../../functions/tools/tool';
+import { defineTool } from '../../functions/kernel/tools/tool';
 
 const topology = loadTopology();
 const ctx = { agent: 'analyst', commandId: 'c', principal: 'alice', effectId: 'e' };

@@ -1,0 +1,132 @@
+import { randomUUID } from 'node:crypto';
+import { BatchWriteCommand, DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { LedgerEntry, LedgerReader, LedgerWriter, verifyChain } from '../functions/kernel/ledger/ledger';
+import { buildChain, sampleInput } from './ledger-fixtures';
+import { SdkMeter } from './sdk-meter';
+import { Summary, summarize } from './stats';
+
+/**
+ * The ledger's write and verification rates. Appends run against the emulator; moto's conditional writes are
+ * not atomic under concurrent requests, so this process's PutItems go one at a time (the test suite's
+ * `atomicConditionalWrites` fixture), which is what DynamoDB guarantees per item; queries still interleave.
+ */
+
+export interface AppendThroughput {
+  readonly writers: number;
+  readonly appends: number;
+  readonly elapsedMs: number;
+  readonly appendsPerSec: number;
+  /** The chain the writers produced verifies, gap-free, with every append in it. */
+  readonly chainIntact: boolean;
+}
+
+/** `writers` LedgerWriters appending `perWriter` entries each to one chain, all at once. */
+export async function measureAppendThroughput(doc: DynamoDBDocumentClient, tableName: string, writers: number, perWriter: number): Promise<AppendThroughput> {
+  const chain = `bench-writers-${randomUUID().slice(0, 8)}`;
+  const start = performance.now();
+  await Promise.all(
+    Array.from({ length: writers }, async (_, w) => {
+      const writer = new LedgerWriter({ doc, tableName, chain });
+      for (let i = 0; i < perWriter; i++) await writer.append({ ...sampleInput(w * perWriter + i), actor: `writer-${w}` });
+    }),
+  );
+  const elapsedMs = performance.now() - start;
+  const stored = await new LedgerReader({ doc, tableName, chain }).readAll();
+  const appends = writers * perWriter;
+  return { writers, appends, elapsedMs, appendsPerSec: appends / (elapsedMs / 1000), chainIntact: stored.length === appends && verifyChain(stored).ok };
+}
+
+export interface AppendCost {
+  readonly length: number;
+  /** A fresh writer's first append: it must find the head (one query, one put). */
+  readonly cold: Summary;
+  /** Its second append: it wrote the head, so one put. */
+  readonly warm: Summary;
+  /** DynamoDB requests per first append, and items its query evaluated. */
+  readonly requestsPerAppend: number;
+  readonly itemsReadPerAppend: number;
+}
+
+export interface LengthIndependence {
+  readonly short: AppendCost;
+  readonly long: AppendCost;
+  /** p50 of the head query (Limit 1) at each length: on moto it grows with the table, on DynamoDB it reads one item. */
+  readonly headQueryMs: { readonly short: number; readonly long: number };
+}
+
+/**
+ * Append cost at chain length `short` and at `long`, on two chains filled beforehand with linked entries. The
+ * two are measured alternately, so load on the machine falls on both alike. Each sample is a fresh writer's
+ * first append (it must find the head) and its second (it wrote the head: one put).
+ */
+export async function measureLengthIndependence(
+  doc: DynamoDBDocumentClient,
+  tableName: string,
+  meter: SdkMeter,
+  options: { short: number; long: number; samples: number },
+): Promise<LengthIndependence> {
+  const chains = { short: `bench-short-${randomUUID().slice(0, 8)}`, long: `bench-long-${randomUUID().slice(0, 8)}` };
+  await writeLinked(doc, tableName, buildChain(options.short, chains.short));
+  await writeLinked(doc, tableName, buildChain(options.long, chains.long));
+  const samples = { short: { cold: [] as number[], warm: [] as number[] }, long: { cold: [] as number[], warm: [] as number[] } };
+  for (let i = 0; i < options.samples; i++) {
+    for (const which of ['short', 'long'] as const) {
+      const writer = new LedgerWriter({ doc, tableName, chain: chains[which] });
+      meter.phase = `ledger-${which}`;
+      let start = performance.now();
+      await writer.append(sampleInput(i));
+      samples[which].cold.push(performance.now() - start);
+      meter.phase = 'idle';
+      start = performance.now();
+      await writer.append(sampleInput(i + 1));
+      samples[which].warm.push(performance.now() - start);
+    }
+  }
+  // The clouds' own clients run meanwhile (the signer's checkpoints): count only this table's calls.
+  const cost = (which: 'short' | 'long', length: number): AppendCost => {
+    const calls = meter.of(`ledger-${which}`).filter((c) => c.table === tableName);
+    return {
+      length,
+      cold: summarize(samples[which].cold),
+      warm: summarize(samples[which].warm),
+      requestsPerAppend: calls.length / options.samples,
+      itemsReadPerAppend: calls.reduce((sum, c) => sum + (c.scanned ?? 0), 0) / options.samples,
+    };
+  };
+  const queryMs = (which: 'short' | 'long') =>
+    summarize(meter.of(`ledger-${which}`).filter((c) => c.table === tableName && c.command === 'Query').map((c) => c.ms)).p50;
+  return { short: cost('short', options.short), long: cost('long', options.long), headQueryMs: { short: queryMs('short'), long: queryMs('long') } };
+}
+
+/** Writes entries 25 to a batch, a few batches at a time, retrying what DynamoDB leaves unprocessed. */
+async function writeLinked(doc: DynamoDBDocumentClient, tableName: string, entries: readonly LedgerEntry[]): Promise<void> {
+  const batches: LedgerEntry[][] = [];
+  for (let i = 0; i < entries.length; i += 25) batches.push(entries.slice(i, i + 25));
+  const worker = async () => {
+    for (let batch = batches.shift(); batch; batch = batches.shift()) {
+      let requests = batch.map((Item) => ({ PutRequest: { Item } }));
+      while (requests.length > 0) {
+        const out = await doc.send(new BatchWriteCommand({ RequestItems: { [tableName]: requests } }));
+        requests = (out.UnprocessedItems?.[tableName] ?? []) as typeof requests;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: 4 }, worker));
+}
+
+export interface VerifyRate {
+  readonly entries: number;
+  readonly ms: number;
+  readonly entriesPerSec: number;
+  readonly ok: boolean;
+}
+
+/** `verifyChain` over `entries` synthetic entries in memory (every hash and link recomputed). */
+export function measureVerify(entries: number): VerifyRate {
+  const chain = buildChain(entries, 'bench-verify');
+  const start = performance.now();
+  const result = verifyChain(chain);
+  const ms = performance.now() - start;
+  return { entries, ms, entriesPerSec: entries / (ms / 1000), ok: result.ok && result.entries === entries };
+}
+

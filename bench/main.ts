@@ -1,0 +1,231 @@
+import { randomUUID } from 'node:crypto';
+import { rmSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
+import * as path from 'node:path';
+import { parseArgs } from 'node:util';
+import { awsClientConfig, createAwsClients } from '../functions/platform/aws-clients';
+import { loadTopology } from '../functions/kernel/topology/topology';
+import { atomicConditionalWrites } from '../localstack/atomic-conditional-writes';
+import { ApiClient } from '../cli/api-client';
+import { login } from '../localstack/cognito';
+import { LocalCloud, startLocalCloud } from '../localstack/local-cloud';
+import { PlainCloud, startPlainCloud } from './baseline/plain-cloud';
+import { judge, overall } from './budgets';
+import { BundleMeasurement, measureBundles, synthesize } from './bundles';
+import { CommandCost, Throughput, commandCost, measureLatency, measureThroughput } from './end-to-end';
+import { HopOverheadResult, measureHopOverhead } from './hop-overhead';
+import { AppendThroughput, LengthIndependence, VerifyRate, measureAppendThroughput, measureLengthIndependence, measureVerify } from './ledger-bench';
+import { BenchResult, formatTable, jsonLine } from './report';
+import { SdkMeter } from './sdk-meter';
+import { round } from './stats';
+
+/**
+ * `npm run bench [-- --json] [--strict] [--quick] [--skip-bundles]`: the kernel's cost, in one run on this
+ * machine, against the performance budgets. Progress goes to stderr; the table to stdout, or with `--json` one
+ * JSON object on the last line of stdout. `--strict` exits 1 unless every budget passed; `--quick` is a smoke
+ * run. It stops itself before ten minutes, reporting what it measured.
+ */
+
+const PROJECT_ROOT = path.resolve(__dirname, '..');
+const TIME_LIMIT_MS = 9.5 * 60_000;
+const THROUGHPUT_CONCURRENCY = 4;
+const LEDGER_WRITERS = 8;
+
+/** Sample sizes; `--quick` is a smoke run of the same phases. */
+const SIZES = {
+  full: { hops: 2000, verify: 100_000, e2e: 30, warmup: 2, throughput: 24, appendsPerWriter: 25, lengthSamples: 30, coldLoads: 5 },
+  quick: { hops: 200, verify: 10_000, e2e: 3, warmup: 1, throughput: 8, appendsPerWriter: 3, lengthSamples: 3, coldLoads: 2 },
+};
+
+interface Measured {
+  hops?: HopOverheadResult;
+  verify?: VerifyRate;
+  bundles?: BundleMeasurement[];
+  secure?: CommandCost;
+  baseline?: CommandCost;
+  throughput?: Throughput;
+  baselineThroughput?: Throughput;
+  appends?: AppendThroughput;
+  length?: LengthIndependence;
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({ options: { json: { type: 'boolean' }, strict: { type: 'boolean' }, quick: { type: 'boolean' }, 'skip-bundles': { type: 'boolean' } } });
+  const sizes = values.quick ? SIZES.quick : SIZES.full;
+  const begin = Date.now();
+  const startedAt = new Date().toISOString();
+  const loadAverageStart = loadavg();
+  const progress = (line: string) => process.stderr.write(`[bench ${((Date.now() - begin) / 1000).toFixed(0).padStart(3)} s] ${line}\n`);
+  const topology = loadTopology();
+  const measured: Measured = {};
+  const errors: Record<string, string> = {};
+  const handlerFailures: string[] = [];
+  let clouds: { cloud?: LocalCloud; plain?: PlainCloud } = {};
+
+  const finish = (): BenchResult => result(measured, errors, handlerFailures, { startedAt, begin, loadAverageStart });
+  const output = (r: BenchResult) => {
+    if (values.json) {
+      process.stderr.write(`${formatTable(r)}\n`);
+      process.stdout.write(`${jsonLine(r)}\n`);
+    } else {
+      process.stdout.write(`${formatTable(r)}\n`);
+    }
+  };
+  const watchdog = setTimeout(() => {
+    errors.timeLimit = `stopped after ${TIME_LIMIT_MS / 60_000} minutes; later phases not measured`;
+    progress('time limit reached: reporting what was measured');
+    output(finish());
+    // The emulator this process started is stopped by its exit handler.
+    process.exit(1);
+  }, TIME_LIMIT_MS);
+  watchdog.unref();
+
+  const phase = async (name: string, run: () => Promise<void>) => {
+    progress(`${name}…`);
+    try {
+      await run();
+    } catch (err) {
+      errors[name] = (err as Error).message.split('\n')[0];
+      progress(`${name} failed: ${errors[name]}`);
+    }
+  };
+
+  await phase('hop overhead', async () => {
+    measured.hops = await measureHopOverhead({ topology, iterations: sizes.hops });
+    progress(`  p50 ${measured.hops.plain.p50.toFixed(0)} µs per hop (seal ${measured.hops.parts.seal.toFixed(0)}, open ${measured.hops.parts.open.toFixed(0)}, ledger ${measured.hops.parts.ledger.toFixed(0)}, checks ${measured.hops.parts.checks.toFixed(0)})`);
+  });
+  await phase('ledger verify', async () => {
+    measured.verify = measureVerify(sizes.verify);
+    progress(`  ${sizes.verify} entries in ${measured.verify.ms.toFixed(0)} ms`);
+  });
+  if (!values['skip-bundles']) {
+    await phase('bundles', async () => {
+      progress('  cdk synth into a temporary directory');
+      const out = await synthesize(PROJECT_ROOT, 240_000);
+      try {
+        measured.bundles = await measureBundles(out, sizes.coldLoads, progress);
+      } finally {
+        rmSync(out, { recursive: true, force: true });
+      }
+    });
+  }
+
+  const meter = new SdkMeter();
+  meter.install();
+  await phase('local cloud', async () => {
+    const id = randomUUID().slice(0, 6);
+    const quiet = { error: (...a: unknown[]) => void handlerFailures.push(a.map(String).join(' ').slice(0, 300)), warn: () => undefined };
+    clouds.cloud = await startLocalCloud({ prefix: `bench-${id}`, stateFile: false, logger: quiet, log: (l) => progress(`  ${l}`) });
+    const { state } = clouds.cloud;
+    clouds.plain = await startPlainCloud({ endpoint: state.endpoint, topology, modelUrl: state.modelUrl, prefix: `plain-${id}`, logger: quiet });
+    progress(`  baseline: plain agents and API on ${clouds.plain.apiUrl}`);
+  });
+
+  if (clouds.cloud && clouds.plain) {
+    const { state } = clouds.cloud;
+    const alice = state.users.find((u) => u.username === 'alice')!;
+    const secure = new ApiClient(state.apiUrl, (await login({ endpoint: state.endpoint, userPoolClientId: state.userPoolClientId, username: alice.username, password: alice.password })).token);
+    const plain = new ApiClient(clouds.plain.apiUrl, 'unused');
+
+    await phase('end to end', async () => {
+      const runs = await measureLatency([{ name: 'secure', client: secure }, { name: 'baseline', client: plain }], { samples: sizes.e2e, warmup: sizes.warmup, pollMs: 500, meter, progress });
+      measured.secure = commandCost(runs.secure, meter.of('secure'));
+      measured.baseline = commandCost(runs.baseline, meter.of('baseline'));
+      progress(`  p50 ${measured.secure.latency.p50.toFixed(0)} ms secure, ${measured.baseline.latency.p50.toFixed(0)} ms baseline; ${measured.secure.kms.total.toFixed(1)} KMS calls over ${measured.secure.hopsPerCommand.toFixed(1)} hops`);
+    });
+    await phase('throughput', async () => {
+      meter.phase = 'throughput';
+      const completion = (id: string) => meter.completion(id);
+      measured.throughput = await measureThroughput(secure, { concurrency: THROUGHPUT_CONCURRENCY, total: sizes.throughput, pollMs: 500, completion });
+      meter.phase = 'baseline-throughput';
+      measured.baselineThroughput = await measureThroughput(plain, { concurrency: THROUGHPUT_CONCURRENCY, total: sizes.throughput, pollMs: 500, completion });
+      meter.phase = 'idle';
+      progress(`  ${measured.throughput.commandsPerSec.toFixed(2)} commands/s secure, ${measured.baselineThroughput.commandsPerSec.toFixed(2)} baseline, at concurrency ${THROUGHPUT_CONCURRENCY}`);
+    });
+    await phase('ledger append', async () => {
+      // A client of its own: the serialized puts (see ledger-bench.ts) must not slow the clouds' clients.
+      const doc = atomicConditionalWrites(createAwsClients(awsClientConfig({ endpoint: state.endpoint })).doc);
+      measured.appends = await measureAppendThroughput(doc, clouds.plain!.ledgerTable, LEDGER_WRITERS, sizes.appendsPerWriter);
+      progress(`  ${measured.appends.appendsPerSec.toFixed(0)} appends/s with ${LEDGER_WRITERS} writers; chain intact: ${measured.appends.chainIntact}`);
+      measured.length = await measureLengthIndependence(doc, clouds.plain!.ledgerTable, meter, { short: 100, long: 5000, samples: sizes.lengthSamples });
+      const { short, long } = measured.length;
+      progress(`  append p50 at ${short.length} / ${long.length} entries: ${short.warm.p50.toFixed(1)} / ${long.warm.p50.toFixed(1)} ms by the last writer, ${short.cold.p50.toFixed(1)} / ${long.cold.p50.toFixed(1)} ms by a fresh one (${short.requestsPerAppend} / ${long.requestsPerAppend} requests)`);
+      doc.destroy();
+    });
+  }
+
+  progress('stopping');
+  await clouds.plain?.stop();
+  await clouds.cloud?.stop();
+  clouds = {};
+  meter.remove();
+  clearTimeout(watchdog);
+  const r = finish();
+  output(r);
+  process.exitCode = values.strict && r.pass !== true ? 1 : 0;
+}
+
+function result(m: Measured, errors: Record<string, string>, handlerFailures: string[], run: { startedAt: string; begin: number; loadAverageStart: number[] }): BenchResult {
+  const bundleBytes = m.bundles ? Object.fromEntries(m.bundles.map((b) => [b.name, b.bundleBytes])) : null;
+  const coldInitMs = m.bundles ? Object.fromEntries(m.bundles.map((b) => [b.name, round(b.coldInitMs, 0) ?? Number.NaN])) : null;
+  const e2eP50Ms = m.secure?.latency.p50 ?? null;
+  const baselineE2eP50Ms = m.baseline?.latency.p50 ?? null;
+  const cost = (c: NonNullable<Measured['length']>['short']) => ({ p50Ms: c.warm.p50, requests: c.requestsPerAppend, itemsRead: c.itemsReadPerAppend });
+  const short = m.length ? cost(m.length.short) : null;
+  const long = m.length ? cost(m.length.long) : null;
+  const budgets = judge({ hopOverheadUs: m.hops?.plain.p50 ?? null, kmsCallsPerHop: m.secure?.kmsCallsPerHop ?? null, e2eP50Ms, baselineE2eP50Ms, bundleBytes, coldInitMs, ledgerAppendShort: short, ledgerAppendLong: long });
+  const r = (v: number | null | undefined, digits = 1) => (v === null || v === undefined ? null : round(v, digits));
+  return {
+    startedAt: run.startedAt,
+    durationS: (Date.now() - run.begin) / 1000,
+    machine: { node: process.version, cpus: cpus().length, loadAverageStart: run.loadAverageStart.map((l) => round(l, 2)!), loadAverageEnd: loadavg().map((l) => round(l, 2)!) },
+    hopOverheadUs: r(m.hops?.plain.p50, 0),
+    hopOverheadDirectiveUs: r(m.hops?.directive.p50, 0),
+    kmsCallsPerHop: r(m.secure?.kmsCallsPerHop, 2),
+    e2eP50Ms: r(e2eP50Ms),
+    e2eP99Ms: r(m.secure?.latency.p99),
+    baselineE2eP50Ms: r(baselineE2eP50Ms),
+    baselineE2eP99Ms: r(m.baseline?.latency.p99),
+    e2eRatio: e2eP50Ms !== null && baselineE2eP50Ms ? round(e2eP50Ms / baselineE2eP50Ms, 2) : null,
+    throughputCommandsPerSec: r(m.throughput?.commandsPerSec, 2),
+    throughputConcurrency: THROUGHPUT_CONCURRENCY,
+    baselineThroughputCommandsPerSec: r(m.baselineThroughput?.commandsPerSec, 2),
+    bundleBytes,
+    coldInitMs,
+    ledgerAppendPerSec: r(m.appends?.appendsPerSec, 0),
+    ledgerAppendWriters: LEDGER_WRITERS,
+    ledgerAppendP50Ms: m.length
+      ? Object.fromEntries([m.length.short, m.length.long].map((c) => [String(c.length), { lastWriter: r(c.warm.p50), freshWriter: r(c.cold.p50) }]))
+      : null,
+    ledgerVerifyPerSec: r(m.verify?.entriesPerSec, 0),
+    budgets,
+    pass: overall(budgets),
+    errors,
+    details: {
+      method: {
+        hopOverhead: 'kernel send+receive pipeline timed in-process with KMS and DynamoDB stubbed (precomputed data keys), 4 KiB body',
+        kmsCallsPerHop: 'KMS calls (SDK middleware, attributed by encryption context) / (SQS messages of the command + the result handed to the API)',
+        e2e: 'POST /v1/commands to the GET that returns the result, issued as soon as the completing write succeeds (seen by the SDK meter); secure and baseline alternate, one command at a time',
+        baseline: 'bench/baseline: same queues/tables definitions, model server, prompts and tools; plain JSON, no KMS, signatures, ledger, idempotency or authorizer',
+        ledgerAppend: `${LEDGER_WRITERS} LedgerWriters on one chain on the emulator, PutItems serialized (atomicConditionalWrites) because moto's conditional writes are not atomic`,
+        coldInit: 'require(index.js) in fresh node processes with the function\'s NODE_OPTIONS; median',
+      },
+      hop: m.hops,
+      secure: m.secure,
+      baseline: m.baseline,
+      throughput: m.throughput,
+      baselineThroughput: m.baselineThroughput,
+      bundles: m.bundles,
+      ledgerAppend: m.appends,
+      ledgerLength: m.length,
+      ledgerVerify: m.verify,
+      handlerFailures: handlerFailures.slice(0, 5),
+      handlerFailureCount: handlerFailures.length,
+    },
+  };
+}
+
+main().catch((err) => {
+  process.stderr.write(`bench failed: ${(err as Error).stack ?? String(err)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,146 @@
+import type { CheckpointOutcome } from '../functions/kernel/ledger/checkpoints';
+
+/** A small client of the AgentSec HTTP API (DESIGN §10), used by the CLI and the demo. */
+
+export class ApiRequestError extends Error {
+  constructor(
+    readonly status: number,
+    readonly body: unknown,
+  ) {
+    const reason = typeof body === 'object' && body !== null ? (body as { message?: string; reason?: string }) : {};
+    super(`the API answered ${status}${reason.reason ? ` ${reason.reason}` : ''}: ${reason.message ?? JSON.stringify(body)}`);
+    this.name = 'ApiRequestError';
+  }
+}
+
+export interface CommandRequestBody {
+  text: string;
+  classification: { level: string; compartments: string[] };
+  allow?: string[];
+  declassifyTo?: string;
+}
+
+export interface CommandView {
+  commandId: string;
+  status: 'queued' | 'running' | 'awaiting_approval' | 'completed' | 'failed' | 'denied';
+  label?: string;
+  result?: string;
+  resultLabel?: string;
+  resultWithheld?: { reason: string; label: string };
+  [key: string]: unknown;
+}
+
+export const TERMINAL = new Set(['completed', 'failed', 'denied']);
+
+/** The API is not answering at all: nothing is listening at its URL. */
+export class ApiUnreachableError extends Error {
+  constructor(readonly apiUrl: string, cause: string) {
+    super(`cannot reach the AgentSec API at ${apiUrl} (is \`agentsec dev\` running?): ${cause}`);
+    this.name = 'ApiUnreachableError';
+  }
+}
+
+export class ApiClient {
+  /**
+   * @param refreshToken called once when the API answers 401 (an expired token, or one from an earlier run of
+   * the local cloud); the request is retried with the token it returns.
+   */
+  constructor(
+    readonly apiUrl: string,
+    private token: string,
+    private readonly refreshToken?: () => Promise<string>,
+  ) {}
+
+  async request<T>(method: string, path: string, body?: unknown): Promise<T> {
+    try {
+      return await this.send<T>(method, path, body);
+    } catch (err) {
+      if (!(err instanceof ApiRequestError) || err.status !== 401 || !this.refreshToken) throw err;
+      this.token = await this.refreshToken();
+      return this.send<T>(method, path, body);
+    }
+  }
+
+  private async send<T>(method: string, path: string, body?: unknown): Promise<T> {
+    let res: Response;
+    try {
+      res = await fetch(`${this.apiUrl.replace(/\/$/, '')}${path}`, {
+        method,
+        headers: { authorization: `Bearer ${this.token}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+        body: body !== undefined ? JSON.stringify(body) : undefined,
+        signal: AbortSignal.timeout(60_000),
+      });
+    } catch (err) {
+      throw new ApiUnreachableError(this.apiUrl, (err as Error).message);
+    }
+    const text = await res.text();
+    let parsed: unknown = text;
+    try {
+      parsed = text ? JSON.parse(text) : undefined;
+    } catch {
+      /* not JSON: keep the text */
+    }
+    if (!res.ok) throw new ApiRequestError(res.status, parsed);
+    return parsed as T;
+  }
+
+  submit(body: CommandRequestBody): Promise<{ commandId: string }> {
+    return this.request('POST', '/v1/commands', body);
+  }
+
+  command(id: string): Promise<CommandView> {
+    return this.request('GET', `/v1/commands/${encodeURIComponent(id)}`);
+  }
+
+  approvals(): Promise<Array<Record<string, unknown>>> {
+    return this.request('GET', '/v1/approvals');
+  }
+
+  decide(requestId: string, decision: 'approve' | 'reject', reason?: string): Promise<Record<string, unknown>> {
+    return this.request('POST', `/v1/approvals/${encodeURIComponent(requestId)}`, { decision, ...(reason ? { reason } : {}) });
+  }
+
+  audit(since?: number, limit?: number): Promise<unknown> {
+    const q = new URLSearchParams();
+    if (since !== undefined) q.set('since', String(since));
+    if (limit !== undefined) q.set('limit', String(limit));
+    const qs = q.toString();
+    return this.request('GET', `/v1/audit${qs ? `?${qs}` : ''}`);
+  }
+
+  verifyAudit(): Promise<{ ok: boolean; entries: number; checkpoints: number; firstBadSeq: number | null; reason?: string }> {
+    return this.request('GET', '/v1/audit/verify');
+  }
+
+  /** Asks the signer for a ledger checkpoint now (functions/kernel/checkpoints.ts `CheckpointOutcome`). */
+  checkpoint(): Promise<CheckpointOutcome> {
+    return this.request('POST', '/v1/audit/checkpoints');
+  }
+
+  /** Polls a command until it reaches `until` (default: a terminal status), reporting each change. */
+  async waitFor(
+    id: string,
+    options: {
+      timeoutMs?: number;
+      until?: (v: CommandView) => boolean;
+      onChange?: (v: CommandView) => void;
+      /** Called after every poll, before `onChange`: e.g. to report what led to the status, from the ledger. */
+      onPoll?: (v: CommandView) => Promise<void>;
+    } = {},
+  ): Promise<CommandView> {
+    const deadline = Date.now() + (options.timeoutMs ?? 120_000);
+    const until = options.until ?? ((v: CommandView) => TERMINAL.has(v.status));
+    let last = '';
+    for (;;) {
+      const view = await this.command(id);
+      await options.onPoll?.(view);
+      if (view.status !== last) {
+        last = view.status;
+        options.onChange?.(view);
+      }
+      if (until(view)) return view;
+      if (Date.now() > deadline) throw new Error(`command ${id} is still ${view.status} after ${Math.round((options.timeoutMs ?? 120_000) / 1000)} s`);
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  }
+}

@@ -1,0 +1,184 @@
+import type { ApprovalDecisionView } from '../functions/api/approvals';
+import type { PendingApprovalView } from '../functions/api/approvals';
+import { CommandRequestBody, CommandView, TERMINAL } from './api-client';
+import { CliError, EXIT } from './errors';
+import { EntryView, describeEntry, short, table } from './output';
+import { auditSince, ledgerHead, watchCommand } from './progress';
+import { connect, loadState, assertRunning, chooseUser, logIn } from './session';
+import { tokenFile } from '../localstack/state-files';
+
+/** The commands that talk to a running local cloud through its HTTP API (DESIGN §10). Each returns its exit code. */
+
+export interface Common {
+  json?: boolean;
+  user?: string;
+}
+
+const print = (text: string) => process.stdout.write(`${text}\n`);
+const printJson = (value: unknown) => print(JSON.stringify(value, null, 2));
+const list = (text: string | undefined) => (text ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+
+export async function loginCommand(opts: Common & { password?: string }): Promise<number> {
+  const state = loadState();
+  await assertRunning(state);
+  const username = chooseUser(state, opts.user);
+  const session = await logIn(state, username, opts.password);
+  if (opts.json) printJson({ username: session.username, token: session.token, expiresAt: session.expiresAt });
+  else print(`Logged in as ${username} until ${session.expiresAt}; token cached in ${tokenFile(username)}.`);
+  return 0;
+}
+
+export interface AskOptions extends Common {
+  level: string;
+  compartments?: string;
+  allow?: string;
+  declassifyTo?: string;
+  wait?: boolean;
+  timeout?: string;
+}
+
+export async function askCommand(text: string, opts: AskOptions): Promise<number> {
+  const { api, username } = await connect({ user: opts.user });
+  const body: CommandRequestBody = {
+    text,
+    classification: { level: opts.level.toUpperCase(), compartments: list(opts.compartments).map((c) => c.toUpperCase()) },
+    ...(opts.allow ? { allow: list(opts.allow) } : {}),
+    ...(opts.declassifyTo ? { declassifyTo: opts.declassifyTo.toUpperCase() } : {}),
+  };
+  const ledgerFrom = opts.wait && !opts.json ? await ledgerHead(api) : undefined;
+  const { commandId } = await api.submit(body);
+  if (!opts.wait) {
+    if (opts.json) printJson({ commandId });
+    else print(`Command ${commandId} accepted from ${username}; follow it with \`agentsec status ${commandId}\`.`);
+    return 0;
+  }
+  if (!opts.json) print(`Command ${commandId} accepted from ${username}.`);
+  const view = await watchCommand(api, commandId, {
+    ledgerFrom,
+    timeoutMs: seconds(opts.timeout, 120) * 1000,
+    ...(opts.json
+      ? {}
+      : {
+          onStatus: (v: CommandView) => print(`[${v.status}]`),
+          onEntry: (e: EntryView) => print(`  · ${describeEntry(e)}`),
+        }),
+  });
+  if (opts.json) printJson(view);
+  else printResult(view);
+  return view.status === 'completed' ? 0 : EXIT.failed;
+}
+
+export async function statusCommand(commandId: string, opts: Common): Promise<number> {
+  const { api } = await connect({ user: opts.user });
+  const view = await api.command(commandId);
+  if (opts.json) printJson(view);
+  else {
+    print(`Command ${view.commandId}: ${view.status}${view.label ? ` (${view.label})` : ''}${TERMINAL.has(view.status) ? '' : ', not finished yet'}.`);
+    printResult(view);
+  }
+  return 0;
+}
+
+export async function approvalsCommand(opts: Common): Promise<number> {
+  const { api, username } = await connect({ user: opts.user, role: 'approver' });
+  const pending = (await api.approvals()) as unknown as PendingApprovalView[];
+  if (opts.json) {
+    printJson(pending);
+    return 0;
+  }
+  if (pending.length === 0) {
+    print(`Nothing waits for ${username}'s approval.`);
+    return 0;
+  }
+  print(
+    table(
+      ['REQUEST', 'KIND', 'WHAT', 'REQUESTER', 'LABEL', 'APPROVALS', 'COMMAND'],
+      pending.map((p) => [
+        p.requestId,
+        p.kind,
+        p.kind === 'tool' ? String(p.tool ?? '') : `to ${p.declassifyTo ?? '?'} for ${p.target}`,
+        p.requester,
+        p.label,
+        `${p.approvals.length}/${p.approvalsNeeded}${p.approvals.length ? ` (${p.approvals.join(', ')})` : ''}`,
+        short(p.commandId),
+      ]),
+    ),
+  );
+  return 0;
+}
+
+export async function decideCommand(requestId: string, decision: 'approve' | 'reject', opts: Common & { reason?: string }): Promise<number> {
+  const { api, username } = await connect({ user: opts.user, role: 'approver' });
+  const view = (await api.decide(requestId, decision, opts.reason)) as unknown as ApprovalDecisionView;
+  if (opts.json) {
+    printJson(view);
+    return 0;
+  }
+  const verb = decision === 'approve' ? 'approved' : 'rejected';
+  const tally = `${view.approvals.length} of ${view.approvalsNeeded} approval(s)`;
+  const outcome =
+    view.status === 'signed'
+      ? 'the signer signed the directive and sent it to the agent'
+      : view.status === 'denied'
+        ? 'the request is denied'
+        : 'still waiting for approvers';
+  print(`${username} ${view.recorded ? verb : `had already ${verb}`} request ${view.requestId}: ${tally}, ${outcome}.`);
+  return 0;
+}
+
+export async function auditVerifyCommand(opts: Common): Promise<number> {
+  const { api } = await connect({ user: opts.user });
+  const r = await api.verifyAudit();
+  if (opts.json) printJson({ ok: r.ok, entries: r.entries, checkpoints: r.checkpoints, firstBadSeq: r.firstBadSeq });
+  else if (r.ok) print(`Ledger intact: ${r.entries} entries and ${r.checkpoints} checkpoints verify.`);
+  else print(`Ledger TAMPERED: the first bad entry is seq ${r.firstBadSeq}${r.reason ? ` (${r.reason})` : ''}.`);
+  return r.ok ? 0 : EXIT.failed;
+}
+
+export async function auditCheckpointCommand(opts: Common): Promise<number> {
+  const { api } = await connect({ user: opts.user });
+  const outcome = await api.checkpoint();
+  if (opts.json) printJson(outcome);
+  else if (outcome.status === 'written') {
+    print(`Checkpoint signed over seq ${outcome.checkpoint.seq} (hash ${short(outcome.checkpoint.hash)}…), recorded as seq ${outcome.entrySeq} and anchored.`);
+  } else print(`Nothing new to checkpoint: the ledger ends at seq ${outcome.head}${outcome.lastCheckpoint ? `, checkpointed at seq ${outcome.lastCheckpoint}` : ''}.`);
+  return 0;
+}
+
+export async function auditLogCommand(opts: Common & { since?: string; limit?: string }): Promise<number> {
+  const { api } = await connect({ user: opts.user });
+  const since = count(opts.since, '--since') ?? 0;
+  const limit = count(opts.limit, '--limit');
+  const entries = limit === undefined ? await auditSince(api, since) : ((await api.audit(since, limit)) as EntryView[]);
+  if (opts.json) {
+    // DESIGN §10: every entry shows these keys, null where the entry has none.
+    printJson(entries.map((e) => ({ ...e, commandId: e.commandId ?? null, reason: e.reason ?? null, directiveId: e.directiveId ?? null })));
+    return 0;
+  }
+  print(
+    table(
+      ['SEQ', 'TIME', 'COMMAND', 'ENTRY'],
+      entries.map((e) => [String(e.seq), (e.at ?? '').slice(11, 19), short(e.commandId), `${e.type}: ${describeEntry(e)}`]),
+    ),
+  );
+  return 0;
+}
+
+function printResult(view: CommandView): void {
+  if (view.reason) print(`Reason: ${String(view.reason)}`);
+  if (view.result !== undefined) print(`Result (${view.resultLabel ?? view.label ?? '?'}):\n${view.result}`);
+  else if (view.resultWithheld) print(`Result withheld: it is labelled ${view.resultWithheld.label}, above your clearance (${view.resultWithheld.reason}).`);
+}
+
+function count(text: string | undefined, flag: string): number | undefined {
+  if (text === undefined) return undefined;
+  if (!/^\d{1,15}$/.test(text)) throw new CliError(`${flag} must be a non-negative integer`);
+  return Number(text);
+}
+
+function seconds(text: string | undefined, fallback: number): number {
+  if (text === undefined) return fallback;
+  const n = Number(text);
+  if (!Number.isFinite(n) || n <= 0) throw new CliError('--timeout must be a positive number of seconds');
+  return n;
+}

@@ -1,0 +1,110 @@
+import { Command } from 'commander';
+import { LEVELS } from '../functions/kernel/labels';
+import {
+  approvalsCommand,
+  askCommand,
+  auditCheckpointCommand,
+  auditLogCommand,
+  auditVerifyCommand,
+  decideCommand,
+  loginCommand,
+  statusCommand,
+} from './commands';
+import { devCommand } from './dev';
+import { describeFailure } from './errors';
+
+/**
+ * `agentsec`: the command line of the local cloud (DESIGN §10). `dev` runs the cloud, `demo` runs the hospital
+ * scenario on a fresh one; every other command talks to the running cloud through its HTTP API as a user.
+ */
+
+// The SDK's notice about its future Node.js floor is noise on every command; package.json states the engine.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
+type Action = (...args: never[]) => Promise<number>;
+
+/** Runs an action: its exit code on success; on failure one sentence on stderr and a non-zero code, never a stack. */
+function run<A extends Action>(action: A) {
+  return async (...args: Parameters<A>): Promise<void> => {
+    let code: number;
+    try {
+      code = await action(...args);
+    } catch (err) {
+      const { message, exitCode } = describeFailure(err);
+      process.stderr.write(`agentsec: ${message.replace(/\.?$/, '.')}\n`);
+      code = exitCode;
+    }
+    process.exit(code);
+  };
+}
+
+const json = (cmd: Command) => cmd.option('--json', 'print JSON');
+const asUser = (cmd: Command, who = 'the first seeded user') => cmd.option('--user <name>', `act as this user (default: ${who})`);
+
+export function program(): Command {
+  const cli = new Command('agentsec')
+    .description('AgentSec on one machine: a team of LLM agents under labels, signed directives and a tamper-evident ledger.')
+    .showHelpAfterError('(run with --help for usage)')
+    .enablePositionalOptions();
+
+  json(cli.command('dev').description('start the local cloud and keep it running until Ctrl-C'))
+    .option('--prefix <prefix>', 'resource name prefix', 'agentsec')
+    .option('--compromised', 'run every agent model in compromised mode (it obeys injections)')
+    .action(run((opts: { prefix?: string; compromised?: boolean; json?: boolean }) => devCommand(opts)));
+
+  json(asUser(cli.command('login').description('log in through Cognito and cache the identity token')))
+    .option('--password <password>', 'password (default: the seeded one from the state file)')
+    .action(run((opts: Parameters<typeof loginCommand>[0]) => loginCommand(opts)));
+
+  json(asUser(cli.command('ask').description('send a command to the agents').argument('<text>', 'what to ask')))
+    .requiredOption('--level <level>', `classification level: ${LEVELS.join(', ')}`)
+    .option('--compartments <list>', 'compartments, comma-separated (e.g. MEDICAL)')
+    .option('--allow <tools>', 'high-priority tools the agents may use, comma-separated')
+    .option('--declassify-to <level>', 'pre-authorize declassification down to this level')
+    .option('--wait', 'follow the command until it ends and print the result')
+    .option('--timeout <seconds>', 'how long --wait waits', '120')
+    .action(run((text: string, opts: Parameters<typeof askCommand>[1]) => askCommand(text, opts)));
+
+  json(asUser(cli.command('status').description("show a command's status and result").argument('<commandId>')))
+    .action(run((id: string, opts: Parameters<typeof statusCommand>[1]) => statusCommand(id, opts)));
+
+  json(asUser(cli.command('approvals').description('list requests waiting for approval'), 'the first approver'))
+    .action(run((opts: Parameters<typeof approvalsCommand>[0]) => approvalsCommand(opts)));
+
+  for (const decision of ['approve', 'reject'] as const) {
+    json(asUser(cli.command(decision).description(`${decision} a pending request`).argument('<requestId>'), 'the first approver'))
+      .option('--reason <text>', 'why (only its digest is kept)')
+      .action(run((id: string, opts: Parameters<typeof decideCommand>[2]) => decideCommand(id, decision, opts)));
+  }
+
+  const audit = cli.command('audit').description('the tamper-evident ledger');
+  json(asUser(audit.command('verify').description('recompute the hash chain, checkpoint signatures and anchor; exit 1 when tampered with')))
+    .action(run((opts: Parameters<typeof auditVerifyCommand>[0]) => auditVerifyCommand(opts)));
+  json(asUser(audit.command('checkpoint').description('have the signer sign a checkpoint of the ledger now')))
+    .action(run((opts: Parameters<typeof auditCheckpointCommand>[0]) => auditCheckpointCommand(opts)));
+  json(asUser(audit.command('log').description('list ledger entries')))
+    .option('--since <seq>', 'only entries after this sequence number')
+    .option('--limit <n>', 'at most this many entries')
+    .action(run((opts: Parameters<typeof auditLogCommand>[0]) => auditLogCommand(opts)));
+
+  json(cli.command('demo').description('run the hospital scenario on a fresh local cloud'))
+    .option('--verbose', 'show every ledger entry of each step')
+    .action(
+      run((opts: { json?: boolean; verbose?: boolean }) => {
+        // Loaded on demand: it brings the whole local cloud.
+        const { demoCommand } = require('./demo') as typeof import('./demo');
+        return demoCommand(opts);
+      }),
+    );
+  return cli;
+}
+
+/** Entry point of `bin/agentsec.js`. */
+export function main(argv: readonly string[] = process.argv): void {
+  program()
+    .parseAsync([...argv])
+    .catch((err: unknown) => {
+      process.stderr.write(`agentsec: ${describeFailure(err).message}\n`);
+      process.exit(1);
+    });
+}

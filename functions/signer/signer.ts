@@ -1,0 +1,302 @@
+import { randomUUID } from 'node:crypto';
+import { KMSClient } from '@aws-sdk/client-kms';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { ApprovalStore, StoredRequest } from '../stores/approvals';
+import { CheckpointAnchors } from '../kernel/ledger/checkpoint-anchor';
+import { CheckpointOutcome, Checkpointer } from '../kernel/ledger/checkpoints';
+import { CommandAuthority, CommandRecords } from '../stores/commands';
+import { BoundRequest, SignerDecision, bindRequest, directiveRequestSchema } from '../kernel/directives/request';
+import { DirectiveClaims, SignedDirective, newDirectiveNonce, signDirective } from '../kernel/directives/directives';
+import { isSecurityError } from '../kernel/errors';
+import { formatLabel } from '../kernel/labels';
+import { LedgerEntryInput, LedgerReader, LedgerWriter } from '../kernel/ledger/ledger';
+import { agentNameSchema, describeIssues, uuidSchema } from '../kernel/schemas';
+import { ApprovalVote, Denial, decideDirective } from './policy';
+import { Topology } from '../kernel/topology/topology';
+
+/** Sends an approved directive to the agent that asked for it (a `directive` message on its queue). */
+export type DirectiveDelivery = (request: StoredRequest, directive: SignedDirective) => Promise<void>;
+
+export interface SignerProps {
+  readonly topology: Topology;
+  /** KMS client for `Sign` with the authority key; only the signer's role may use it (DESIGN §3). */
+  readonly kms: KMSClient;
+  /** The authority key (ECC_NIST_P256, SIGN_VERIFY). */
+  readonly authorityKeyArn: string;
+  readonly doc: DynamoDBDocumentClient;
+  readonly tables: {
+    /** TABLES.commands: read for the command's owner, clearance, allowed tools and status. */
+    readonly commands: string;
+    /** TABLES.approvals: pending requests and human votes. */
+    readonly approvals: string;
+    /** TABLES.ledger: the chain `ledger` appends to, read for its head, and the partition of its checkpoint anchor. */
+    readonly ledger: string;
+  };
+  readonly ledger: LedgerWriter;
+  /**
+   * Delivers directives that `resume` signs after approvals.
+   * @default none: `resume` only returns the directive
+   */
+  readonly deliver?: DirectiveDelivery;
+  /** Clock in epoch milliseconds. @default Date.now */
+  readonly now?: () => number;
+}
+
+/** Who signs, in the ledger. */
+export const SIGNER_ACTOR = 'signer';
+
+/** Statuses a command may be denied from: a rejection never rewrites a finished command. */
+const LIVE_STATUSES = ['queued', 'running', 'awaiting_approval'] as const;
+
+/**
+ * The authority (DESIGN §5): deterministic code, no model. It signs a directive only when `decideDirective`
+ * grants it, records pending requests for human approval, and writes one ledger entry per decision. It also
+ * signs the ledger's checkpoints (DESIGN §7), the only other use of the authority key.
+ *
+ * @example
+ * const signer = new Signer({ topology, kms, authorityKeyArn, doc, tables: { commands, approvals, ledger: ledgerTable }, ledger });
+ * const decision = await signer.request({ requestId, kind: 'tool', requester: 'scheduler', commandId,
+ *   target: 'scheduler', tool: 'schedule_appointment', args, label });
+ * // after approvals: const resumed = await signer.resume(requestId);
+ */
+export class Signer {
+  readonly approvals: ApprovalStore;
+  private readonly topology: Topology;
+  private readonly kms: KMSClient;
+  private readonly authorityKeyArn: string;
+  private readonly commands: CommandRecords;
+  private readonly ledger: LedgerWriter;
+  private readonly deliver?: DirectiveDelivery;
+  private readonly now: () => number;
+  private readonly checkpointer: Checkpointer;
+
+  constructor(props: SignerProps) {
+    this.topology = props.topology;
+    this.kms = props.kms;
+    this.authorityKeyArn = props.authorityKeyArn;
+    this.commands = new CommandRecords(props.doc, props.tables.commands);
+    this.ledger = props.ledger;
+    this.deliver = props.deliver;
+    this.now = props.now ?? Date.now;
+    this.approvals = new ApprovalStore({ doc: props.doc, tableName: props.tables.approvals, topology: props.topology, ledger: props.ledger });
+    const chain = { doc: props.doc, tableName: props.tables.ledger, chain: props.ledger.chain };
+    this.checkpointer = new Checkpointer({
+      kms: props.kms,
+      authorityKeyArn: props.authorityKeyArn,
+      reader: new LedgerReader(chain),
+      ledger: props.ledger,
+      anchors: new CheckpointAnchors(chain),
+      every: props.topology.runtime.checkpointEvery,
+      actor: SIGNER_ACTOR,
+    });
+  }
+
+  /**
+   * Signs a checkpoint of the ledger's head when `topology.runtime.checkpointEvery` entries were appended since
+   * the last one (on schedule), or whenever anything was (`force`, on demand), and anchors it (DESIGN §7).
+   */
+  checkpoint(force = false): Promise<CheckpointOutcome> {
+    return this.checkpointer.checkpoint(force);
+  }
+
+  /** Decides a directive request (untrusted input: it comes from an agent that may be compromised). */
+  async request(input: unknown): Promise<SignerDecision> {
+    const parsed = directiveRequestSchema.safeParse(input);
+    if (!parsed.success) return this.refuse(identifiersOf(input), undefined, schemaDenial(describeIssues(parsed.error)));
+    let bound: BoundRequest;
+    try {
+      bound = bindRequest(parsed.data);
+    } catch (err) {
+      if (!isSecurityError(err)) throw err;
+      return this.refuse(parsed.data, undefined, { verdict: 'deny', reason: err.reason, message: err.message });
+    }
+    const { request: stored, votes } = await this.approvals.load(bound.requestId);
+    return stored ? this.continueStored(bound, stored, votes) : this.decide(bound, undefined, []);
+  }
+
+  /**
+   * Decides a pending request again, after approvals were recorded. A granted request is signed once, stored,
+   * and handed to `deliver`; calling again returns the same outcome (and retries a failed delivery).
+   */
+  async resume(requestId: string): Promise<SignerDecision> {
+    if (!uuidSchema.safeParse(requestId).success) return this.refuse({}, undefined, schemaDenial('requestId must be a UUID'));
+    const { request: stored, votes } = await this.approvals.load(requestId);
+    if (!stored) {
+      return this.refuse({ requestId }, undefined, { verdict: 'deny', reason: 'NOT_AUTHORIZED', message: `no approval request ${requestId}` });
+    }
+    const decision = await this.outcomeOf(stored, votes);
+    if (decision.status === 'signed' && this.deliver) await this.deliverOnce(requestId, decision.directive);
+    return decision;
+  }
+
+  /** A request whose id is already recorded: one request id names one request for ever, so its approvals are never spent on another. */
+  private continueStored(request: BoundRequest, stored: StoredRequest, votes: readonly ApprovalVote[]): Promise<SignerDecision> {
+    if (sameBinding(stored, request)) return this.outcomeOf(stored, votes);
+    return this.refuse(request, undefined, { verdict: 'deny', reason: 'BINDING_MISMATCH', message: `request id ${request.requestId} names another request` });
+  }
+
+  /** The outcome of a stored request: its recorded decision, or the policy's decision now. */
+  private async outcomeOf(stored: StoredRequest, votes: readonly ApprovalVote[]): Promise<SignerDecision> {
+    if (stored.status === 'signed' && stored.directive) return { status: 'signed', requestId: stored.requestId, directive: stored.directive };
+    if (stored.status === 'denied') {
+      return { status: 'denied', requestId: stored.requestId, reason: stored.reason ?? 'NOT_AUTHORIZED', message: `request ${stored.requestId} was denied` };
+    }
+    return this.decide(stored, stored, votes);
+  }
+
+  private async decide(request: BoundRequest, stored: StoredRequest | undefined, votes: readonly ApprovalVote[]): Promise<SignerDecision> {
+    let command: CommandAuthority | undefined;
+    try {
+      command = await this.commands.authority(request.commandId);
+    } catch (err) {
+      if (!isSecurityError(err)) throw err;
+      return this.refuse(request, stored, { verdict: 'deny', reason: 'NOT_AUTHORIZED', message: err.message });
+    }
+    const verdict = decideDirective({ topology: this.topology, request, command, votes });
+    if (verdict.verdict === 'deny') return this.refuse(request, stored, verdict);
+    if (verdict.verdict === 'grant') return this.sign(request, command as CommandAuthority, stored);
+    const pending: SignerDecision = {
+      status: 'pending',
+      requestId: request.requestId,
+      approvalsNeeded: verdict.approvalsNeeded,
+      approvals: verdict.approvals,
+    };
+    if (stored) return pending;
+    if (!(await this.approvals.open(request, verdict.approvalsNeeded))) {
+      // Another request took this id first.
+      const { request: winner, votes: recorded } = await this.approvals.load(request.requestId);
+      if (!winner) throw new Error(`approval request ${request.requestId} vanished`);
+      return this.continueStored(request, winner, recorded);
+    }
+    await this.record(request, { type: 'directive.requested', detail: { approvalsNeeded: verdict.approvalsNeeded } });
+    return pending;
+  }
+
+  private async sign(request: BoundRequest, command: CommandAuthority, stored: StoredRequest | undefined): Promise<SignerDecision> {
+    const issuedAt = this.now();
+    const claims: DirectiveClaims = {
+      v: 1,
+      id: randomUUID(),
+      nonce: newDirectiveNonce(),
+      kind: request.kind,
+      issuedAt,
+      expiresAt: issuedAt + this.topology.runtime.directiveTtlSeconds * 1000,
+      principal: command.owner,
+      commandId: request.commandId,
+      target: request.target,
+      label: request.label,
+      ...(request.kind === 'tool'
+        ? { tool: request.tool, argsDigest: request.argsDigest }
+        : { contentDigest: request.contentDigest, declassifyTo: request.declassifyTo }),
+    };
+    const directive = await signDirective(this.kms, this.authorityKeyArn, claims);
+    if (stored && !(await this.approvals.settle(stored.requestId, { status: 'signed', directive }))) {
+      return this.settledElsewhere(stored.requestId);
+    }
+    await this.record(request, { type: 'directive.signed', directiveId: claims.id, detail: { expiresAt: claims.expiresAt } });
+    return { status: 'signed', requestId: request.requestId, directive };
+  }
+
+  /** Denies, records the denial once, and ends the command when an approver rejected the request. */
+  private async refuse(request: Partial<BoundRequest>, stored: StoredRequest | undefined, denial: Denial): Promise<SignerDecision> {
+    if (stored && !(await this.approvals.settle(stored.requestId, { status: 'denied', reason: denial.reason }))) {
+      return this.settledElsewhere(stored.requestId);
+    }
+    const commandDenied =
+      denial.rejected === true &&
+      request.commandId !== undefined &&
+      (await this.commands.transition(request.commandId, LIVE_STATUSES, 'denied', denial.reason));
+    await this.record(request, {
+      type: 'directive.denied',
+      reason: denial.reason,
+      detail: { rejected: denial.rejected === true, commandDenied },
+    });
+    return {
+      status: 'denied',
+      ...(request.requestId ? { requestId: request.requestId } : {}),
+      reason: denial.reason,
+      message: denial.message,
+    };
+  }
+
+  /** A concurrent resume decided the request first: its stored outcome is the answer. */
+  private async settledElsewhere(requestId: string): Promise<SignerDecision> {
+    const { request, votes } = await this.approvals.load(requestId);
+    if (!request || request.status === 'pending') throw new Error(`approval request ${requestId} lost its decision`);
+    return this.outcomeOf(request, votes);
+  }
+
+  /**
+   * At least once: a failed delivery is retried by the next `resume`. A duplicate is harmless, the receiver
+   * consumes the directive's nonce once (DESIGN §5).
+   */
+  private async deliverOnce(requestId: string, directive: SignedDirective): Promise<void> {
+    const { request } = await this.approvals.load(requestId);
+    if (!request || request.deliveredAt) return;
+    await this.deliver!(request, directive);
+    await this.approvals.markDelivered(requestId);
+  }
+
+  /** One ledger entry per decision, with identifiers, labels and digests only (DESIGN §7). */
+  private async record(
+    request: Partial<BoundRequest>,
+    entry: Pick<LedgerEntryInput, 'type' | 'reason' | 'directiveId'> & { detail?: Record<string, string | number | boolean | null> },
+  ): Promise<void> {
+    const digests = {
+      ...(request.argsDigest ? { args: request.argsDigest } : {}),
+      ...(request.contentDigest ? { content: request.contentDigest } : {}),
+    };
+    await this.ledger.append({
+      type: entry.type,
+      actor: SIGNER_ACTOR,
+      ...(request.commandId ? { commandId: request.commandId } : {}),
+      ...(entry.reason ? { reason: entry.reason } : {}),
+      ...(entry.directiveId ? { directiveId: entry.directiveId } : {}),
+      ...(Object.keys(digests).length > 0 ? { digests } : {}),
+      detail: {
+        ...(request.requestId ? { requestId: request.requestId } : {}),
+        ...(request.kind ? { kind: request.kind } : {}),
+        ...(request.requester ? { requester: request.requester } : {}),
+        ...(request.target ? { target: request.target } : {}),
+        ...(request.tool ? { tool: request.tool } : {}),
+        ...(request.label ? { label: formatLabel(request.label) } : {}),
+        ...(request.declassifyTo ? { declassifyTo: formatLabel(request.declassifyTo) } : {}),
+        ...entry.detail,
+      },
+    });
+  }
+}
+
+function schemaDenial(message: string): Denial {
+  return { verdict: 'deny', reason: 'SCHEMA', message };
+}
+
+/** The identifiers of a malformed request that are safe to ledger: well-formed ones only, never free text. */
+function identifiersOf(input: unknown): Partial<BoundRequest> {
+  const raw = (typeof input === 'object' && input !== null ? input : {}) as Record<string, unknown>;
+  const requestId = uuidSchema.safeParse(raw.requestId);
+  const commandId = uuidSchema.safeParse(raw.commandId);
+  const requester = agentNameSchema.safeParse(raw.requester);
+  return {
+    ...(requestId.success ? { requestId: requestId.data } : {}),
+    ...(commandId.success ? { commandId: commandId.data } : {}),
+    ...(requester.success ? { requester: requester.data } : {}),
+  };
+}
+
+/** The same request: every field a directive would bind. */
+function sameBinding(a: BoundRequest, b: BoundRequest): boolean {
+  const fields = (r: BoundRequest) =>
+    JSON.stringify([
+      r.kind,
+      r.requester,
+      r.commandId,
+      r.target,
+      formatLabel(r.label),
+      r.tool ?? null,
+      r.argsDigest ?? null,
+      r.contentDigest ?? null,
+      r.declassifyTo ? formatLabel(r.declassifyTo) : null,
+    ]);
+  return fields(a) === fields(b);
+}

@@ -1,0 +1,412 @@
+import * as z from 'zod';
+import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
+import {
+  DynamoDBDocumentClient,
+  PutCommand,
+  QueryCommand,
+  TransactWriteCommand,
+  UpdateCommand,
+  paginateScan,
+} from '@aws-sdk/lib-dynamodb';
+import { sha256Hex } from '../kernel/canonical';
+import { BoundRequest } from '../kernel/directives/request';
+import { SignedDirective, signedDirectiveSchema } from '../kernel/directives/directives';
+import { REASON_CODES, ReasonCode, SecurityError } from '../kernel/errors';
+import { Label, formatLabel, parseLabelText } from '../kernel/labels';
+import { LedgerWriter } from '../kernel/ledger/ledger';
+import { describeIssues, principalSchema, uuidSchema } from '../kernel/schemas';
+import { ApprovalVote } from '../signer/policy';
+import { TABLES } from '../kernel/tables';
+import { Topology } from '../kernel/topology/topology';
+
+/**
+ * Requests waiting for humans, and the humans' votes (TABLES.approvals: pk requestId, sk approver). The request
+ * itself is the item with approver `#request`; every other item is one approver's vote, so "the same approver
+ * twice counts once" is the table's key, not a convention (DESIGN §5: k-of-n *distinct* approvals).
+ * Only digests are stored, never a tool's arguments (DESIGN §1: tables hold ciphertext and digests).
+ */
+
+const PK = TABLES.approvals.partitionKey;
+const SK = TABLES.approvals.sortKey.name;
+/** The sort key of the request item; `#` is not a username character, so no vote can take its place. */
+export const REQUEST_ITEM = '#request';
+
+export type RequestStatus = 'pending' | 'signed' | 'denied';
+
+/** A request as the signer recorded it, with its outcome once decided. */
+export interface StoredRequest extends BoundRequest {
+  readonly approvalsNeeded: number;
+  readonly status: RequestStatus;
+  readonly reason?: ReasonCode;
+  /** The directive signed for it: a repeated `resume` hands out this one, never a second. */
+  readonly directive?: SignedDirective;
+  /** When the signed directive was handed to the agent that asked (at least once). */
+  readonly deliveredAt?: string;
+  readonly createdAt: string;
+}
+
+/** What `GET /v1/approvals` shows an approver: what is asked and by whom, with digests in place of content. */
+export interface PendingApproval {
+  readonly requestId: string;
+  readonly kind: 'tool' | 'declassify';
+  readonly commandId: string;
+  readonly requester: string;
+  readonly target: string;
+  readonly tool?: string;
+  readonly label: Label;
+  readonly declassifyTo?: Label;
+  readonly argsDigest?: string;
+  readonly contentDigest?: string;
+  readonly approvalsNeeded: number;
+  /** Approvers who approved so far, sorted. */
+  readonly approvals: readonly string[];
+  readonly createdAt: string;
+}
+
+export interface ApprovalInput {
+  readonly requestId: string;
+  /** The authenticated username (from the caller's token, never from the request body). */
+  readonly approver: string;
+  readonly decision: 'approve' | 'reject';
+  /** Free text from the approver; only its digest is kept. */
+  readonly reason?: string;
+}
+
+export interface ApprovalOutcome {
+  readonly requestId: string;
+  readonly commandId: string;
+  readonly decision: 'approve' | 'reject';
+  /** False when this approver had already voted: the vote counted once, and nothing new was recorded. */
+  readonly recorded: boolean;
+  readonly approvals: readonly string[];
+  readonly approvalsNeeded: number;
+  readonly rejected: boolean;
+  /** The request can be decided now (enough approvals, or a rejection): call `SignerClient.resume(requestId)`. */
+  readonly ready: boolean;
+}
+
+/** A vote on a request that does not exist, or that is already signed or denied. */
+export class ApprovalError extends Error {
+  constructor(
+    readonly code: 'UNKNOWN_REQUEST' | 'ALREADY_DECIDED',
+    message: string,
+  ) {
+    super(message);
+    this.name = 'ApprovalError';
+  }
+}
+
+const labelText = z.string().transform((text, ctx) => {
+  try {
+    return parseLabelText(text);
+  } catch {
+    ctx.addIssue({ code: 'custom', message: 'malformed label' });
+    return z.NEVER;
+  }
+});
+
+/** Fails closed on a malformed item: the signer never decides on a record it cannot read. */
+const storedRequestSchema = z.object({
+  [PK]: z.string(),
+  kind: z.enum(['tool', 'declassify']),
+  requester: z.string(),
+  commandId: z.string(),
+  target: z.string(),
+  label: labelText,
+  tool: z.string().optional(),
+  argsDigest: z.string().optional(),
+  contentDigest: z.string().optional(),
+  declassifyTo: labelText.optional(),
+  approvalsNeeded: z.number().int().min(1),
+  status: z.enum(['pending', 'signed', 'denied']),
+  reason: z.enum(REASON_CODES).optional(),
+  directive: signedDirectiveSchema.optional(),
+  deliveredAt: z.string().optional(),
+  createdAt: z.string(),
+});
+
+const voteSchema = z.object({ [SK]: z.string(), decision: z.enum(['approve', 'reject']) });
+
+function toStoredRequest(item: Record<string, unknown>): StoredRequest {
+  const parsed = storedRequestSchema.safeParse(item);
+  if (!parsed.success) throw new SecurityError('SCHEMA', `approval request ${String(item[PK])}: ${describeIssues(parsed.error)}`);
+  const { [PK]: requestId, ...rest } = parsed.data;
+  return { requestId, ...rest } as StoredRequest;
+}
+
+function toVote(item: Record<string, unknown>): ApprovalVote {
+  const parsed = voteSchema.safeParse(item);
+  if (!parsed.success) throw new SecurityError('SCHEMA', `approval vote: ${describeIssues(parsed.error)}`);
+  return { approver: parsed.data[SK], decision: parsed.data.decision };
+}
+
+/** Approvers (from the topology) who approved, sorted: the same list the policy counts. */
+function approversWhoApproved(topology: Topology, votes: readonly ApprovalVote[]): string[] {
+  return votes.filter((v) => v.decision === 'approve' && topology.approvers.has(v.approver)).map((v) => v.approver).sort();
+}
+
+const isConditionFailure = (err: unknown) => (err as { name?: string }).name === 'ConditionalCheckFailedException';
+
+export interface ApprovalStoreProps {
+  readonly doc: DynamoDBDocumentClient;
+  /** The approvals table (`TABLES.approvals`). */
+  readonly tableName: string;
+  /** Its `approvers` decide whose votes are accepted. */
+  readonly topology: Topology;
+  /** Records accepted approvals (`approval.recorded`) and refused attempts (`directive.denied`). */
+  readonly ledger: LedgerWriter;
+}
+
+/**
+ * @example
+ * const approvals = new ApprovalStore({ doc, tableName: env.AGENTSEC_TABLE_APPROVALS, topology, ledger });
+ * const outcome = await approvals.recordApproval({ requestId, approver: caller.username, decision: 'approve' });
+ * if (outcome.ready) await signer.resume(requestId);
+ */
+export class ApprovalStore {
+  private readonly doc: DynamoDBDocumentClient;
+  private readonly tableName: string;
+  private readonly topology: Topology;
+  private readonly ledger: LedgerWriter;
+
+  constructor(props: ApprovalStoreProps) {
+    this.doc = props.doc;
+    this.tableName = props.tableName;
+    this.topology = props.topology;
+    this.ledger = props.ledger;
+  }
+
+  /** The request and every vote on it (one strongly consistent query). */
+  async load(requestId: string): Promise<{ request?: StoredRequest; votes: ApprovalVote[] }> {
+    let request: StoredRequest | undefined;
+    const votes: ApprovalVote[] = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      const out = await this.doc.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          KeyConditionExpression: '#pk = :id',
+          ExpressionAttributeNames: { '#pk': PK },
+          ExpressionAttributeValues: { ':id': requestId },
+          ConsistentRead: true,
+          ExclusiveStartKey: start,
+        }),
+      );
+      for (const item of out.Items ?? []) {
+        if (item[SK] === REQUEST_ITEM) request = toStoredRequest(item);
+        else votes.push(toVote(item));
+      }
+      start = out.LastEvaluatedKey;
+    } while (start);
+    return { request, votes };
+  }
+
+  /** Records a request as pending; false when the request id is already taken (one id names one request). */
+  async open(request: BoundRequest, approvalsNeeded: number): Promise<boolean> {
+    const { requestId, label, declassifyTo, ...rest } = request;
+    try {
+      await this.doc.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: {
+            ...rest,
+            [PK]: requestId,
+            [SK]: REQUEST_ITEM,
+            label: formatLabel(label),
+            ...(declassifyTo ? { declassifyTo: formatLabel(declassifyTo) } : {}),
+            approvalsNeeded,
+            status: 'pending',
+            createdAt: new Date().toISOString(),
+          },
+          ConditionExpression: 'attribute_not_exists(#pk)',
+          ExpressionAttributeNames: { '#pk': PK },
+        }),
+      );
+      return true;
+    } catch (err) {
+      if (isConditionFailure(err)) return false;
+      throw err;
+    }
+  }
+
+  /**
+   * Decides a pending request once: signed with its directive, or denied with a reason. False when it was
+   * already decided (a concurrent resume won; its outcome stands).
+   */
+  async settle(requestId: string, outcome: { status: 'signed'; directive: SignedDirective } | { status: 'denied'; reason: ReasonCode }): Promise<boolean> {
+    const detail = outcome.status === 'signed' ? { ':d': outcome.directive } : { ':d': outcome.reason };
+    try {
+      await this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { [PK]: requestId, [SK]: REQUEST_ITEM },
+          UpdateExpression: `SET #status = :to, #detail = :d, #decidedAt = :now`,
+          ConditionExpression: '#status = :pending',
+          ExpressionAttributeNames: {
+            '#status': 'status',
+            '#detail': outcome.status === 'signed' ? 'directive' : 'reason',
+            '#decidedAt': 'decidedAt',
+          },
+          ExpressionAttributeValues: { ':to': outcome.status, ':pending': 'pending', ':now': new Date().toISOString(), ...detail },
+        }),
+      );
+      return true;
+    } catch (err) {
+      if (isConditionFailure(err)) return false;
+      throw err;
+    }
+  }
+
+  /** Notes that a signed request's directive reached its queue. */
+  async markDelivered(requestId: string): Promise<void> {
+    await this.doc.send(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: { [PK]: requestId, [SK]: REQUEST_ITEM },
+        UpdateExpression: 'SET #deliveredAt = :now',
+        ConditionExpression: '#status = :signed',
+        ExpressionAttributeNames: { '#deliveredAt': 'deliveredAt', '#status': 'status' },
+        ExpressionAttributeValues: { ':now': new Date().toISOString(), ':signed': 'signed' },
+      }),
+    );
+  }
+
+  /**
+   * Records one human's decision (DESIGN §5). Only `topology.approvers` may vote (NOT_AUTHORIZED, ledgered as
+   * `directive.denied`); a second vote by the same approver records nothing, except that an approval may be
+   * turned into a rejection (refusing is always allowed); a vote on an unknown or decided request is an
+   * ApprovalError. An accepted vote is ledgered as `approval.recorded`.
+   */
+  async recordApproval(input: ApprovalInput): Promise<ApprovalOutcome> {
+    if (!uuidSchema.safeParse(input.requestId).success) throw new SecurityError('SCHEMA', 'requestId must be a UUID');
+    const approver = principalSchema.safeParse(input.approver);
+    if (!approver.success) throw new SecurityError('SCHEMA', 'approver must be a user name');
+    if (!this.topology.approvers.has(approver.data)) return this.refuseNonApprover(input);
+
+    const { request, votes } = await this.load(input.requestId);
+    if (!request) throw new ApprovalError('UNKNOWN_REQUEST', `no approval request ${input.requestId}`);
+    if (request.status !== 'pending') throw new ApprovalError('ALREADY_DECIDED', `approval request ${input.requestId} is already ${request.status}`);
+
+    const recorded = await this.putVote(input);
+    const after = recorded
+      ? [...votes.filter((v) => v.approver !== input.approver), { approver: input.approver, decision: input.decision }]
+      : votes;
+    if (recorded) {
+      await this.ledger.append({
+        type: 'approval.recorded',
+        actor: input.approver,
+        commandId: request.commandId,
+        ...(input.reason ? { digests: { reason: sha256Hex(input.reason) } } : {}),
+        detail: { requestId: request.requestId, decision: input.decision, kind: request.kind, tool: request.tool ?? null },
+      });
+    }
+    const approvals = approversWhoApproved(this.topology, after);
+    const rejected = after.some((v) => v.decision === 'reject' && this.topology.approvers.has(v.approver));
+    return {
+      requestId: request.requestId,
+      commandId: request.commandId,
+      decision: input.decision,
+      recorded,
+      approvals,
+      approvalsNeeded: request.approvalsNeeded,
+      rejected,
+      ready: rejected || approvals.length >= request.approvalsNeeded,
+    };
+  }
+
+  /** Requests still waiting for approvers, oldest first, with who approved so far. Digests only, never arguments. */
+  async listPending(): Promise<PendingApproval[]> {
+    const requests = new Map<string, StoredRequest>();
+    const votes = new Map<string, ApprovalVote[]>();
+    for await (const page of paginateScan({ client: this.doc }, { TableName: this.tableName, ConsistentRead: true })) {
+      for (const item of page.Items ?? []) {
+        const id = String(item[PK]);
+        if (item[SK] === REQUEST_ITEM) {
+          if (item.status === 'pending') requests.set(id, toStoredRequest(item));
+        } else {
+          votes.set(id, [...(votes.get(id) ?? []), toVote(item)]);
+        }
+      }
+    }
+    return [...requests.values()]
+      .sort((a, b) => a.createdAt.localeCompare(b.createdAt))
+      .map((r) => ({
+        requestId: r.requestId,
+        kind: r.kind,
+        commandId: r.commandId,
+        requester: r.requester,
+        target: r.target,
+        ...(r.tool ? { tool: r.tool } : {}),
+        label: r.label,
+        ...(r.declassifyTo ? { declassifyTo: r.declassifyTo } : {}),
+        ...(r.argsDigest ? { argsDigest: r.argsDigest } : {}),
+        ...(r.contentDigest ? { contentDigest: r.contentDigest } : {}),
+        approvalsNeeded: r.approvalsNeeded,
+        approvals: approversWhoApproved(this.topology, votes.get(r.requestId) ?? []),
+        createdAt: r.createdAt,
+      }));
+  }
+
+  /** A vote from someone who is not an approver counts for nothing and is ledgered as a refusal. */
+  private async refuseNonApprover(input: ApprovalInput): Promise<never> {
+    const { request } = await this.load(input.requestId);
+    await this.ledger.append({
+      type: 'directive.denied',
+      actor: 'api',
+      ...(request ? { commandId: request.commandId } : {}),
+      reason: 'NOT_AUTHORIZED',
+      detail: { requestId: input.requestId, approver: input.approver, decision: input.decision },
+    });
+    throw new SecurityError('NOT_AUTHORIZED', `${input.approver} is not an approver`);
+  }
+
+  /**
+   * Writes the vote only while the request is pending (atomically with that check). False when this approver
+   * already voted the same way, or tries to turn a rejection into an approval.
+   */
+  private async putVote(input: ApprovalInput): Promise<boolean> {
+    const fresh = 'attribute_not_exists(#sk)';
+    try {
+      await this.doc.send(
+        new TransactWriteCommand({
+          TransactItems: [
+            {
+              ConditionCheck: {
+                TableName: this.tableName,
+                Key: { [PK]: input.requestId, [SK]: REQUEST_ITEM },
+                ConditionExpression: '#status = :pending',
+                ExpressionAttributeNames: { '#status': 'status' },
+                ExpressionAttributeValues: { ':pending': 'pending' },
+              },
+            },
+            {
+              Put: {
+                TableName: this.tableName,
+                Item: {
+                  [PK]: input.requestId,
+                  [SK]: input.approver,
+                  decision: input.decision,
+                  ...(input.reason ? { reasonDigest: sha256Hex(input.reason) } : {}),
+                  recordedAt: new Date().toISOString(),
+                },
+                ConditionExpression: input.decision === 'reject' ? `${fresh} OR #decision = :approve` : fresh,
+                ExpressionAttributeNames: { '#sk': SK, ...(input.decision === 'reject' ? { '#decision': 'decision' } : {}) },
+                ...(input.decision === 'reject' ? { ExpressionAttributeValues: { ':approve': 'approve' } } : {}),
+              },
+            },
+          ],
+        }),
+      );
+      return true;
+    } catch (err) {
+      if (err instanceof TransactionCanceledException) {
+        const [request, vote] = err.CancellationReasons ?? [];
+        if (request?.Code === 'ConditionalCheckFailed') {
+          throw new ApprovalError('ALREADY_DECIDED', `approval request ${input.requestId} was decided meanwhile`);
+        }
+        if (vote?.Code === 'ConditionalCheckFailed') return false;
+      }
+      throw err;
+    }
+  }
+}

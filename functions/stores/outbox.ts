@@ -1,0 +1,76 @@
+import { DynamoDBDocumentClient, GetCommand, PutCommand, paginateScan } from '@aws-sdk/lib-dynamodb';
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { TABLES } from '../kernel/tables';
+
+const KEY = TABLES.outbox.partitionKey;
+
+/** A side effect of a tool and where it came from. */
+export interface SideEffect {
+  readonly tool: string;
+  readonly agent: string;
+  readonly commandId: string;
+  /** The message whose processing produced the effect: a redelivery of it carries the same id. */
+  readonly messageId: string;
+  /** The directive the effect ran under; absent for low-priority tools. */
+  readonly directiveId?: string;
+  /** What the tool did (the email sent, the appointment booked), or null when it did nothing. */
+  readonly payload: Record<string, unknown> | null;
+}
+
+/** A side effect as recorded. */
+export type OutboxRecord = SideEffect & { readonly effectId: string; readonly recordedAt: string };
+
+/**
+ * The tools' side effects, each written once under its effect id (a directive id, or the low-tool call
+ * key): a duplicate delivery finds the record there and writes nothing (DESIGN §4).
+ *
+ * @example
+ * const first = await outbox.record(claims.id, effect);  // true
+ * const again = await outbox.record(claims.id, effect);  // false, nothing written
+ */
+export class Outbox {
+  constructor(
+    private readonly doc: DynamoDBDocumentClient,
+    private readonly tableName: string,
+    private readonly now: () => Date = () => new Date(),
+  ) {}
+
+  /** Records `effect` under `effectId`; false, with nothing written, when that id is already recorded. */
+  async record(effectId: string, effect: SideEffect): Promise<boolean> {
+    const item: OutboxRecord = { ...withoutUndefined(effect), effectId, recordedAt: this.now().toISOString() };
+    try {
+      await this.doc.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: item,
+          // At most once per effect id: the first writer wins and no one overwrites it.
+          ConditionExpression: 'attribute_not_exists(#id)',
+          ExpressionAttributeNames: { '#id': KEY },
+        }),
+      );
+      return true;
+    } catch (err) {
+      if (err instanceof ConditionalCheckFailedException) return false;
+      throw err;
+    }
+  }
+
+  /** The record under `effectId`, read consistently (a duplicate must see the first write). */
+  async get(effectId: string): Promise<OutboxRecord | undefined> {
+    const out = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: { [KEY]: effectId }, ConsistentRead: true }));
+    return out.Item as OutboxRecord | undefined;
+  }
+
+  /** Every record (a full scan: for tests and operators, never on a request path). */
+  async list(): Promise<OutboxRecord[]> {
+    const records: OutboxRecord[] = [];
+    for await (const page of paginateScan({ client: this.doc }, { TableName: this.tableName, ConsistentRead: true })) {
+      records.push(...((page.Items ?? []) as OutboxRecord[]));
+    }
+    return records;
+  }
+}
+
+function withoutUndefined<T extends object>(value: T): T {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
+}

@@ -1,5 +1,0 @@
-import type { Emulator } from '../emulator';
-
-export default async function globalTeardown(): Promise<void> {
-  await (globalThis as { __agentsecEmulator?: Emulator }).__agentsecEmulator?.stop();
-}

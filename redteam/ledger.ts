@@ -1,0 +1,222 @@
+import { DeleteCommand, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { anchorPartition } from '../functions/kernel/ledger/checkpoint-anchor';
+import { hashEntry, LedgerEntry, linkEntry } from '../functions/kernel/ledger/ledger';
+import { TABLES } from '../functions/kernel/tables';
+import { Outcome, outcome } from './attempt';
+import type { RedTeamCloud } from './cloud';
+import { CommandWatch } from './command-watch';
+
+/**
+ * Ledger tampering (DESIGN §7) with the SDK, as someone with write access to the table: entries edited, deleted,
+ * reordered, inserted, re-chained and truncated, checkpoints and the anchor forged. `GET /v1/audit/verify` must say
+ * `ok: false` and name the first bad entry. Each attack is undone before the next, and the chain verifies again.
+ */
+
+const CHAIN = 'main';
+const CHAIN_KEY = TABLES.ledger.partitionKey;
+const SEQ_KEY = TABLES.ledger.sortKey.name;
+const ANCHOR_KEY = { [CHAIN_KEY]: anchorPartition(CHAIN), [SEQ_KEY]: 0 };
+
+type Entry = LedgerEntry & Record<string, unknown>;
+
+export interface Attack {
+  readonly name: string;
+  readonly apply: () => Promise<void>;
+  /**
+   * The first seq the attack changed (or removed): what verification must name, since it promises that the
+   * entries before `firstBadSeq` are intact (functions/kernel/ledger-verify.ts). Another answer is an anomaly.
+   */
+  readonly firstBad: number;
+  /**
+   * For a rewrite re-chained after the edit, only checkpoints can tell where it began: any `firstBadSeq` from this
+   * seq (the first one no earlier checkpoint vouches for) to `firstBad` keeps that promise. @default firstBad
+   */
+  readonly firstBadFrom?: number;
+  /** When the attack is beyond what the design detects, why (an undetected result is residual risk, not a success). */
+  readonly bounded?: string;
+}
+
+/** Where the chain stands when tampering starts. */
+interface Baseline {
+  readonly entries: readonly Entry[];
+  readonly anchor: Record<string, unknown>;
+  /** The anchor of an earlier checkpoint, saved when it was current. */
+  readonly earlierAnchor: Record<string, unknown>;
+  /** Seqs of the two checkpoint entries, and of the head. */
+  readonly firstCheckpoint: number;
+  readonly lastCheckpoint: number;
+}
+
+/** Runs the ledger attacks (`pick` chooses a subset, for the fast tests). */
+export async function runLedger(rt: RedTeamCloud, pick: (all: Attack[]) => Attack[] = (all) => all): Promise<Outcome[]> {
+  const baseline = await prepare(rt);
+  const alice = await rt.as('alice');
+  const intact = await alice.verifyAudit();
+  if (!intact.ok) return [outcome('ledger', 'the ledger before tampering', 'error', `does not verify: ${intact.reason}`)];
+  const outcomes: Outcome[] = [];
+  for (const attack of pick(attacks(rt, baseline))) {
+    await attack.apply();
+    const result = await alice.verifyAudit();
+    outcomes.push(judge(attack, result));
+    await restore(rt, baseline);
+  }
+  const after = await alice.verifyAudit();
+  if (!after.ok) outcomes.push(outcome('ledger', 'the ledger after the attacks were undone', 'error', `does not verify: ${after.reason}`));
+  return outcomes;
+}
+
+function judge(attack: Attack, result: { ok: boolean; firstBadSeq: number | null; reason?: string }): Outcome {
+  if (result.ok) {
+    return attack.bounded
+      ? outcome('ledger', attack.name, 'residual', `verifies: ${attack.bounded}`)
+      : outcome('ledger', attack.name, 'success', 'the tampered ledger verifies');
+  }
+  const evidence = `verify ok: false, firstBadSeq ${result.firstBadSeq} (${result.reason ?? 'no reason'})`;
+  const from = attack.firstBadFrom ?? attack.firstBad;
+  const named = result.firstBadSeq !== null && result.firstBadSeq >= from && result.firstBadSeq <= attack.firstBad;
+  const expected = from === attack.firstBad ? `${attack.firstBad}` : `${from} to ${attack.firstBad}`;
+  return outcome('ledger', attack.name, 'blocked', evidence, named ? undefined : `expected firstBadSeq ${expected}`);
+}
+
+/** Two checkpoints with traffic between and after them, then the chain and its anchor as they stand. */
+async function prepare(rt: RedTeamCloud): Promise<Baseline> {
+  const alice = await rt.as('alice');
+  const traffic = async () => {
+    const { commandId } = await alice.submit({ text: 'Ask edge to lookup_public_info about parking.', classification: { level: 'UNCLASSIFIED', compartments: [] } });
+    await new CommandWatch(rt).settled(commandId);
+    await rt.quiesce(800);
+  };
+  await rt.quiesce(800);
+  const first = await alice.checkpoint();
+  const earlierAnchor = await getAnchor(rt);
+  await traffic();
+  const last = await alice.checkpoint();
+  // Entries after the last checkpoint: the window no signature covers yet.
+  await traffic();
+  if (first.status !== 'written' || last.status !== 'written') throw new Error('the signer wrote no checkpoint when asked');
+  return { entries: (await rt.ledger()) as Entry[], anchor: await getAnchor(rt), earlierAnchor, firstCheckpoint: first.entrySeq, lastCheckpoint: last.entrySeq };
+}
+
+async function getAnchor(rt: RedTeamCloud): Promise<Record<string, unknown>> {
+  const out = await rt.doc.send(new GetCommand({ TableName: rt.state.tables.ledger, Key: ANCHOR_KEY, ConsistentRead: true }));
+  if (!out.Item) throw new Error('the checkpoint anchor is missing');
+  return out.Item;
+}
+
+function attacks(rt: RedTeamCloud, b: Baseline): Attack[] {
+  const table = rt.state.tables.ledger;
+  const put = async (item: object) => void (await rt.doc.send(new PutCommand({ TableName: table, Item: item as Record<string, unknown> })));
+  const del = async (seq: number) => void (await rt.doc.send(new DeleteCommand({ TableName: table, Key: { [CHAIN_KEY]: CHAIN, [SEQ_KEY]: seq } })));
+  const { entries } = b;
+  const n = entries.length;
+  const at = (seq: number) => structuredClone(entries[seq - 1]);
+  const mid = Math.floor(b.firstCheckpoint / 2);
+  const covered = [...new Set([1, mid, b.firstCheckpoint + 2, b.lastCheckpoint - 1])];
+  /** The last seq a checkpoint written before `seq` vouches for (0 when none). */
+  const vouchedBefore = (seq: number) =>
+    Math.max(0, ...entries.filter((e) => e.type === 'checkpoint' && e.seq < seq).map((e) => Number(e.detail?.seq ?? 0)));
+  const rechain = async (from: number, change: (e: Entry) => void) => {
+    let prev = from > 1 ? entries[from - 2].hash : undefined;
+    for (let seq = from; seq <= n; seq++) {
+      const e = at(seq);
+      if (seq === from) change(e);
+      if (prev !== undefined) e.prevHash = prev;
+      const { hash: _old, ...unsealed } = e;
+      e.hash = hashEntry(unsealed as never);
+      prev = e.hash;
+      await put(e);
+    }
+  };
+  const renumber = async (from: number, by: 1 | -1) => {
+    const moved = entries.filter((e) => e.seq >= from);
+    for (const e of by > 0 ? [...moved].reverse() : moved) await put({ ...e, seq: e.seq + by });
+    if (by < 0) await del(n);
+  };
+  const truncate = async (from: number) => {
+    for (let seq = n; seq >= from; seq--) await del(seq);
+  };
+
+  const edits: Array<[string, (e: Entry) => void]> = [
+    ['type', (e) => (e.type = e.type === 'tool.denied' ? 'tool.executed' : 'tool.denied')],
+    ['actor', (e) => (e.actor = 'mallory')],
+    ['reason', (e) => (e.reason = e.reason === 'NOT_AUTHORIZED' ? 'SCHEMA' : 'NOT_AUTHORIZED')],
+    ['commandId', (e) => (e.commandId = '00000000-0000-4000-8000-000000000000')],
+    ['detail', (e) => (e.detail = { ...(e.detail ?? {}), approvedBy: 'carol' })],
+    ['digests', (e) => (e.digests = { ...(e.digests ?? {}), content: '0'.repeat(64) })],
+    ['time', (e) => (e.at = '1999-12-31T23:59:59.000Z')],
+    ['an added attribute', (e) => (e.approvedBy = 'carol')],
+  ];
+  const list: Attack[] = [];
+  for (const seq of covered) {
+    for (const [field, change] of edits) {
+      list.push({ name: `edit ${field} of seq ${seq}`, firstBad: seq, apply: async () => { const e = at(seq); change(e); await put(e); } });
+    }
+    list.push({
+      name: `edit seq ${seq} and recompute its hash`,
+      firstBad: seq,
+      apply: async () => { const e = at(seq); e.actor = 'mallory'; const { hash: _h, ...u } = e; e.hash = hashEntry(u as never); await put(e); },
+    });
+    list.push({
+      name: `edit seq ${seq} and re-chain every entry after it`,
+      firstBad: seq,
+      firstBadFrom: vouchedBefore(seq) + 1,
+      apply: () => rechain(seq, (e) => (e.actor = 'mallory')),
+    });
+    list.push({ name: `delete seq ${seq}`, firstBad: seq, apply: () => del(seq) });
+    list.push({ name: `delete seq ${seq} and renumber the rest to close the gap`, firstBad: seq, apply: () => renumber(seq + 1, -1) });
+    list.push({ name: `swap seq ${seq} and ${seq + 1}`, firstBad: seq, apply: async () => { await put({ ...at(seq + 1), seq }); await put({ ...at(seq), seq: seq + 1 }); } });
+    list.push({
+      name: `insert a forged, linked entry at seq ${seq + 1}`,
+      firstBad: seq + 1,
+      apply: async () => {
+        await renumber(seq + 1, 1);
+        await put(linkEntry(at(seq), { type: 'approval.recorded', actor: 'carol', commandId: at(seq).commandId }, { chain: CHAIN, at: new Date() }));
+      },
+    });
+  }
+  const cp = b.firstCheckpoint;
+  list.push(
+    { name: `copy seq 2 over seq ${mid} (a replayed entry)`, firstBad: mid, apply: () => put({ ...at(2), seq: mid }) },
+    { name: `forge the signature of checkpoint seq ${cp}`, firstBad: cp, apply: () => rechain(cp, (e) => (e.digests = { ...e.digests, signature: Buffer.alloc(70, 1).toString('base64') })) },
+    { name: `point checkpoint seq ${cp} at another hash`, firstBad: cp, apply: () => rechain(cp, (e) => (e.digests = { ...e.digests, hash: entries[0].hash })) },
+    { name: `truncate from seq ${b.lastCheckpoint} (the last checkpoint and after)`, firstBad: b.lastCheckpoint, apply: () => truncate(b.lastCheckpoint) },
+    { name: `truncate from seq ${mid}`, firstBad: mid, apply: () => truncate(mid) },
+    { name: 'forge the anchor signature', firstBad: n + 1, apply: () => put({ ...b.anchor, checkpoint: { ...(b.anchor.checkpoint as object), signature: Buffer.alloc(70, 2).toString('base64') } }) },
+    { name: 'delete the anchor', firstBad: n + 1, apply: () => rt.doc.send(new DeleteCommand({ TableName: table, Key: ANCHOR_KEY })).then(() => undefined) },
+    {
+      name: `truncate the ${n - b.lastCheckpoint} entries after the last checkpoint`,
+      firstBad: b.lastCheckpoint + 1,
+      apply: () => truncate(b.lastCheckpoint + 1),
+      bounded: `entries after the last checkpoint are covered by no signature until the next one (every ${rt.topology.runtime.checkpointEvery} entries)`,
+    },
+    {
+      name: `edit seq ${n} and re-chain: inside the unsigned tail`,
+      firstBad: n,
+      apply: () => rechain(n, (e) => (e.actor = 'mallory')),
+      bounded: `entries after the last checkpoint are covered by no signature until the next one (every ${rt.topology.runtime.checkpointEvery} entries)`,
+    },
+    {
+      name: `roll the anchor back to checkpoint seq ${cp} and truncate after it`,
+      firstBad: cp + 1,
+      apply: async () => { await put(b.earlierAnchor); await truncate(cp + 1); },
+      bounded: 'needs write access to the anchor partition, which IAM gives the signer alone (lib/data-tables.ts); the emulator does not enforce IAM',
+    },
+    {
+      name: `delete the anchor and truncate before the first checkpoint (seq ${cp})`,
+      firstBad: cp,
+      apply: async () => { await rt.doc.send(new DeleteCommand({ TableName: table, Key: ANCHOR_KEY })); await truncate(cp); },
+      bounded: 'needs DeleteItem on the ledger, which IAM gives no one (lib/data-tables.ts); the emulator does not enforce IAM',
+    },
+  );
+  return list;
+}
+
+/** Puts back every entry and the anchor as they were, and removes anything added after the baseline's head. */
+async function restore(rt: RedTeamCloud, b: Baseline): Promise<void> {
+  const table = rt.state.tables.ledger;
+  const now = (await rt.ledger()) as Entry[];
+  const stored = new Map(now.map((e) => [e.seq, JSON.stringify(e)]));
+  for (const e of b.entries) if (stored.get(e.seq) !== JSON.stringify(e)) await rt.doc.send(new PutCommand({ TableName: table, Item: e }));
+  for (const e of now) if (e.seq > b.entries.length) await rt.doc.send(new DeleteCommand({ TableName: table, Key: { [CHAIN_KEY]: CHAIN, [SEQ_KEY]: e.seq } }));
+  await rt.doc.send(new PutCommand({ TableName: table, Item: b.anchor }));
+}

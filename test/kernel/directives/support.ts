@@ -1,0 +1,51 @@
+import { randomUUID } from 'node:crypto';
+import { sha256Hex } from '../../../functions/kernel/canonical';
+import { DirectiveClaims, SignedDirective, argsDigest, newDirectiveNonce, signDirective } from '../../../functions/kernel/directives/directives';
+import { Label, label } from '../../../functions/kernel/labels';
+import { kms } from '../../support/aws';
+
+/** Claims of a tool directive: alice's `commandId` may run schedule_appointment on the scheduler with `args`, five minutes from `issuedAt`. */
+export function toolClaims(commandId: string, args: unknown, issuedAt: number, overrides: Partial<DirectiveClaims> = {}): DirectiveClaims {
+  return {
+    v: 1,
+    id: randomUUID(),
+    nonce: newDirectiveNonce(),
+    kind: 'tool',
+    issuedAt,
+    expiresAt: issuedAt + 300_000,
+    principal: 'alice',
+    commandId,
+    target: 'scheduler',
+    tool: 'schedule_appointment',
+    argsDigest: argsDigest(args),
+    label: label('CONFIDENTIAL'),
+    ...overrides,
+  };
+}
+
+/** A declassification signed with `key`: core may send `plaintext` of alice's command from `from` down to CONFIDENTIAL, to `target`. */
+export function declassification(
+  key: string,
+  target: string,
+  commandId: string,
+  plaintext: string,
+  from: Label,
+  overrides: Partial<DirectiveClaims> = {},
+): Promise<SignedDirective> {
+  const now = Date.now();
+  return signDirective(kms(), key, {
+    v: 1,
+    id: randomUUID(),
+    nonce: newDirectiveNonce(),
+    kind: 'declassify',
+    issuedAt: now,
+    expiresAt: now + 300_000,
+    principal: 'alice',
+    commandId,
+    target,
+    contentDigest: sha256Hex(plaintext),
+    label: from,
+    declassifyTo: label('CONFIDENTIAL'),
+    ...overrides,
+  });
+}

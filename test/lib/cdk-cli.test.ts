@@ -1,0 +1,184 @@
+import { cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { DescribeKeyCommand, GenerateDataKeyCommand, GetKeyRotationStatusCommand, SignCommand } from '@aws-sdk/client-kms';
+import { DescribeTableCommand } from '@aws-sdk/client-dynamodb';
+import { GetFunctionConfigurationCommand, LambdaClient, ListEventSourceMappingsCommand } from '@aws-sdk/client-lambda';
+import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { awsClientConfig } from '../../functions/platform/aws-clients';
+import { dynamo, emulatorEndpoint, kms } from '../support/aws';
+import { CdkRun, baseEnvironment, runCdk } from './support/cdk-cli';
+import { StackResource, listStackResources, stackStatus } from './support/emulator-cloudformation';
+import { CloudFormationTemplate } from './support/synth';
+
+/**
+ * The real CLI on the real app (`bin/app.ts` through cdk.json): synth offline with esbuild bundling, cdk-nag and
+ * CloudFormation validation, then `cdk bootstrap` and `cdk deploy` of that cloud assembly into the emulator.
+ */
+
+/** Resource types moto 5.2.1's CloudFormation does not create (it logs "No Moto CloudFormation support" and goes on). */
+export const MOTO_SKIPPED_TYPES = [
+  'AWS::ApiGatewayV2::Api',
+  'AWS::ApiGatewayV2::Authorizer',
+  'AWS::ApiGatewayV2::Integration',
+  'AWS::ApiGatewayV2::Route',
+  'AWS::ApiGatewayV2::Stage',
+  'AWS::CDK::Metadata',
+  'AWS::Cognito::UserPool',
+  'AWS::Cognito::UserPoolClient',
+  'AWS::SQS::QueuePolicy',
+];
+
+const STACK = 'AgentSec';
+const work = mkdtempSync(path.join(tmpdir(), 'agentsec-cli-'));
+const assembly = path.join(work, 'cdk.out');
+let synth: CdkRun;
+let bootstrap: CdkRun;
+let template: CloudFormationTemplate;
+
+/** No credentials, no endpoint, and every HTTP(S) request sent to a closed port: synth must not need the network. */
+function offlineEnvironment(): NodeJS.ProcessEnv {
+  return { ...baseEnvironment(), HTTP_PROXY: 'http://localhost:9', HTTPS_PROXY: 'http://localhost:9', http_proxy: 'http://localhost:9', https_proxy: 'http://localhost:9' };
+}
+
+function emulatorEnvironment(): NodeJS.ProcessEnv {
+  const region = process.env.AWS_REGION ?? 'us-east-1';
+  return { ...baseEnvironment(), AWS_ENDPOINT_URL: emulatorEndpoint(), AWS_REGION: region, AWS_DEFAULT_REGION: region, AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test' };
+}
+
+beforeAll(async () => {
+  // Bootstrapping the emulator does not need the app, so it runs while the app synthesizes.
+  [synth, bootstrap] = await Promise.all([
+    runCdk(['synth', '--quiet', '-o', assembly], offlineEnvironment(), 150_000),
+    // Its own output directory: the CLI locks the one it uses, and others may run cdk in this checkout.
+    runCdk(['bootstrap', `aws://unknown-account/${process.env.AWS_REGION ?? 'us-east-1'}`, '-o', path.join(work, 'bootstrap.out')], emulatorEnvironment(), 150_000),
+  ]);
+  if (synth.code === 0) template = JSON.parse(readFileSync(path.join(assembly, `${STACK}.template.json`), 'utf8'));
+}, 180_000);
+
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+describe('npx cdk synth', () => {
+  it('works offline: no credentials, no network, no Docker', () => {
+    expect({ code: synth.code, tail: synth.code === 0 ? '' : synth.output.slice(-3000) }).toEqual({ code: 0, tail: '' });
+    expect(synth.output).not.toMatch(/docker/i);
+  });
+
+  it('yields one stack named AgentSec', () => {
+    const manifest = JSON.parse(readFileSync(path.join(assembly, 'manifest.json'), 'utf8'));
+    const stacks = Object.entries(manifest.artifacts as Record<string, { type: string; properties?: { stackName?: string } }>)
+      .filter(([, a]) => a.type === 'aws:cloudformation:stack')
+      .map(([id, a]) => a.properties?.stackName ?? id);
+    expect(stacks).toEqual([STACK]);
+  });
+
+  it('bundles every function with esbuild: one minified index.js with its source map', () => {
+    const assets = JSON.parse(readFileSync(path.join(assembly, `${STACK}.assets.json`), 'utf8'));
+    const code = Object.values(assets.files as Record<string, { source: { path: string; packaging: string } }>).filter((f) => f.source.packaging === 'zip');
+    expect(code.length).toBeGreaterThan(0);
+    for (const { source } of code) {
+      const dir = path.join(assembly, source.path);
+      expect(readdirSync(dir).sort()).toEqual(['index.js', 'index.js.map']);
+      const js = readFileSync(path.join(dir, 'index.js'), 'utf8');
+      expect(js).toMatch(/\/\/# sourceMappingURL=index\.js\.map\s*$/);
+      // Minified: no per-module path comments (esbuild writes them unminified) and long lines.
+      expect(js).not.toMatch(/^\/\/ (functions|node_modules)\//m);
+      expect(js.length / js.split('\n').length).toBeGreaterThan(200);
+    }
+    const functions = Object.values(template.Resources).filter((r) => r.Type === 'AWS::Lambda::Function');
+    expect(functions).toHaveLength(7);
+  });
+});
+
+describe('cdk bootstrap and cdk deploy into the emulator', () => {
+  let deploy: CdkRun;
+  let resources: StackResource[];
+  let isMoto: boolean;
+  const outputsFile = path.join(work, 'outputs.json');
+  const region = process.env.AWS_REGION ?? 'us-east-1';
+  const physicalId = (logicalId: string) => resources.find((r) => r.logicalId === logicalId)!.physicalId;
+  const ofType = (type: string) => Object.entries(template.Resources).filter(([, r]) => r.Type === type).map(([id]) => id);
+
+  beforeAll(async () => {
+    expect(synth.code).toBe(0);
+    isMoto = (await fetch(`${emulatorEndpoint()}/moto-api/`)).ok;
+    const deployable = path.join(work, 'deployable');
+    cpSync(assembly, deployable, { recursive: true });
+    if (isMoto) {
+      // moto's CloudFormation hands AWS::KMS::Key Tags to its KMS tagger unconverted and fails (KeyError 'TagKey').
+      const file = path.join(deployable, `${STACK}.template.json`);
+      const t = JSON.parse(readFileSync(file, 'utf8')) as CloudFormationTemplate;
+      for (const r of Object.values(t.Resources)) if (r.Type === 'AWS::KMS::Key') delete r.Properties!.Tags;
+      writeFileSync(file, JSON.stringify(t));
+    }
+    deploy = await runCdk(
+      ['deploy', STACK, '--app', deployable, '--require-approval', 'never', '--outputs-file', outputsFile],
+      emulatorEnvironment(),
+      150_000,
+    );
+    resources = deploy.code === 0 ? await listStackResources(emulatorEndpoint(), region, STACK) : [];
+  }, 180_000);
+
+  it('bootstraps and deploys with the plain aws-cdk CLI and AWS_ENDPOINT_URL', async () => {
+    expect({ code: bootstrap.code, tail: bootstrap.code === 0 ? '' : bootstrap.output.slice(-3000) }).toEqual({ code: 0, tail: '' });
+    expect({ code: deploy.code, tail: deploy.code === 0 ? '' : deploy.output.slice(-3000) }).toEqual({ code: 0, tail: '' });
+    expect(await stackStatus(emulatorEndpoint(), region, STACK)).toMatch(/^(CREATE|UPDATE)_COMPLETE$/);
+    // Written by the CLI; moto's change-set execution (what `cdk deploy` uses) never computes stack outputs.
+    expect(existsSync(outputsFile)).toBe(true);
+    const outputs = JSON.parse(readFileSync(outputsFile, 'utf8'));
+    if (!isMoto) expect(Object.keys(outputs[STACK])).toEqual(expect.arrayContaining(['ApiUrl', 'KeyArns', 'QueueUrls', 'UserPoolId']));
+  });
+
+  it('creates every resource except the types the emulator skips (listed in the README)', () => {
+    const created = resources.filter((r) => r.type !== '');
+    const createdIds = new Set(created.map((r) => r.logicalId));
+    const skipped = new Set(Object.entries(template.Resources).filter(([id]) => !createdIds.has(id)).map(([, r]) => r.Type));
+    expect([...skipped].sort()).toEqual(isMoto ? MOTO_SKIPPED_TYPES : []);
+    for (const r of created) expect([r.logicalId, r.type, r.status]).toEqual([r.logicalId, template.Resources[r.logicalId].Type, 'CREATE_COMPLETE']);
+  });
+
+  it('creates the keys with rotation on the symmetric ones; moto makes the authority key symmetric', async () => {
+    for (const id of ofType('AWS::KMS::Key')) {
+      const rotation = await kms().send(new GetKeyRotationStatusCommand({ KeyId: physicalId(id) }));
+      expect([id, rotation.KeyRotationEnabled]).toEqual([id, template.Resources[id].Properties!.EnableKeyRotation === true]);
+    }
+    const [authority] = ofType('AWS::KMS::Key').filter((id) => template.Resources[id].Properties!.KeySpec === 'ECC_NIST_P256');
+    const sign = kms().send(new SignCommand({ KeyId: physicalId(authority), Message: Buffer.from('x'), SigningAlgorithm: 'ECDSA_SHA_256' }));
+    if (isMoto) {
+      // moto's CloudFormation creates every KMS key SYMMETRIC_DEFAULT/ENCRYPT_DECRYPT, whatever KeySpec says.
+      await expect(sign).rejects.toThrow(/SIGN_VERIFY/);
+      await expect(kms().send(new GenerateDataKeyCommand({ KeyId: physicalId(authority), KeySpec: 'AES_256' }))).resolves.toBeDefined();
+    } else {
+      const { KeyMetadata } = await kms().send(new DescribeKeyCommand({ KeyId: physicalId(authority) }));
+      expect(KeyMetadata).toMatchObject({ KeySpec: 'ECC_NIST_P256', KeyUsage: 'SIGN_VERIFY' });
+    }
+  });
+
+  it('creates the queues with their redrive policies and the tables with their keys (moto ignores SSE and PITR)', async () => {
+    const sqs = new SQSClient(awsClientConfig({ endpoint: emulatorEndpoint() }));
+    for (const id of ofType('AWS::SQS::Queue').filter((q) => template.Resources[q].Properties!.RedrivePolicy)) {
+      const { Attributes } = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: physicalId(id), AttributeNames: ['RedrivePolicy'] }));
+      expect(JSON.parse(Attributes!.RedrivePolicy!).maxReceiveCount).toBe(template.Resources[id].Properties!.RedrivePolicy.maxReceiveCount);
+    }
+    for (const id of ofType('AWS::DynamoDB::Table')) {
+      const { Table } = await dynamo().send(new DescribeTableCommand({ TableName: physicalId(id) }));
+      expect(Table!.KeySchema).toEqual(template.Resources[id].Properties!.KeySchema);
+      if (!isMoto) expect(Table!.SSEDescription?.SSEType).toBe('KMS');
+    }
+  });
+
+  it('creates the functions on nodejs24.x with their environment (arm64 except on moto), and the SQS event sources', async () => {
+    const lambda = new LambdaClient(awsClientConfig({ endpoint: emulatorEndpoint() }));
+    for (const id of ofType('AWS::Lambda::Function')) {
+      const fn = await lambda.send(new GetFunctionConfigurationCommand({ FunctionName: physicalId(id) }));
+      expect(fn.Runtime).toBe('nodejs24.x');
+      // moto's CloudFormation ignores Architectures and creates x86_64 functions.
+      expect(fn.Architectures).toEqual([isMoto ? 'x86_64' : 'arm64']);
+      expect(fn.Environment!.Variables).toEqual(expect.objectContaining({ AGENTSEC_KEY_ARNS: expect.stringContaining('TOP_SECRET') }));
+    }
+    const mappings = await lambda.send(new ListEventSourceMappingsCommand({}));
+    const ours = mappings.EventSourceMappings!.filter((m) => ofType('AWS::Lambda::Function').some((id) => m.FunctionArn?.endsWith(`:${physicalId(id)}`)));
+    expect(ours).toHaveLength(ofType('AWS::Lambda::EventSourceMapping').length);
+    for (const m of ours) expect(m.FunctionResponseTypes).toEqual(['ReportBatchItemFailures']);
+  });
+});

@@ -1,0 +1,53 @@
+import { LEVELS, Level, dominates, label, levelRank } from '../../../functions/kernel/labels';
+import { Topology } from '../../../functions/kernel/topology/topology';
+
+/**
+ * The KMS access the topology implies (DESIGN §2, §3, §5), written from the design and the topology alone —
+ * never from lib/ — so the synthesized policies are compared against an independent statement of intent.
+ */
+
+export const KMS_ACTIONS = [
+  'kms:Decrypt',
+  'kms:GenerateDataKey',
+  'kms:Encrypt',
+  'kms:ReEncryptFrom',
+  'kms:ReEncryptTo',
+  'kms:Sign',
+  'kms:Verify',
+  'kms:GetPublicKey',
+] as const;
+export type KmsAction = (typeof KMS_ACTIONS)[number];
+
+export type KeyName = Level | 'authority' | 'storage';
+export const KEY_NAMES: readonly KeyName[] = [...LEVELS, 'authority', 'storage'];
+
+/** Someone in the account with `kms:*` in their identity policy, but no role in AgentSec. */
+export const ADMINISTRATOR = 'administrator';
+
+/** What `principal` (an agent's name, `api`, `signer` or the administrator) may do with `key`. */
+export function expectedKeyAccess(topology: Topology, principal: string, key: KeyName, action: KmsAction): boolean {
+  if (key === 'authority') {
+    // Only the signer signs; everyone in AgentSec verifies (DESIGN §3, §5).
+    if (action === 'kms:Sign') return principal === 'signer';
+    if (action === 'kms:Verify' || action === 'kms:GetPublicKey') return principal !== ADMINISTRATOR;
+    return false;
+  }
+  // The storage key is used by DynamoDB on a caller's behalf, never called directly.
+  if (key === 'storage') return false;
+  // Level keys: envelope encryption uses GenerateDataKey to seal and Decrypt to open, nothing else (DESIGN §3).
+  if (action !== 'kms:Decrypt' && action !== 'kms:GenerateDataKey') return false;
+  const agent = topology.agents.get(principal);
+  if (agent) {
+    if (action === 'kms:Decrypt') return dominates(agent.clearance, label(key)); // no read up
+    return principal === 'core' || levelRank(key) >= levelRank(agent.clearance.level); // no write down; core declassifies
+  }
+  if (principal === 'api') {
+    // Commands and answers at most at the highest clearance of any user (DESIGN §8).
+    return topology.users.some((u) => levelRank(u.clearance.level) >= levelRank(key));
+  }
+  if (principal === 'signer') {
+    // It reads nothing classified; it seals the directives it delivers, at levels their addressee can read (§5).
+    return action === 'kms:GenerateDataKey' && [...topology.agents.values()].some((a) => dominates(a.clearance, label(key)));
+  }
+  return false; // the administrator uses no key
+}

@@ -1,0 +1,166 @@
+import { randomUUID } from 'node:crypto';
+import { CreateTableCommand, KeyType, ScalarAttributeType } from '@aws-sdk/client-dynamodb';
+import { PutCommand, GetCommand } from '@aws-sdk/lib-dynamodb';
+import { DirectiveVerifier } from '../../functions/kernel/directives/directives';
+import { DirectiveRequestInput } from '../../functions/kernel/directives/request';
+import { LedgerEntry, LedgerReader, LedgerWriter } from '../../functions/kernel/ledger/ledger';
+import { Label, formatLabel, label } from '../../functions/kernel/labels';
+import { DirectiveDelivery, Signer } from '../../functions/signer/signer';
+import { TABLES } from '../../functions/kernel/tables';
+import { loadTopology } from '../../functions/kernel/topology/topology';
+import { createSigningKey, createTable, documentClient, dynamo, kms, unique } from '../support/aws';
+
+/** The approvals table: a string sort key, which `createTable` (numeric sort keys) does not make. */
+async function createApprovalsTable(name: string): Promise<string> {
+  const { partitionKey, sortKey } = TABLES.approvals;
+  await dynamo().send(
+    new CreateTableCommand({
+      TableName: name,
+      BillingMode: 'PAY_PER_REQUEST',
+      AttributeDefinitions: [
+        { AttributeName: partitionKey, AttributeType: ScalarAttributeType.S },
+        { AttributeName: sortKey.name, AttributeType: ScalarAttributeType.S },
+      ],
+      KeySchema: [
+        { AttributeName: partitionKey, KeyType: KeyType.HASH },
+        { AttributeName: sortKey.name, KeyType: KeyType.RANGE },
+      ],
+    }),
+  );
+  return name;
+}
+
+export interface CommandFixture {
+  owner?: string;
+  ownerClearance?: Label;
+  label?: Label;
+  allow?: string[];
+  declassifyTo?: string;
+  status?: string;
+}
+
+/** Real tables, a real authority key and a real ledger on the emulator; one set per test file. */
+export async function signerFixture() {
+  const topology = loadTopology();
+  const client = kms();
+  const doc = documentClient();
+  const [authorityKeyArn, commands, approvals, ledgerTable] = await Promise.all([
+    createSigningKey(client),
+    createTable(unique('commands'), TABLES.commands.partitionKey),
+    createApprovalsTable(unique('approvals')),
+    createTable(unique('ledger'), TABLES.ledger.partitionKey, TABLES.ledger.sortKey.name),
+  ]);
+  const ledger = new LedgerWriter({ doc, tableName: ledgerTable });
+  const delivered: { requestId: string; directiveId: string }[] = [];
+  let failDelivery = false;
+  const deliver: DirectiveDelivery = async (request, directive) => {
+    if (failDelivery) throw new Error('queue unavailable');
+    delivered.push({ requestId: request.requestId, directiveId: directive.claims.id });
+  };
+  const makeSigner = (now?: () => number) =>
+    new Signer({ topology, kms: client, authorityKeyArn, doc, tables: { commands, approvals, ledger: ledgerTable }, ledger, deliver, now });
+  const signer = makeSigner();
+  const verifier = (now?: () => number) => new DirectiveVerifier({ kms: client, authorityKeyArn, now });
+
+  /** Stores a command as the API would, returning its id. */
+  async function putCommand(c: CommandFixture = {}): Promise<string> {
+    const commandId = randomUUID();
+    await doc.send(
+      new PutCommand({
+        TableName: commands,
+        Item: {
+          commandId,
+          owner: c.owner ?? 'alice',
+          ownerClearance: formatLabel(c.ownerClearance ?? label('TOP_SECRET', ['FINANCE', 'MEDICAL'])),
+          label: formatLabel(c.label ?? label('CONFIDENTIAL')),
+          allow: c.allow ?? [],
+          ...(c.declassifyTo ? { declassifyTo: c.declassifyTo } : {}),
+          status: c.status ?? 'running',
+          textCiphertext: 'AAAA',
+          textMessageId: randomUUID(),
+          createdAt: new Date().toISOString(),
+          updatedAt: new Date().toISOString(),
+        },
+      }),
+    );
+    return commandId;
+  }
+
+  async function commandStatus(commandId: string): Promise<string> {
+    const out = await doc.send(new GetCommand({ TableName: commands, Key: { commandId }, ConsistentRead: true }));
+    return out.Item?.status as string;
+  }
+
+  /** Every ledger entry about one command, oldest first. */
+  async function entriesFor(commandId: string): Promise<LedgerEntry[]> {
+    const all = await new LedgerReader({ doc, tableName: ledgerTable }).readAll();
+    return all.filter((e) => e.commandId === commandId);
+  }
+
+  return {
+    topology,
+    doc,
+    kms: client,
+    authorityKeyArn,
+    tables: { commands, approvals, ledger: ledgerTable },
+    ledger,
+    signer,
+    makeSigner,
+    verifier,
+    putCommand,
+    commandStatus,
+    entriesFor,
+    delivered,
+    setDeliveryFailing: (v: boolean) => void (failDelivery = v),
+  };
+}
+
+export type SignerFixture = Awaited<ReturnType<typeof signerFixture>>;
+
+/** A scheduler booking under `commandId`: a high tool. */
+export function scheduleRequest(commandId: string, overrides: Partial<Record<string, unknown>> = {}): DirectiveRequestInput {
+  return {
+    requestId: randomUUID(),
+    kind: 'tool',
+    requester: 'scheduler',
+    commandId,
+    target: 'scheduler',
+    tool: 'schedule_appointment',
+    args: { patientRef: 'P-1001', slot: '2031-04-01T09:00:00Z' },
+    label: label('CONFIDENTIAL'),
+    ...overrides,
+  } as DirectiveRequestInput;
+}
+
+/** The analyst prescribing under `commandId`: a critical tool (2 approvals in the repository topology). */
+export function prescribeRequest(commandId: string, overrides: Partial<Record<string, unknown>> = {}): DirectiveRequestInput {
+  return {
+    requestId: randomUUID(),
+    kind: 'tool',
+    requester: 'analyst',
+    commandId,
+    target: 'analyst',
+    tool: 'prescribe',
+    args: { patientRef: 'P-1001', drug: 'amoxicillin-secret-dose', doseMg: 500 },
+    label: label('SECRET', ['MEDICAL']),
+    ...overrides,
+  } as DirectiveRequestInput;
+}
+
+/** Core lowering a redacted SECRET/MEDICAL task to CONFIDENTIAL for the scheduler. */
+export function declassifyRequest(commandId: string, overrides: Partial<Record<string, unknown>> = {}): DirectiveRequestInput {
+  return {
+    requestId: randomUUID(),
+    kind: 'declassify',
+    requester: 'core',
+    commandId,
+    target: 'scheduler',
+    contentDigest: 'a'.repeat(64),
+    label: label('SECRET', ['MEDICAL']),
+    declassifyTo: label('CONFIDENTIAL'),
+    ...overrides,
+  } as DirectiveRequestInput;
+}
+
+/** The signer's ledger entries (what it decided), ignoring what others wrote about the command. */
+export const signerEntries = (entries: LedgerEntry[]) => entries.filter((e) => e.actor === 'signer');
