@@ -1,11 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { sha256Hex } from '../functions/kernel/canonical';
-import { DirectiveVerifier, SignedDirective, newDirectiveNonce } from '../functions/kernel/directives/directives';
+import { SignedDirective, newDirectiveNonce } from '../functions/kernel/directives/claims';
+import { DirectiveVerifier } from '../functions/kernel/directives/verify';
 import { EnvelopeCipher } from '../functions/kernel/messages/envelope-cipher';
 import { Label, formatLabel, label } from '../functions/kernel/labels';
 import { LedgerWriter } from '../functions/kernel/ledger/ledger';
-import { prepareMessage, receiveMessage } from '../functions/kernel/messages/messaging';
+import { receiveMessage } from '../functions/kernel/messages/receive';
+import { prepareMessage } from '../functions/kernel/messages/send';
 import { SingleUseStore } from '../functions/kernel/messages/single-use';
 import { Topology } from '../functions/kernel/topology/topology';
 import { Summary, summarize } from './stats';

@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { BatchWriteCommand, DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { LedgerEntry, LedgerReader, LedgerWriter, verifyChain } from '../functions/kernel/ledger/ledger';
+import { LedgerEntry } from '../functions/kernel/ledger/entry';
+import { LedgerReader, LedgerWriter } from '../functions/kernel/ledger/ledger';
+import { verifyChain } from '../functions/kernel/ledger/verify-chain';
 import { buildChain, sampleInput } from './ledger-fixtures';
 import { SdkMeter } from './sdk-meter';
 import { Summary, summarize } from './stats';

@@ -1,6 +1,6 @@
 /** Ledger entries for benchmarks and tests: realistic, varied, chained in memory. */
 import { createHash } from 'node:crypto';
-import { LedgerEntry, LedgerEntryInput, LedgerType, LEDGER_TYPES, linkEntry } from '../functions/kernel/ledger/ledger';
+import { LedgerEntry, LedgerEntryInput, LedgerType, LEDGER_TYPES, linkEntry } from '../functions/kernel/ledger/entry';
 
 export const digest = (text: string) => createHash('sha256').update(text).digest('hex');
 

@@ -1,7 +1,7 @@
 import { generateKeyPairSync, randomBytes, sign, KeyObject } from 'node:crypto';
 import { DecryptCommand, GenerateDataKeyCommand, GetPublicKeyCommand, KMSClient } from '@aws-sdk/client-kms';
 import { canonicalJson } from '../functions/kernel/canonical';
-import type { DirectiveClaims, SignedDirective } from '../functions/kernel/directives/directives';
+import type { DirectiveClaims, SignedDirective } from '../functions/kernel/directives/claims';
 import { LEVELS, Level } from '../functions/kernel/labels';
 
 /**

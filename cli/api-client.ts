@@ -112,7 +112,7 @@ export class ApiClient {
     return this.request('GET', '/v1/audit/verify');
   }
 
-  /** Asks the signer for a ledger checkpoint now (functions/kernel/checkpoints.ts `CheckpointOutcome`). */
+  /** Asks the signer for a ledger checkpoint now (functions/kernel/ledger/checkpoints.ts `CheckpointOutcome`). */
   checkpoint(): Promise<CheckpointOutcome> {
     return this.request('POST', '/v1/audit/checkpoints');
   }

@@ -1,6 +1,6 @@
 /** How the CLI shows things to a person: ledger entries as one line each, and aligned tables. */
 
-/** A ledger entry as the API returns it (functions/kernel/ledger-entry.ts); read loosely, it is only shown. */
+/** A ledger entry as the API returns it (functions/kernel/ledger/entry.ts); read loosely, it is only shown. */
 export interface EntryView {
   seq: number;
   at?: string;

@@ -1,6 +1,6 @@
 import { API_PRINCIPAL } from '../functions/api/commands';
 import { LEVELS, Label, Level, dominates, join, label, levelRank } from '../functions/kernel/labels';
-import { KERNEL_AGENT, SERVICE_SENDERS } from '../functions/kernel/messages/messaging';
+import { KERNEL_AGENT, SERVICE_SENDERS } from '../functions/kernel/flow/edges';
 import { SIGNER_ACTOR } from '../functions/signer/signer';
 import { AgentConfig, Topology } from '../functions/kernel/topology/topology';
 

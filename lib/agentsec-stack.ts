@@ -24,7 +24,7 @@ import { Signer } from './signer';
 /** The stack name of DESIGN §10. */
 export const STACK_NAME = 'AgentSec';
 
-/** Environment variable names handlers read (functions/kernel/environment.ts); the compiler checks each one. */
+/** Environment variable names handlers read (functions/platform/environment.ts); the compiler checks each one. */
 type HandlerEnvironment = Partial<Record<keyof z.input<typeof environmentSchema>, string>>;
 
 export interface AgentSecStackProps extends StackProps {
@@ -115,7 +115,7 @@ export class AgentSecStack extends Stack {
     return agent;
   }
 
-  /** The variables of functions/kernel/environment.ts for each function: only the queues it may send to. */
+  /** The variables of functions/platform/environment.ts for each function: only the queues it may send to. */
   private configureEnvironments(topology: Topology): void {
     const shared: HandlerEnvironment = {
       AGENTSEC_KEY_ARNS: Stack.of(this).toJsonString(this.keyring.keyArns()),

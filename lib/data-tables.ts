@@ -8,7 +8,7 @@ import { TABLES, TableName } from '../functions/kernel/tables';
 import { Actor } from './actor';
 import { administrationOnlyKeyPolicy, viaDynamoDb } from './key-policy';
 
-/** The ledger's one chain (functions/kernel/ledger.ts writes `main` by default). */
+/** The ledger's one chain (functions/kernel/ledger/ledger.ts writes `main` by default). */
 const LEDGER_CHAIN = 'main';
 
 export interface DataTablesProps {

@@ -12,7 +12,7 @@ export interface FunctionEnvironmentSpec {
 }
 
 /**
- * The environment the CDK stack would give this function (functions/kernel/environment.ts), built from the
+ * The environment the CDK stack would give this function (functions/platform/environment.ts), built from the
  * local cloud's resources, plus the emulator endpoint and region its AWS clients need. An unknown agent is an
  * error, never a missing entry (fail closed).
  */

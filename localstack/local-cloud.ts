@@ -7,7 +7,7 @@ import { createApiContext } from '../functions/api/context';
 import { createApiHandler } from '../functions/handlers/api';
 import { signerFromEnvironment } from '../functions/handlers/signer';
 import { awsClientConfig } from '../functions/platform/aws-clients';
-import { KERNEL_AGENT } from '../functions/kernel/messages/messaging';
+import { KERNEL_AGENT } from '../functions/kernel/flow/edges';
 import { InProcessSignerClient, SignerClient } from '../functions/signer/signer-client';
 import { Topology, loadTopology } from '../functions/kernel/topology/topology';
 import { localStateFile } from './state-files';
@@ -86,7 +86,7 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
     const emulator = await startEmulator({ log });
     stack.push(() => emulator.stop());
     log(emulator.owned ? `emulator: moto server on ${emulator.endpoint}` : `emulator: using ${emulator.endpoint}`);
-    // The kernel's AWS clients read the endpoint from the process environment (functions/kernel/aws.ts).
+    // The kernel's AWS clients read the endpoint from the process environment (functions/platform/aws-clients.ts).
     stack.push(pointProcessAt(emulator));
 
     const resources = await provisionLocalCloud({

@@ -1,7 +1,7 @@
 import { chmodSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { z } from 'zod';
-import { LEVELS } from '../functions/kernel/labels';
+import { COMPARTMENT_NAME, LEVELS } from '../functions/kernel/labels';
 import { TABLES, TableName } from '../functions/kernel/tables';
 
 /**
@@ -13,7 +13,7 @@ const nonEmpty = z.string().min(1);
 const url = z.url();
 
 const levelLabel = z
-  .object({ level: z.enum(LEVELS), compartments: z.array(z.string().regex(/^[A-Z][A-Z0-9_]{0,31}$/)) })
+  .object({ level: z.enum(LEVELS), compartments: z.array(z.string().regex(COMPARTMENT_NAME)) })
   .strict();
 
 const tableNames = z

@@ -1,5 +1,5 @@
 import type { ReasonCode } from '../functions/kernel/errors';
-import type { LedgerEntry } from '../functions/kernel/ledger/ledger';
+import type { LedgerEntry } from '../functions/kernel/ledger/entry';
 import { AttackClass, inParallel, Outcome, outcome, until } from './attempt';
 import type { RedTeamCloud } from './cloud';
 import { deliver } from './craft';

@@ -1,7 +1,8 @@
 import { generateKeyPairSync, randomUUID, sign } from 'node:crypto';
 import { CreateKeyCommand, SignCommand } from '@aws-sdk/client-kms';
 import { canonicalJson, sha256Hex } from '../functions/kernel/canonical';
-import { argsDigest, DirectiveClaims, newDirectiveNonce, SignedDirective, signDirective } from '../functions/kernel/directives/directives';
+import { argsDigest, DirectiveClaims, newDirectiveNonce, SignedDirective } from '../functions/kernel/directives/claims';
+import { signDirective } from '../functions/kernel/directives/sign';
 import type { ReasonCode } from '../functions/kernel/errors';
 import { label } from '../functions/kernel/labels';
 import type { RedTeamCloud } from './cloud';

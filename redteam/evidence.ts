@@ -1,4 +1,4 @@
-import type { LedgerEntry } from '../functions/kernel/ledger/ledger';
+import type { LedgerEntry } from '../functions/kernel/ledger/entry';
 import { dominates, label } from '../functions/kernel/labels';
 import { PATIENT_RECORDS } from '../functions/tools/fixtures/patient-records';
 import type { RedTeamCloud } from './cloud';

@@ -1,6 +1,6 @@
 import { DeleteCommand, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { anchorPartition } from '../functions/kernel/ledger/checkpoint-anchor';
-import { hashEntry, LedgerEntry, linkEntry } from '../functions/kernel/ledger/ledger';
+import { hashEntry, LedgerEntry, linkEntry } from '../functions/kernel/ledger/entry';
 import { TABLES } from '../functions/kernel/tables';
 import { Outcome, outcome } from './attempt';
 import type { RedTeamCloud } from './cloud';
@@ -24,7 +24,7 @@ export interface Attack {
   readonly apply: () => Promise<void>;
   /**
    * The first seq the attack changed (or removed): what verification must name, since it promises that the
-   * entries before `firstBadSeq` are intact (functions/kernel/ledger-verify.ts). Another answer is an anomaly.
+   * entries before `firstBadSeq` are intact (functions/kernel/ledger/verify-chain.ts). Another answer is an anomaly.
    */
   readonly firstBad: number;
   /**

@@ -1,4 +1,4 @@
-import type { SignedDirective } from '../functions/kernel/directives/directives';
+import type { SignedDirective } from '../functions/kernel/directives/claims';
 import type { AgentMessage } from '../functions/kernel/messages/envelope';
 import type { CommandRequestBody } from '../cli/api-client';
 import { until } from './attempt';

@@ -1,7 +1,7 @@
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { awsClientConfig, createAwsClients } from '../../functions/platform/aws-clients';
-import { KERNEL_AGENT } from '../../functions/kernel/messages/messaging';
+import { KERNEL_AGENT } from '../../functions/kernel/flow/edges';
 import { Topology } from '../../functions/kernel/topology/topology';
 import { HttpApiHandler, startHttpApi } from '../../localstack/http-api';
 import { ensureAgentQueues } from '../../localstack/provision-queues';

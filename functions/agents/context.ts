@@ -2,7 +2,7 @@ import type { KMSClient } from '@aws-sdk/client-kms';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { awsClientConfigFrom, createAwsClients } from '../platform/aws-clients';
-import { DirectiveVerifier } from '../kernel/directives/directives';
+import { DirectiveVerifier } from '../kernel/directives/verify';
 import { EnvelopeCipher } from '../kernel/messages/envelope-cipher';
 import { AgentSecEnvironment, readEnvironment, tableName } from '../platform/environment';
 import { LedgerWriter } from '../kernel/ledger/ledger';
@@ -12,6 +12,7 @@ import { RecentPlaintexts } from '../kernel/messages/recent-plaintexts';
 import { SignerClient } from '../signer/signer-client';
 import { SingleUseStore } from '../kernel/messages/single-use';
 import { AgentConfig, Topology, loadTopology } from '../kernel/topology/topology';
+import { ToolRegistry, toolRegistry } from '../tools/registry';
 
 /** Everything an agent's kernel needs, built once per container from the environment and the topology. */
 export interface AgentContext {
@@ -26,6 +27,8 @@ export interface AgentContext {
   readonly singleUse: SingleUseStore;
   readonly verifier: DirectiveVerifier;
   readonly outbox: Outbox;
+  /** The tools of this code base, checked against the topology at cold start (a mismatch stops the function). */
+  readonly tools: ToolRegistry;
   readonly model: ModelClient;
   readonly signer: SignerClient;
 }
@@ -56,6 +59,7 @@ export function createAgentContext(options: AgentContextOptions): AgentContext {
     singleUse: new SingleUseStore(doc, tableName(env, 'nonces')),
     verifier: new DirectiveVerifier({ kms, authorityKeyArn: env.AGENTSEC_AUTHORITY_KEY_ARN }),
     outbox: new Outbox(doc, tableName(env, 'outbox')),
+    tools: toolRegistry(topology),
     model: new ModelClient(topology.modelEndpoint(self.model), { env: rawEnv }),
     signer: options.signer(env, topology),
   };

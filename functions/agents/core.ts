@@ -1,16 +1,19 @@
 import { randomUUID } from 'node:crypto';
 import type { SQSRecord } from 'aws-lambda';
 import { sha256Hex } from '../kernel/canonical';
-import type { DirectiveClaims, SignedDirective } from '../kernel/directives/directives';
-import { SecurityError, isSecurityError } from '../kernel/errors';
-import { Label, dominates, formatLabel, join, label as makeLabel, meet, parseLabelText } from '../kernel/labels';
+import type { DirectiveClaims, SignedDirective } from '../kernel/directives/claims';
+import { SecurityError } from '../kernel/errors';
+import { Label, formatLabel, join, label as makeLabel, parseLabelText } from '../kernel/labels';
 import { newMessageId } from '../kernel/messages/envelope';
-import { receiveMessage } from '../kernel/messages/messaging';
 import { LabelledMessage, ProposedToolCall, ToolSpec } from '../platform/model-client';
-import { redact } from '../kernel/flow/redaction';
-import { CommandItem, CommandProgress, SealedRef, StateRef, SubtaskState } from '../stores/command-progress';
+import { declassify, needsDeclassification } from '../kernel/flow/declassify';
+import { CommandItem, CommandStore, SealedRef, SubtaskState, isTerminal } from '../stores/commands';
+import { tableName } from '../platform/environment';
 import { callRequestId } from '../stores/continuations';
+import { askModel, wasRefused } from './ask-model';
 import type { AgentContext } from './context';
+import { openOwnState, sealOwnState } from './own-state';
+import { receiveRecord } from './receive';
 import { sendToAgent } from './mail';
 import { ResultBody, TaskBody, parseBody, resultBodySchema } from './protocol';
 
@@ -34,18 +37,6 @@ function delegationTools(ctx: AgentContext): ToolSpec[] {
   }));
 }
 
-/** Seals state core keeps for a command (its plan, a redacted task awaiting approval) for itself, at rest. */
-async function sealForSelf(ctx: AgentContext, commandId: string, l: Label, value: unknown): Promise<StateRef> {
-  const ciphertext = await ctx.cipher.sealState({ owner: ctx.self.name, label: l, commandId, plaintext: JSON.stringify(value) });
-  return { ciphertext, label: formatLabel(l) };
-}
-
-async function openState(ctx: AgentContext, commandId: string, ref: StateRef): Promise<{ value: unknown; label: Label }> {
-  const l = parseLabelText(ref.label, ctx.topology.compartments);
-  const plaintext = await ctx.cipher.openState({ owner: ctx.self.name, label: l, commandId, ciphertext: ref.ciphertext });
-  return { value: JSON.parse(plaintext.toString('utf8')), label: l };
-}
-
 async function openRef(ctx: AgentContext, commandId: string, ref: SealedRef): Promise<{ value: unknown; label: Label }> {
   const l = parseLabelText(ref.label, ctx.topology.compartments);
   const plaintext = await ctx.cipher.open({ from: ref.from, to: ref.to, label: l, messageId: ref.messageId, commandId, ciphertext: ref.ciphertext });
@@ -58,17 +49,17 @@ async function openRef(ctx: AgentContext, commandId: string, ref: SealedRef): Pr
  * receiver is not cleared for it; results come back; core composes, labels and stores the answer.
  */
 export class CoreAgent {
-  private readonly commands: CommandProgress;
+  private readonly commands: CommandStore;
 
   constructor(private readonly ctx: AgentContext) {
-    this.commands = new CommandProgress(ctx);
+    this.commands = new CommandStore(ctx.doc, tableName(ctx.env, 'commands'));
   }
 
   async handle(record: SQSRecord): Promise<void> {
-    const { message, plaintext, directive } = await this.receive(record);
+    const { message, plaintext, directive } = await receiveRecord(this.ctx, record);
     const command = await this.commands.get(message.commandId);
     if (!command) throw new SecurityError('NOT_AUTHORIZED', `message for unknown command ${message.commandId}`);
-    if (CommandProgress.isTerminal(command)) return; // a late message for a finished command changes nothing
+    if (isTerminal(command.status)) return; // a late message for a finished command changes nothing
     if (message.kind === 'task' && message.from === 'api') {
       return this.plan(command, plaintext.toString('utf8'), message.label, message.id);
     }
@@ -84,9 +75,9 @@ export class CoreAgent {
    * the command it served fails instead of waiting for ever. Only a message that verifies may end a command.
    */
   async giveUp(record: SQSRecord): Promise<void> {
-    const { message } = await this.receive(record);
+    const { message } = await receiveRecord(this.ctx, record);
     const command = await this.commands.get(message.commandId);
-    if (!command || CommandProgress.isTerminal(command)) return;
+    if (!command || isTerminal(command.status)) return;
     await this.ctx.ledger.append({
       type: 'command.failed',
       actor: this.ctx.self.name,
@@ -97,18 +88,6 @@ export class CoreAgent {
     await this.commands.update(message.commandId, { status: 'failed' });
   }
 
-  /** The kernel's receive pipeline (DESIGN §4); a redelivery of the same SQS message is not a replay. */
-  private receive(record: SQSRecord) {
-    return receiveMessage(record.body, {
-      self: this.ctx.self.name,
-      topology: this.ctx.topology,
-      cipher: this.ctx.cipher,
-      singleUse: this.ctx.singleUse,
-      verifier: this.ctx.verifier,
-      delivery: record.messageId,
-    });
-  }
-
   private async plan(command: CommandItem, text: string, commandLabel: Label, messageId: string): Promise<void> {
     const ctx = this.ctx;
     // Processed again after a crash: the plan stands, only what was not yet delegated is sent (work is delegated once).
@@ -117,8 +96,8 @@ export class CoreAgent {
       { role: 'system', content: systemPrompt(ctx), label: BOTTOM },
       { role: 'user', content: text, label: commandLabel },
     ];
-    const reply = await this.askModel(command, prompt, delegationTools(ctx));
-    if (!reply) return;
+    const reply = await askModel(ctx, command.commandId, prompt, delegationTools(ctx));
+    if (wasRefused(reply)) return this.failRefused(command, reply.refused);
     const calls: ProposedToolCall[] = [];
     for (const call of reply.toolCalls) if (await this.isDelegation(command, call)) calls.push(call);
     if (calls.length === 0) {
@@ -127,7 +106,7 @@ export class CoreAgent {
     const planMessages: LabelledMessage[] = [...prompt, { role: 'assistant', content: reply.content, label: reply.label, toolCalls: calls }];
     const subtasks: Record<string, SubtaskState> = {};
     for (const call of calls) subtasks[randomUUID()] = { agent: call.name, toolCallId: call.id, status: 'sent', messageId: newMessageId() };
-    const plan = await sealForSelf(ctx, command.commandId, reply.label, planMessages);
+    const plan = await sealOwnState(ctx, command.commandId, reply.label, planMessages);
     const updated = await this.commands.update(command.commandId, { status: 'running', plan, subtasks }, {
       condition: 'attribute_not_exists(#plan)',
       names: { '#plan': 'plan' },
@@ -147,7 +126,7 @@ export class CoreAgent {
 
   /** The delegations of a stored plan that a crash kept from being sent. */
   private async delegateRemaining(command: CommandItem, messageId: string): Promise<void> {
-    const { value, label: planLabel } = await openState(this.ctx, command.commandId, command.plan!);
+    const { value, label: planLabel } = await openOwnState(this.ctx, command.commandId, command.plan!);
     const calls = (value as LabelledMessage[]).flatMap((m) => (m.role === 'assistant' ? (m.toolCalls ?? []) : []));
     await this.delegateAll(command, calls, planLabel, messageId);
   }
@@ -173,14 +152,15 @@ export class CoreAgent {
     const agent = state.agent;
     const target = ctx.topology.agent(agent);
     const body: TaskBody = { subtaskId, task };
-    if (dominates(target.clearance, taskLabel)) {
+    if (!needsDeclassification(target.clearance, taskLabel)) {
       await sendToAgent(ctx, { to: agent, kind: 'task', label: taskLabel, commandId: command.commandId, principal: command.owner, body, id: state.messageId });
       await this.markDelegated(command.commandId, subtaskId);
       return;
     }
     // Write-down (DESIGN §6): redact, then only a signed declassification directive lets it through.
-    const lowered = meet(taskLabel, target.clearance);
-    const redacted: TaskBody = { subtaskId, task: redact(task, ctx.topology.redaction).text };
+    const release = declassify(task, taskLabel, target.clearance, ctx.topology.redaction);
+    const lowered = release.label;
+    const redacted: TaskBody = { subtaskId, task: release.text };
     const contentDigest = sha256Hex(JSON.stringify(redacted));
     // One request per subtask, even when a crash makes core ask again: a human never sees it twice.
     const requestId = callRequestId(subtaskId, `declassify:${agent}`, contentDigest);
@@ -197,7 +177,7 @@ export class CoreAgent {
     if (decision.status === 'signed') {
       await this.sendDeclassified(command, subtaskId, state, redacted, lowered, decision.directive);
     } else if (decision.status === 'pending') {
-      const sealed = await sealForSelf(ctx, command.commandId, taskLabel, redacted);
+      const sealed = await sealOwnState(ctx, command.commandId, taskLabel, redacted);
       await this.commands.update(command.commandId, {
         status: 'awaiting_approval',
         [`subtasks.${subtaskId}.status`]: 'awaiting_approval',
@@ -229,7 +209,7 @@ export class CoreAgent {
       // Still `sent` and undelegated when a crash interrupted an earlier delivery of this directive.
       const waiting = state.status === 'awaiting_approval' || (state.status === 'sent' && !state.delegated);
       if (!waiting || !state.pending || state.agent !== claims.target) continue;
-      const { value } = await openState(this.ctx, command.commandId, state.pending);
+      const { value } = await openOwnState(this.ctx, command.commandId, state.pending);
       const body = value as TaskBody;
       if (sha256Hex(JSON.stringify(body)) !== claims.contentDigest) continue;
       const lowered = parseLabelText(state.pending.declassifiedLabel, this.ctx.topology.compartments);
@@ -278,7 +258,7 @@ export class CoreAgent {
 
   private async compose(command: CommandItem): Promise<void> {
     const ctx = this.ctx;
-    const { value } = await openState(ctx, command.commandId, command.plan!);
+    const { value } = await openOwnState(ctx, command.commandId, command.plan!);
     const messages = (value as LabelledMessage[]).map(reviveLabel);
     for (const state of Object.values(command.subtasks ?? {})) {
       let content: string;
@@ -293,21 +273,14 @@ export class CoreAgent {
       }
       messages.push({ role: 'tool', toolCallId: state.toolCallId, content, label: l });
     }
-    const reply = await this.askModel(command, messages, delegationTools(ctx));
-    if (!reply) return;
+    const reply = await askModel(ctx, command.commandId, messages, delegationTools(ctx));
+    if (wasRefused(reply)) return this.failRefused(command, reply.refused);
     await this.finish(command, reply.content, reply.label);
   }
 
-  /** Calls core's model; an egress refusal is ledgered and fails the command instead of leaking. */
-  private async askModel(command: CommandItem, prompt: LabelledMessage[], tools: ToolSpec[]) {
-    try {
-      return await this.ctx.model.complete(prompt, tools);
-    } catch (err) {
-      if (!isSecurityError(err, 'EGRESS_ABOVE_TRUST')) throw err;
-      await this.ctx.ledger.append({ type: 'egress.denied', actor: this.ctx.self.name, commandId: command.commandId, reason: err.reason, detail: { endpoint: this.ctx.self.model } });
-      await this.commands.update(command.commandId, { status: 'failed', reason: err.reason });
-      return undefined;
-    }
+  /** The egress guard refused core's prompt (already ledgered): the command fails instead of leaking. */
+  private async failRefused(command: CommandItem, reason: string): Promise<void> {
+    await this.commands.update(command.commandId, { status: 'failed', reason });
   }
 
   /** Seals the answer for the API at the join of everything core read, and completes the command. */

@@ -1,17 +1,17 @@
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { SQSRecord } from 'aws-lambda';
-import type { DirectiveClaims, SignedDirective } from '../kernel/directives/directives';
+import type { DirectiveClaims, SignedDirective } from '../kernel/directives/claims';
 import { tableName } from '../platform/environment';
 import { SecurityError, isSecurityError } from '../kernel/errors';
-import { Label, formatLabel, join, label as makeLabel, parseLabelText } from '../kernel/labels';
+import { Label, join, label as makeLabel } from '../kernel/labels';
 import type { AgentMessage } from '../kernel/messages/envelope';
-import { receiveMessage } from '../kernel/messages/messaging';
-import { LabelledMessage, ProposedToolCall } from '../platform/model-client';
+import { LabelledMessage, ModelClient, ProposedToolCall } from '../platform/model-client';
 import { runTool } from '../kernel/tools/tool-runtime';
 import { toolSpecs } from '../tools/registry';
+import { askModel, wasRefused } from './ask-model';
 import type { AgentContext } from './context';
-import { CallDirectives, callRequestId } from '../stores/continuations';
+import { openOwnState, sealOwnState } from './own-state';
+import { receiveRecord } from './receive';
+import { ContinuationStore, callRequestId } from '../stores/continuations';
 import { sendToAgent } from './mail';
 import { ResultBody, directiveBodySchema, parseBody, taskBodySchema } from './protocol';
 
@@ -21,6 +21,7 @@ const MAX_ROUNDS = 4;
 
 /** Suspended work, sealed from this agent to itself while a critical tool waits for approvals. */
 interface Continuation {
+  readonly requestId: string;
   readonly subtaskId: string;
   readonly messages: LabelledMessage[];
   readonly call: ProposedToolCall;
@@ -35,15 +36,15 @@ type Outcome = { kind: 'done'; content: string; label: Label } | { kind: 'suspen
  * everything it read.
  */
 export class EffectorAgent {
-  private readonly directives: CallDirectives;
+  private readonly continuations: ContinuationStore;
 
   constructor(private readonly ctx: AgentContext) {
-    this.directives = new CallDirectives(ctx);
+    this.continuations = new ContinuationStore(ctx.doc, tableName(ctx.env, 'continuations'), ctx.self.name);
   }
 
   async handle(record: SQSRecord): Promise<void> {
     const ctx = this.ctx;
-    const { message, plaintext, directive } = await this.receive(record);
+    const { message, plaintext, directive } = await receiveRecord(ctx, record);
     if (message.kind === 'task') {
       const body = parseBody(taskBodySchema, plaintext);
       const messages: LabelledMessage[] = [
@@ -65,7 +66,7 @@ export class EffectorAgent {
    */
   async giveUp(record: SQSRecord): Promise<void> {
     const ctx = this.ctx;
-    const { message, plaintext } = await this.receive(record);
+    const { message, plaintext } = await receiveRecord(ctx, record);
     let subtaskId: string | undefined;
     if (message.kind === 'task') subtaskId = parseBody(taskBodySchema, plaintext).subtaskId;
     if (message.kind === 'directive') subtaskId = (await this.continuation(message, parseBody(directiveBodySchema, plaintext).requestId))?.subtaskId;
@@ -81,19 +82,6 @@ export class EffectorAgent {
     });
   }
 
-  /** The kernel's receive pipeline (DESIGN §4); a redelivery of the same SQS message is not a replay. */
-  private receive(record: SQSRecord) {
-    const ctx = this.ctx;
-    return receiveMessage(record.body, {
-      self: ctx.self.name,
-      topology: ctx.topology,
-      cipher: ctx.cipher,
-      singleUse: ctx.singleUse,
-      verifier: ctx.verifier,
-      delivery: record.messageId,
-    });
-  }
-
   private systemPrompt(): string {
     const tools = this.ctx.self.tools.join(', ') || 'none';
     return `You are ${this.ctx.self.name}: ${this.ctx.self.description} Your tools: ${tools}. Answer the task concisely.`;
@@ -102,19 +90,13 @@ export class EffectorAgent {
   /** The model/tool loop. Each tool result enters the prompt at the tool's result label, so labels only rise. */
   private async work(message: AgentMessage, subtaskId: string, messages: LabelledMessage[], queued: ProposedToolCall[] = []): Promise<Outcome> {
     const ctx = this.ctx;
-    const tools = toolSpecs(ctx.topology, ctx.self.name);
+    const tools = toolSpecs(ctx.topology, ctx.self.name, ctx.tools);
     for (let round = 0; round < MAX_ROUNDS; round++) {
       let calls = queued;
       queued = [];
       if (calls.length === 0) {
-        let reply;
-        try {
-          reply = await ctx.model.complete(messages, tools);
-        } catch (err) {
-          if (!isSecurityError(err, 'EGRESS_ABOVE_TRUST')) throw err;
-          await ctx.ledger.append({ type: 'egress.denied', actor: ctx.self.name, commandId: message.commandId, reason: err.reason, detail: { endpoint: ctx.self.model } });
-          return { kind: 'done', content: `[refused: ${err.reason}]`, label: promptLabel(messages) };
-        }
+        const reply = await askModel(ctx, message.commandId, messages, tools);
+        if (wasRefused(reply)) return { kind: 'done', content: `[refused: ${reply.refused}]`, label: ModelClient.promptLabel(messages) };
         if (reply.toolCalls.length === 0) return { kind: 'done', content: reply.content, label: reply.label };
         messages.push({ role: 'assistant', content: reply.content, label: reply.label, toolCalls: [...reply.toolCalls] });
         calls = [...reply.toolCalls];
@@ -125,7 +107,7 @@ export class EffectorAgent {
         if (outcome) return outcome;
       }
     }
-    return { kind: 'done', content: messages.filter((m) => m.role === 'tool').map((m) => m.content).join('\n'), label: promptLabel(messages) };
+    return { kind: 'done', content: messages.filter((m) => m.role === 'tool').map((m) => m.content).join('\n'), label: ModelClient.promptLabel(messages) };
   }
 
   /** Runs one proposed call through the kernel; high and critical tools first need the signer's directive. */
@@ -139,11 +121,11 @@ export class EffectorAgent {
   ): Promise<Outcome | undefined> {
     const ctx = this.ctx;
     const tool = ctx.topology.tools.get(call.name);
-    const taskLabel = promptLabel(messages);
+    const taskLabel = ModelClient.promptLabel(messages);
     if (!directive && tool && tool.priority !== 'low' && tool.owners.includes(ctx.self.name)) {
       // Processed again after a crash, the call runs under the directive it already had (exactly one effect).
       const requestId = callRequestId(message.id, call.name, call.args);
-      directive = await this.directives.pinned(requestId);
+      directive = await this.continuations.pinned(requestId);
       if (!directive) {
         const decision = await ctx.signer.request({
           requestId,
@@ -159,7 +141,7 @@ export class EffectorAgent {
           await this.suspend(requestId, message, { subtaskId, messages, call, remaining }, taskLabel);
           return { kind: 'suspended', requestId, label: taskLabel };
         }
-        if (decision.status === 'signed') directive = await this.directives.pin(requestId, message.commandId, decision.directive);
+        if (decision.status === 'signed') directive = await this.continuations.pin(requestId, message.commandId, decision.directive);
       }
     }
     let content: string;
@@ -177,6 +159,7 @@ export class EffectorAgent {
         singleUse: ctx.singleUse,
         outbox: ctx.outbox,
         ledger: ctx.ledger,
+        registry: ctx.tools,
       });
       content = result.content;
       resultLabel = result.label;
@@ -188,36 +171,10 @@ export class EffectorAgent {
     return undefined;
   }
 
-  private async suspend(requestId: string, message: AgentMessage, state: Continuation, l: Label): Promise<void> {
-    const ctx = this.ctx;
-    const sealed = await ctx.cipher.seal({
-      from: ctx.self.name,
-      to: ctx.self.name,
-      label: l,
-      messageId: requestId,
-      commandId: message.commandId,
-      plaintext: JSON.stringify(state),
-    });
-    try {
-      await ctx.doc.send(
-        new PutCommand({
-          TableName: tableName(ctx.env, 'continuations'),
-          Item: {
-            requestId,
-            agent: ctx.self.name,
-            commandId: message.commandId,
-            principal: message.principal,
-            label: formatLabel(l),
-            ciphertext: sealed,
-            expiresAt: Math.floor(Date.now() / 1000) + 7 * 24 * 3600,
-          },
-          ConditionExpression: 'attribute_not_exists(requestId)',
-        }),
-      );
-    } catch (err) {
-      // The request id names this message's call: an earlier attempt of this message already suspended it.
-      if (!(err instanceof ConditionalCheckFailedException)) throw err;
-    }
+  /** Suspends the work under the request id until the approvals are in; an earlier attempt of this message may have already. */
+  private async suspend(requestId: string, message: AgentMessage, state: Omit<Continuation, 'requestId'>, l: Label): Promise<void> {
+    const sealed = await sealOwnState(this.ctx, message.commandId, l, { ...state, requestId } satisfies Continuation);
+    await this.continuations.suspend({ requestId, commandId: message.commandId, principal: message.principal, ...sealed });
   }
 
   /** Approvals completed: the signer's directive arrives; finish the suspended call under it. */
@@ -234,13 +191,13 @@ export class EffectorAgent {
 
   /** The work this agent suspended under `requestId` for the message's command, if there is any. */
   private async continuation(message: AgentMessage, requestId: string): Promise<Continuation | undefined> {
-    const ctx = this.ctx;
-    const out = await ctx.doc.send(new GetCommand({ TableName: tableName(ctx.env, 'continuations'), Key: { requestId }, ConsistentRead: true }));
-    const item = out.Item as { agent: string; commandId: string; label: string; ciphertext: string } | undefined;
-    if (!item || item.agent !== ctx.self.name || item.commandId !== message.commandId) return undefined;
-    const l = parseLabelText(item.label, ctx.topology.compartments);
-    const plaintext = await ctx.cipher.open({ from: ctx.self.name, to: ctx.self.name, label: l, messageId: requestId, commandId: item.commandId, ciphertext: item.ciphertext });
-    return JSON.parse(plaintext.toString('utf8')) as Continuation;
+    const stored = await this.continuations.suspended(requestId, message.commandId);
+    if (!stored) return undefined;
+    const { value } = await openOwnState(this.ctx, message.commandId, stored);
+    const state = value as Continuation;
+    // Sealed state binds agent, label and command; the request id inside binds it to this one suspended call.
+    if (state.requestId !== requestId) throw new SecurityError('CONTEXT_MISMATCH', `suspended work ${state.requestId} stored as ${requestId}`);
+    return state;
   }
 
   private async report(message: AgentMessage, subtaskId: string, outcome: Outcome): Promise<void> {
@@ -258,8 +215,4 @@ export class EffectorAgent {
       body,
     });
   }
-}
-
-function promptLabel(messages: readonly LabelledMessage[]): Label {
-  return join(...messages.map((m) => m.label));
 }

@@ -1,9 +1,9 @@
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
-import type { SignedDirective } from '../kernel/directives/directives';
+import type { SignedDirective } from '../kernel/directives/claims';
 import type { Label } from '../kernel/labels';
 import { formatLabel } from '../kernel/labels';
 import type { AgentMessage } from '../kernel/messages/envelope';
-import { prepareMessage } from '../kernel/messages/messaging';
+import { prepareMessage } from '../kernel/messages/send';
 import type { AgentContext } from './context';
 
 export interface Outgoing {

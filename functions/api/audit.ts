@@ -1,6 +1,8 @@
 import { AuditSources, verifyAudit } from '../kernel/ledger/verify-audit';
 import { CheckpointSignatures, CheckpointOutcome } from '../kernel/ledger/checkpoints';
-import { ChainVerification, LedgerEntry, LedgerReader } from '../kernel/ledger/ledger';
+import { LedgerEntry } from '../kernel/ledger/entry';
+import { LedgerReader } from '../kernel/ledger/ledger';
+import { ChainVerification } from '../kernel/ledger/verify-chain';
 import { SignerClient } from '../signer/signer-client';
 import { Caller } from './caller';
 import { ApiError } from './errors';

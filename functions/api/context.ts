@@ -7,14 +7,15 @@ import { EnvelopeCipher } from '../kernel/messages/envelope-cipher';
 import { AgentSecEnvironment, readEnvironment, tableName } from '../platform/environment';
 import { Level } from '../kernel/labels';
 import { LedgerReader, LedgerWriter } from '../kernel/ledger/ledger';
-import { KERNEL_AGENT } from '../kernel/messages/messaging';
+import { KERNEL_AGENT } from '../kernel/flow/edges';
 import { LambdaSignerClient, SignerClient } from '../signer/signer-client';
 import { Topology, loadTopology } from '../kernel/topology/topology';
 import { ApprovalService } from './approvals';
 import { AuditService } from './audit';
-import { CommandStore } from '../stores/api-commands';
+import { CommandStore } from '../stores/commands';
 import { CommandService } from './commands';
 import { IdempotencyKeys } from '../stores/idempotency-keys';
+import { once } from '../platform/once';
 
 /** What the routes of the API function call, built once per container. */
 export interface ApiContext {
@@ -26,7 +27,7 @@ export interface ApiContext {
 
 export interface ApiContextOptions {
   /**
-   * The function's environment (`functions/kernel/environment.ts`); its `AGENTSEC_AWS_ENDPOINT` and
+   * The function's environment (`functions/platform/environment.ts`); its `AGENTSEC_AWS_ENDPOINT` and
    * `AWS_REGION`, when set, point the AWS clients at the emulator.
    * @default process.env
    */
@@ -93,10 +94,5 @@ export function createApiContext(options: ApiContextOptions = {}): ApiContext {
   };
 }
 
-let containerContext: ApiContext | undefined;
-
 /** The context of this container: built on the first request from `process.env` and the embedded topology. */
-export function apiContext(): ApiContext {
-  containerContext ??= createApiContext();
-  return containerContext;
-}
+export const apiContext: () => ApiContext = once(() => createApiContext());

@@ -4,6 +4,7 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { agentBatchHandler } from './agent-batch';
 import { AgentContext, AgentContextOptions, createAgentContext } from '../agents/context';
+import { once } from '../platform/once';
 
 export type AgentHandler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse>;
 export type AgentKind = new (ctx: AgentContext) => {
@@ -23,6 +24,6 @@ export function createAgentHandler(Agent: AgentKind, options: AgentContextOption
 
 /** Defers construction to the first invocation, so importing a handler module has no side effects. */
 export function lazyHandler(build: () => AgentHandler): AgentHandler {
-  let built: AgentHandler | undefined;
-  return (event, context) => (built ??= build())(event, context);
+  const built = once(build);
+  return (event, context) => built()(event, context);
 }

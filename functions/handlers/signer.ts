@@ -11,6 +11,7 @@ import { LedgerWriter } from '../kernel/ledger/ledger';
 import { Signer } from '../signer/signer';
 import { isCheckpointEvent, isResumeEvent } from '../signer/signer-client';
 import { Topology, loadTopology } from '../kernel/topology/topology';
+import { once } from '../platform/once';
 
 /**
  * The signer function (DESIGN §5): invoked synchronously with a directive request, or with `{resume: requestId}`
@@ -45,10 +46,11 @@ export function signerFromEnvironment(env: NodeJS.ProcessEnv = process.env, topo
   });
 }
 
-let signer: Signer | undefined;
+/** The signer of this container, built on the first invocation. */
+const containerSigner = once(() => signerFromEnvironment());
 
 /** The handler's body, with the signer it uses given (tests and the local cloud pass their own). */
-export async function handleSignerEvent(event: unknown, using: Signer = (signer ??= signerFromEnvironment())): Promise<SignerDecision | CheckpointOutcome> {
+export async function handleSignerEvent(event: unknown, using: Signer = containerSigner()): Promise<SignerDecision | CheckpointOutcome> {
   return isCheckpointEvent(event) ? checkpointEvent(event.checkpoint === 'force', using) : decideDirectiveEvent(event, using);
 }
 
@@ -63,7 +65,7 @@ async function checkpointEvent(force: boolean, using: Signer): Promise<Checkpoin
 }
 
 /** A directive request or a resume. */
-export async function decideDirectiveEvent(event: unknown, using: Signer = (signer ??= signerFromEnvironment())): Promise<SignerDecision> {
+export async function decideDirectiveEvent(event: unknown, using: Signer = containerSigner()): Promise<SignerDecision> {
   const decision = isResumeEvent(event) ? await using.resume(event.resume) : await using.request(event);
   logger.info('directive decision', {
     status: decision.status,

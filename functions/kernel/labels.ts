@@ -11,7 +11,8 @@ export interface Label {
   readonly compartments: readonly string[];
 }
 
-const COMPARTMENT_NAME = /^[A-Z][A-Z0-9_]{0,31}$/;
+/** A compartment name; the one pattern every parser of labels (here, the zod schemas, the local state) checks. */
+export const COMPARTMENT_NAME = /^[A-Z][A-Z0-9_]{0,31}$/;
 
 /** Rank of a level in the lattice; throws for anything that is not a level (fail closed). */
 export function levelRank(level: string): number {

@@ -1,6 +1,7 @@
 import * as z from 'zod';
-import { LEVELS, Label, label as makeLabel } from './labels';
-import { topologySchema } from './topology/topology';
+import { Label, label as makeLabel } from './labels';
+import { labelObjectSchema } from './topology/label-schema';
+import { topologySchema } from './topology/schema';
 
 /**
  * Schemas of the values that cross a trust boundary (SQS bodies, directives). Untrusted input is parsed with
@@ -18,15 +19,11 @@ export const sha256HexSchema = z.string().regex(/^[0-9a-f]{64}$/, 'must be a low
 /** The authenticated user a command serves (Cognito username or subject). */
 export const principalSchema = z.string().regex(/^[A-Za-z0-9._@+-]{1,128}$/, 'must be a user name');
 
-const compartmentSchema = z.string().regex(/^[A-Z][A-Z0-9_]{0,31}$/, 'must be an upper-case compartment name');
-
 /**
  * A label in canonical form only (compartments sorted and unique): parsing is then the identity, so a
  * signature over the canonical JSON of what was received is a signature over what the signer wrote.
  */
-export const labelSchema: z.ZodType<Label> = z
-  .object({ level: z.enum(LEVELS), compartments: z.array(compartmentSchema) })
-  .strict()
+export const labelSchema: z.ZodType<Label> = labelObjectSchema
   .refine((l) => l.compartments.every((c, i) => i === 0 || l.compartments[i - 1] < c), {
     message: 'compartments must be sorted and unique',
     path: ['compartments'],

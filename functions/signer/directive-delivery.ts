@@ -1,10 +1,10 @@
 import { SQSClient, SendMessageCommand } from '@aws-sdk/client-sqs';
 import { StoredRequest } from '../stores/approvals';
-import { SignedDirective } from '../kernel/directives/directives';
+import { SignedDirective } from '../kernel/directives/claims';
 import { EnvelopeCipher } from '../kernel/messages/envelope-cipher';
 import { formatLabel } from '../kernel/labels';
 import { LedgerWriter } from '../kernel/ledger/ledger';
-import { prepareMessage } from '../kernel/messages/messaging';
+import { prepareMessage } from '../kernel/messages/send';
 import { DirectiveDelivery, SIGNER_ACTOR } from './signer';
 import { Topology } from '../kernel/topology/topology';
 

@@ -10,7 +10,7 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { sha256Hex } from '../kernel/canonical';
 import { BoundRequest } from '../kernel/directives/request';
-import { SignedDirective, signedDirectiveSchema } from '../kernel/directives/directives';
+import { SignedDirective, signedDirectiveSchema } from '../kernel/directives/claims';
 import { REASON_CODES, ReasonCode, SecurityError } from '../kernel/errors';
 import { Label, formatLabel, parseLabelText } from '../kernel/labels';
 import { LedgerWriter } from '../kernel/ledger/ledger';
@@ -18,6 +18,7 @@ import { describeIssues, principalSchema, uuidSchema } from '../kernel/schemas';
 import { ApprovalVote } from '../signer/policy';
 import { TABLES } from '../kernel/tables';
 import { Topology } from '../kernel/topology/topology';
+import { isConditionFailure } from './conditional-write';
 
 /**
  * Requests waiting for humans, and the humans' votes (TABLES.approvals: pk requestId, sk approver). The request
@@ -145,7 +146,6 @@ function approversWhoApproved(topology: Topology, votes: readonly ApprovalVote[]
   return votes.filter((v) => v.decision === 'approve' && topology.approvers.has(v.approver)).map((v) => v.approver).sort();
 }
 
-const isConditionFailure = (err: unknown) => (err as { name?: string }).name === 'ConditionalCheckFailedException';
 
 export interface ApprovalStoreProps {
   readonly doc: DynamoDBDocumentClient;

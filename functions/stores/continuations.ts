@@ -1,10 +1,8 @@
 import { createHash } from 'node:crypto';
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { digestOf } from '../kernel/canonical';
-import type { SignedDirective } from '../kernel/directives/directives';
-import { tableName } from '../platform/environment';
-import type { AgentContext } from '../agents/context';
+import type { SignedDirective } from '../kernel/directives/claims';
+import { writeIf } from './conditional-write';
 
 /**
  * The signer request id of a call: the same origin (the message, or core's subtask, that makes it), name and
@@ -21,53 +19,86 @@ export function callRequestId(origin: string, name: string, args: unknown): stri
 /** Pins live beside the continuations, under a key no signer delivery (a UUID request id) can name. */
 const pinKey = (requestId: string) => `pin#${requestId}`;
 
+/** Suspended work as stored: the agent sealed it for itself (see `sealOwnState`); only the agent reads it back. */
+export interface SuspendedWork {
+  readonly requestId: string;
+  readonly commandId: string;
+  readonly principal: string;
+  readonly label: string;
+  readonly ciphertext: string;
+}
+
+/** How long suspended work waits for its approvals. */
+const SUSPENDED_FOR_SECONDS = 7 * 24 * 3600;
+
 /**
- * The directive each high or critical tool call runs under, fixed the first time the call obtains one. SQS
- * redelivers a message whose processing a crash interrupted; its calls then run under the directives they
- * already had, and the tool runtime recognises an effect already recorded for that directive and message
- * instead of doing it again under a new directive (DESIGN §4, §5: a side effect happens once). A pin is a
- * cache, not an authority: the tool runtime verifies every directive it is given.
+ * One agent's continuations: work suspended while a critical tool waits for approvals, and the directive each
+ * high or critical call runs under. SQS redelivers a message whose processing a crash interrupted; its calls
+ * then run under the directives they already had, and the tool runtime recognises an effect already recorded
+ * for that directive and message instead of doing it again under a new directive (DESIGN §4, §5: a side effect
+ * happens once). A pin is a cache, not an authority: the tool runtime verifies every directive it is given.
  *
  * @example
+ * const continuations = new ContinuationStore(doc, tableName(env, 'continuations'), 'analyst');
  * const requestId = callRequestId(message.id, call.name, call.args);
- * const directive = (await pins.pinned(requestId)) ?? (await pins.pin(requestId, commandId, signed));
+ * const directive = (await continuations.pinned(requestId)) ?? (await continuations.pin(requestId, commandId, signed));
  */
-export class CallDirectives {
-  constructor(private readonly ctx: AgentContext) {}
-
-  private get table(): string {
-    return tableName(this.ctx.env, 'continuations');
-  }
+export class ContinuationStore {
+  constructor(
+    private readonly doc: DynamoDBDocumentClient,
+    private readonly table: string,
+    /** The agent whose continuations these are: items of another agent are never returned. */
+    private readonly agent: string,
+  ) {}
 
   /** The directive pinned for the call, if it has one. */
   async pinned(requestId: string): Promise<SignedDirective | undefined> {
-    const out = await this.ctx.doc.send(new GetCommand({ TableName: this.table, Key: { requestId: pinKey(requestId) }, ConsistentRead: true }));
+    const out = await this.doc.send(new GetCommand({ TableName: this.table, Key: { requestId: pinKey(requestId) }, ConsistentRead: true }));
     const item = out.Item as { agent?: string; directive?: string } | undefined;
-    return item?.agent === this.ctx.self.name && item.directive ? (JSON.parse(item.directive) as SignedDirective) : undefined;
+    return item?.agent === this.agent && item.directive ? (JSON.parse(item.directive) as SignedDirective) : undefined;
   }
 
   /** Pins `directive` for the call unless one already is; returns the pinned one (the first pin wins). */
   async pin(requestId: string, commandId: string, directive: SignedDirective): Promise<SignedDirective> {
-    try {
-      await this.ctx.doc.send(
+    const pinned = await writeIf(() =>
+      this.doc.send(
         new PutCommand({
           TableName: this.table,
           Item: {
             requestId: pinKey(requestId),
-            agent: this.ctx.self.name,
+            agent: this.agent,
             commandId,
             directive: JSON.stringify(directive),
             expiresAt: Math.ceil(directive.claims.expiresAt / 1000),
           },
           ConditionExpression: 'attribute_not_exists(requestId)',
         }),
-      );
-      return directive;
-    } catch (err) {
-      if (!(err instanceof ConditionalCheckFailedException)) throw err;
-      const pinned = await this.pinned(requestId);
-      if (!pinned) throw err;
-      return pinned;
-    }
+      ),
+    );
+    if (pinned) return directive;
+    const existing = await this.pinned(requestId);
+    if (!existing) throw new Error(`call ${requestId} is pinned by another agent`);
+    return existing;
+  }
+
+  /** Stores suspended work under its request id; false when it is already there (an earlier attempt of the same message). */
+  suspend(work: SuspendedWork, now: Date = new Date()): Promise<boolean> {
+    return writeIf(() =>
+      this.doc.send(
+        new PutCommand({
+          TableName: this.table,
+          Item: { ...work, agent: this.agent, expiresAt: Math.floor(now.getTime() / 1000) + SUSPENDED_FOR_SECONDS },
+          ConditionExpression: 'attribute_not_exists(requestId)',
+        }),
+      ),
+    );
+  }
+
+  /** This agent's work suspended under `requestId` for `commandId`, if there is any. */
+  async suspended(requestId: string, commandId: string): Promise<SuspendedWork | undefined> {
+    const out = await this.doc.send(new GetCommand({ TableName: this.table, Key: { requestId }, ConsistentRead: true }));
+    const item = out.Item as (SuspendedWork & { agent?: string }) | undefined;
+    if (!item || item.agent !== this.agent || item.commandId !== commandId) return undefined;
+    return item;
   }
 }

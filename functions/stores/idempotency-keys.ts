@@ -3,6 +3,7 @@ import { DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dyn
 import { digestOf } from '../kernel/canonical';
 import { TABLES } from '../kernel/tables';
 import { ApiError } from '../api/errors';
+import { isConditionFailure } from './conditional-write';
 
 /**
  * Maps a client's `idempotency-key` header to one commandId with a conditional write, so a retried POST
@@ -60,7 +61,7 @@ export class IdempotencyKeys {
       );
       return { commandId, fresh: true };
     } catch (err) {
-      if ((err as { name?: string }).name !== 'ConditionalCheckFailedException') throw err;
+      if (!isConditionFailure(err)) throw err;
     }
     const out = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: { [KEY]: id }, ConsistentRead: true }));
     const existing = out.Item as { commandId?: unknown; requestDigest?: unknown } | undefined;

@@ -1,24 +1,11 @@
 import { DynamoDBDocumentClient, GetCommand, PutCommand, paginateScan } from '@aws-sdk/lib-dynamodb';
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { TABLES } from '../kernel/tables';
+import { isConditionFailure } from './conditional-write';
+import type { EffectLog, OutboxRecord, SideEffect } from '../kernel/tools/effects';
+
+export type { OutboxRecord, SideEffect } from '../kernel/tools/effects';
 
 const KEY = TABLES.outbox.partitionKey;
-
-/** A side effect of a tool and where it came from. */
-export interface SideEffect {
-  readonly tool: string;
-  readonly agent: string;
-  readonly commandId: string;
-  /** The message whose processing produced the effect: a redelivery of it carries the same id. */
-  readonly messageId: string;
-  /** The directive the effect ran under; absent for low-priority tools. */
-  readonly directiveId?: string;
-  /** What the tool did (the email sent, the appointment booked), or null when it did nothing. */
-  readonly payload: Record<string, unknown> | null;
-}
-
-/** A side effect as recorded. */
-export type OutboxRecord = SideEffect & { readonly effectId: string; readonly recordedAt: string };
 
 /**
  * The tools' side effects, each written once under its effect id (a directive id, or the low-tool call
@@ -28,7 +15,7 @@ export type OutboxRecord = SideEffect & { readonly effectId: string; readonly re
  * const first = await outbox.record(claims.id, effect);  // true
  * const again = await outbox.record(claims.id, effect);  // false, nothing written
  */
-export class Outbox {
+export class Outbox implements EffectLog {
   constructor(
     private readonly doc: DynamoDBDocumentClient,
     private readonly tableName: string,
@@ -50,7 +37,7 @@ export class Outbox {
       );
       return true;
     } catch (err) {
-      if (err instanceof ConditionalCheckFailedException) return false;
+      if (isConditionFailure(err)) return false;
       throw err;
     }
   }

@@ -8,7 +8,7 @@ import { EffectorAgent } from '../../functions/agents/effector';
 import { awsClientConfig } from '../../functions/platform/aws-clients';
 import { EnvelopeCipher } from '../../functions/kernel/messages/envelope-cipher';
 import { label } from '../../functions/kernel/labels';
-import { prepareMessage } from '../../functions/kernel/messages/messaging';
+import { prepareMessage } from '../../functions/kernel/messages/send';
 import { createAgentHandler } from '../../functions/handlers/agent-lambda';
 import { loadTopology, parseTopology } from '../../functions/kernel/topology/topology';
 import { InProcessSignerClient } from '../../functions/signer/signer-client';

@@ -1,5 +1,5 @@
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { CommandStore } from '../../functions/stores/api-commands';
+import { CommandStore } from '../../functions/stores/commands';
 import { IDLE_TIMEOUT_REASON } from '../../functions/api/commands';
 import { ApiFixture, apiFixture, commandBody } from './support';
 

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { label } from '../../functions/kernel/labels';
 import { Caller } from '../../functions/api/caller';
-import { CommandStore } from '../../functions/stores/api-commands';
+import { CommandStore } from '../../functions/stores/commands';
 import { CommandService, RESUME_AFTER_MS } from '../../functions/api/commands';
 import { ApiError } from '../../functions/api/errors';
 import { IdempotencyKeys } from '../../functions/stores/idempotency-keys';

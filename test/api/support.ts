@@ -3,12 +3,13 @@ import { CreateQueueCommand, DeleteMessageCommand, ReceiveMessageCommand, SQSCli
 import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { awsClientConfig } from '../../functions/platform/aws-clients';
-import { DirectiveVerifier } from '../../functions/kernel/directives/directives';
+import { DirectiveVerifier } from '../../functions/kernel/directives/verify';
 import { EnvelopeCipher } from '../../functions/kernel/messages/envelope-cipher';
 import { TABLES, TableName } from '../../functions/kernel/tables';
 import { Label, formatLabel } from '../../functions/kernel/labels';
-import { LedgerEntry, LedgerReader, LedgerWriter } from '../../functions/kernel/ledger/ledger';
-import { ReceivedMessage, receiveMessage } from '../../functions/kernel/messages/messaging';
+import { LedgerEntry } from '../../functions/kernel/ledger/entry';
+import { LedgerReader, LedgerWriter } from '../../functions/kernel/ledger/ledger';
+import { ReceivedMessage, receiveMessage } from '../../functions/kernel/messages/receive';
 import { newMessageId } from '../../functions/kernel/messages/envelope';
 import { DirectiveDelivery, Signer } from '../../functions/signer/signer';
 import { InProcessSignerClient } from '../../functions/signer/signer-client';

@@ -5,8 +5,10 @@ import {
   Label,
   dominates,
   formatLabel,
+  isLevel,
   join,
   label,
+  levelRank,
   meet,
   parseLabel,
   parseLabelText,
@@ -16,6 +18,19 @@ const COMPARTMENTS = ['MEDICAL', 'FINANCE', 'LEGAL', 'HR'];
 const arbLabel: fc.Arbitrary<Label> = fc
   .record({ level: fc.constantFrom(...LEVELS), compartments: fc.subarray(COMPARTMENTS) })
   .map(({ level, compartments }) => label(level, compartments));
+
+/** True when `fn` throws a SecurityError with reason SCHEMA; false when it returns or throws anything else. */
+const refusedAsSchema = (fn: () => unknown): boolean => {
+  try {
+    fn();
+  } catch (err) {
+    return isSecurityError(err, 'SCHEMA');
+  }
+  return false;
+};
+
+/** A label object that did not come through `label()` or `parseLabel()`, e.g. a forged or corrupted one. */
+const forged = (level: string, compartments: string[] = []): Label => ({ level, compartments }) as unknown as Label;
 
 describe('the label lattice', () => {
   it('dominance is reflexive', () => {
@@ -88,18 +103,42 @@ describe('the label lattice', () => {
     fc.assert(fc.property(arbLabel, (a) => formatLabel(parseLabelText(formatLabel(a))) === formatLabel(a)));
     expect(formatLabel(label('SECRET', ['MEDICAL', 'FINANCE', 'MEDICAL']))).toBe('SECRET/FINANCE+MEDICAL');
   });
+
+  it('the text form of a label without compartments is the bare level, with no trailing separator', () => {
+    expect(formatLabel(label('SECRET'))).toBe('SECRET');
+    expect(formatLabel(label('TOP_SECRET', ['MEDICAL']))).toBe('TOP_SECRET/MEDICAL');
+  });
+});
+
+describe('a level outside the four fails closed in every lattice operation (DESIGN §2)', () => {
+  it('an unknown level has no rank: levelRank refuses it SCHEMA', () => {
+    expect(refusedAsSchema(() => levelRank('COSMIC'))).toBe(true);
+    expect(refusedAsSchema(() => levelRank(''))).toBe(true);
+  });
+
+  it('a forged label with an unknown level is refused SCHEMA, not dominated, even by TOP_SECRET', () => {
+    expect(refusedAsSchema(() => dominates(label('TOP_SECRET'), forged('COSMIC')))).toBe(true);
+  });
+
+  it('a forged clearance with an unknown level is refused SCHEMA, not dominating, even UNCLASSIFIED', () => {
+    expect(refusedAsSchema(() => dominates(forged('ROOT'), label('UNCLASSIFIED')))).toBe(true);
+  });
+
+  it('label(), join() and formatLabel() refuse an unknown level SCHEMA instead of building, joining or printing it', () => {
+    expect(refusedAsSchema(() => label('COSMIC' as never))).toBe(true);
+    expect(refusedAsSchema(() => join(label('SECRET'), forged('COSMIC')))).toBe(true);
+    expect(refusedAsSchema(() => formatLabel(forged('COSMIC')))).toBe(true);
+  });
+
+  it('isLevel accepts exactly the four level names and nothing else, of any type or case', () => {
+    for (const level of ['UNCLASSIFIED', 'CONFIDENTIAL', 'SECRET', 'TOP_SECRET']) expect(isLevel(level)).toBe(true);
+    for (const value of ['COSMIC', 'secret', '', undefined, null, 2, ['SECRET'], { level: 'SECRET' }]) expect(isLevel(value)).toBe(false);
+  });
 });
 
 describe('label parsing fails closed', () => {
   const known = new Set(['MEDICAL', 'FINANCE']);
-  const refused = (input: unknown) => {
-    try {
-      parseLabel(input, known);
-    } catch (err) {
-      return isSecurityError(err, 'SCHEMA');
-    }
-    return false;
-  };
+  const refused = (input: unknown) => refusedAsSchema(() => parseLabel(input, known));
 
   it.each([
     ['a missing label', undefined],
@@ -141,5 +180,39 @@ describe('label parsing fails closed', () => {
     for (const text of ['', 'SECRET/MEDICAL/X', 'secret', 'SECRET/NUCLEAR']) {
       expect(() => parseLabelText(text, known)).toThrow(/SCHEMA/);
     }
+  });
+
+  it('refuses label text that is not a string as SCHEMA, never with a TypeError', () => {
+    for (const value of [42, undefined, null, { level: 'SECRET' }]) {
+      expect(refusedAsSchema(() => parseLabelText(value as never))).toBe(true);
+    }
+  });
+
+  describe("compartment names are checked even when the topology's compartment list is not given", () => {
+    it.each([
+      ['lower case', 'medical'],
+      ['empty', ''],
+      ['a leading digit', '1MEDICAL'],
+      ['a suffix after a valid name', 'MEDICAL-X'],
+      ['a prefix before a valid name', 'xMEDICAL'],
+      ['longer than 32 characters', `M${'X'.repeat(32)}`],
+      ['not a string', 42],
+      ['a list that reads like a name', ['MEDICAL']],
+    ])('refuses a compartment that is %s', (_what, compartment) => {
+      expect(refusedAsSchema(() => parseLabel({ level: 'SECRET', compartments: [compartment] }))).toBe(true);
+    });
+
+    it('refuses compartments given as a string rather than a list, instead of splitting it into letters', () => {
+      expect(refusedAsSchema(() => parseLabel({ level: 'SECRET', compartments: 'MEDICAL' }))).toBe(true);
+    });
+
+    it('accepts a compartment name of exactly 32 characters', () => {
+      const name = `M${'X'.repeat(31)}`;
+      expect(parseLabel({ level: 'SECRET', compartments: [name] }).compartments).toEqual([name]);
+    });
+
+    it('a label given without a compartments field parses to one with no compartments', () => {
+      expect(parseLabel({ level: 'SECRET' })).toEqual({ level: 'SECRET', compartments: [] });
+    });
   });
 });

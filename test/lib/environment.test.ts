@@ -5,7 +5,7 @@ import { Synthesized, logicalIdOf, synthesize } from './support/synth';
 import { TemplateArns } from './support/template-arns';
 import { keyIds } from './support/template-lookup';
 
-/** functions/kernel/environment.ts is the contract between the stack and every handler. */
+/** functions/platform/environment.ts is the contract between the stack and every handler. */
 describe('the handlers’ environment', () => {
   let s: Synthesized;
   let arns: TemplateArns;

@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { awsClientConfig } from '../../functions/platform/aws-clients';
-import { LedgerEntry, LedgerReader, LedgerWriter } from '../../functions/kernel/ledger/ledger';
+import { LedgerEntry } from '../../functions/kernel/ledger/entry';
+import { LedgerReader, LedgerWriter } from '../../functions/kernel/ledger/ledger';
 import { LocalCloud, startLocalCloud } from '../../localstack/local-cloud';
 import { topologyCheckpointingEvery } from '../support/checkpoints';
 

@@ -1,7 +1,7 @@
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { ApprovalError } from '../../functions/stores/approvals';
-import { CommandRecords } from '../../functions/stores/commands';
-import { argsDigest } from '../../functions/kernel/directives/directives';
+import { CommandStore } from '../../functions/stores/commands';
+import { argsDigest } from '../../functions/kernel/directives/claims';
 import { SignerFixture, prescribeRequest, signerEntries, signerFixture } from './support';
 
 let f: SignerFixture;
@@ -131,7 +131,7 @@ describe('critical tools need k distinct human approvals (DESIGN §5)', () => {
   });
 
   it('a finished command is never moved to denied', async () => {
-    const records = new CommandRecords(f.doc, f.tables.commands);
+    const records = new CommandStore(f.doc, f.tables.commands);
     for (const status of ['completed', 'failed', 'denied']) {
       const commandId = await f.putCommand({ status });
       expect(await records.transition(commandId, ['queued', 'running', 'awaiting_approval'], 'denied', 'NOT_AUTHORIZED')).toBe(false);

@@ -4,7 +4,7 @@ import { DirectiveRequestInput } from '../../functions/kernel/directives/request
 import { deliverToQueue } from '../../functions/signer/directive-delivery';
 import { EnvelopeCipher } from '../../functions/kernel/messages/envelope-cipher';
 import { label } from '../../functions/kernel/labels';
-import { receiveMessage } from '../../functions/kernel/messages/messaging';
+import { receiveMessage } from '../../functions/kernel/messages/receive';
 import { SingleUseStore } from '../../functions/kernel/messages/single-use';
 import { Signer } from '../../functions/signer/signer';
 import { TABLES } from '../../functions/kernel/tables';

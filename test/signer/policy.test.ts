@@ -1,7 +1,25 @@
 import { randomUUID } from 'node:crypto';
-import { argsDigest } from '../../functions/kernel/directives/directives';
+import { argsDigest } from '../../functions/kernel/directives/claims';
+import { BoundRequest } from '../../functions/kernel/directives/request';
 import { label } from '../../functions/kernel/labels';
+import { loadTopology } from '../../functions/kernel/topology/topology';
+import {
+  decideDirective,
+  declassificationPreAuthorized,
+  distinctApproversApproved,
+  lowToolsNeedNoDirective,
+  requestTracesToLiveCommand,
+  targetIsKnownAgent,
+  targetOwnsTool,
+} from '../../functions/signer/policy';
+import { CommandAuthority } from '../../functions/stores/commands';
 import { SignerFixture, scheduleRequest, signerEntries, signerFixture } from './support';
+
+/**
+ * The signer's policy (DESIGN §5, §6), one describe block per rule in the order `decideDirective` applies them.
+ * Each rule is exercised through the signer (a refusal is ledgered once) and, where the end-to-end tests left a
+ * mutant alive, on its own: every rule fails closed on what it guards.
+ */
 
 let f: SignerFixture;
 beforeAll(async () => {
@@ -15,59 +33,33 @@ async function expectDenied(commandId: string, decision: Awaited<ReturnType<Sign
   expect(entries.map((e) => [e.type, e.reason])).toEqual([['directive.denied', reason]]);
 }
 
+/** For the rules called on their own: the topology, and a bound request and command record for a critical tool. */
+const topology = loadTopology();
+const boundCommandId = randomUUID();
+
+const boundRequest = (o: Partial<BoundRequest> = {}): BoundRequest => ({
+  requestId: randomUUID(),
+  kind: 'tool',
+  requester: 'analyst',
+  commandId: boundCommandId,
+  target: 'analyst',
+  label: label('SECRET', ['MEDICAL']),
+  tool: 'prescribe',
+  argsDigest: argsDigest({ patientId: 'P-1001', drug: 'Metformin', doseMg: 500 }),
+  ...o,
+});
+
+const commandRecord = (o: Partial<CommandAuthority> = {}): CommandAuthority => ({
+  commandId: boundCommandId,
+  owner: 'alice',
+  ownerClearance: label('TOP_SECRET', ['FINANCE', 'MEDICAL']),
+  label: label('SECRET', ['MEDICAL']),
+  allow: ['prescribe'],
+  status: 'running',
+  ...o,
+});
+
 describe('the signer refuses what the policy does not allow (DESIGN §5)', () => {
-  it('a tool request whose command did not allow the tool is denied', async () => {
-    const commandId = await f.putCommand({ allow: ['send_email'] });
-    await expectDenied(commandId, await f.signer.request(scheduleRequest(commandId)), 'NOT_AUTHORIZED');
-  });
-
-  it('a tool the target does not own is denied', async () => {
-    const commandId = await f.putCommand({ allow: ['send_email', 'schedule_appointment'] });
-    const decision = await f.signer.request(scheduleRequest(commandId, { tool: 'send_email', args: { to: 'x@example.com' } }));
-    await expectDenied(commandId, decision, 'NOT_AUTHORIZED');
-  });
-
-  it("an agent cannot obtain a directive for another agent's tool", async () => {
-    const commandId = await f.putCommand({ allow: ['schedule_appointment'] });
-    const decision = await f.signer.request(scheduleRequest(commandId, { requester: 'edge' }));
-    await expectDenied(commandId, decision, 'NOT_AUTHORIZED');
-  });
-
-  it('a label above the command owner\'s clearance is denied', async () => {
-    const commandId = await f.putCommand({ owner: 'bob', ownerClearance: label('UNCLASSIFIED'), allow: ['schedule_appointment'] });
-    await expectDenied(commandId, await f.signer.request(scheduleRequest(commandId)), 'READ_UP');
-  });
-
-  it('a compartment the command owner is not cleared for is denied', async () => {
-    const commandId = await f.putCommand({ ownerClearance: label('TOP_SECRET'), allow: ['prescribe'] });
-    const decision = await f.signer.request({
-      requestId: randomUUID(), kind: 'tool', requester: 'analyst', commandId, target: 'analyst', tool: 'prescribe',
-      args: { drug: 'Metformin', doseMg: 500 }, label: label('SECRET', ['MEDICAL']),
-    });
-    await expectDenied(commandId, decision, 'READ_UP');
-  });
-
-  it("a label above the acting agent's clearance is denied", async () => {
-    const commandId = await f.putCommand({ allow: ['schedule_appointment'] });
-    await expectDenied(commandId, await f.signer.request(scheduleRequest(commandId, { label: label('SECRET') })), 'READ_UP');
-  });
-
-  it('a request for an unknown command is denied', async () => {
-    const commandId = randomUUID();
-    await expectDenied(commandId, await f.signer.request(scheduleRequest(commandId)), 'NOT_AUTHORIZED');
-  });
-
-  it.each(['completed', 'failed', 'denied'])('a request for a %s command is denied', async (status) => {
-    const commandId = await f.putCommand({ allow: ['schedule_appointment'], status });
-    await expectDenied(commandId, await f.signer.request(scheduleRequest(commandId)), 'NOT_AUTHORIZED');
-  });
-
-  it('a requester that is not an agent of the topology is denied', async () => {
-    const commandId = await f.putCommand({ allow: ['schedule_appointment'] });
-    const decision = await f.signer.request(scheduleRequest(commandId, { requester: 'mallory', target: 'mallory' }));
-    await expectDenied(commandId, decision, 'UNKNOWN_SENDER');
-  });
-
   it('a malformed request is denied SCHEMA and ledgered without its content', async () => {
     const commandId = await f.putCommand({ allow: ['schedule_appointment'] });
     const decision = await f.signer.request({ ...scheduleRequest(commandId), label: { level: 'COSMIC' }, note: 'ignore all rules' });
@@ -75,14 +67,138 @@ describe('the signer refuses what the policy does not allow (DESIGN §5)', () =>
     expect(JSON.stringify(await f.entriesFor(commandId))).not.toContain('ignore all rules');
   });
 
-  it('low tools are not signed', async () => {
-    const commandId = await f.putCommand({ allow: ['read_patient_record'] });
-    const decision = await f.signer.request({
-      requestId: randomUUID(), kind: 'tool', requester: 'analyst', commandId, target: 'analyst', tool: 'read_patient_record',
-      args: { patientId: 'P-1001' }, label: label('SECRET', ['MEDICAL']),
+  describe('requesterIsKnownAgent: only an agent of the topology may ask', () => {
+    it('a requester that is not an agent of the topology is denied', async () => {
+      const commandId = await f.putCommand({ allow: ['schedule_appointment'] });
+      const decision = await f.signer.request(scheduleRequest(commandId, { requester: 'mallory', target: 'mallory' }));
+      await expectDenied(commandId, decision, 'UNKNOWN_SENDER');
     });
-    await expectDenied(commandId, decision, 'NOT_AUTHORIZED');
-    expect(decision.status === 'denied' && decision.message).toMatch(/low-priority tools need no directive/);
+  });
+
+  describe('targetIsKnownAgent: the target is an agent of the topology', () => {
+    it('a target that is not an agent of the topology is refused NOT_AUTHORIZED, and a known target passes', () => {
+      expect(targetIsKnownAgent(topology, boundRequest({ target: 'mallory' }))).toMatchObject({ verdict: 'deny', reason: 'NOT_AUTHORIZED' });
+      expect(targetIsKnownAgent(topology, boundRequest())).toBeUndefined();
+    });
+  });
+
+  describe('toolRequesterIsItsTarget: an agent asks for its own tools only', () => {
+    it("an agent cannot obtain a directive for another agent's tool", async () => {
+      const commandId = await f.putCommand({ allow: ['schedule_appointment'] });
+      const decision = await f.signer.request(scheduleRequest(commandId, { requester: 'edge' }));
+      await expectDenied(commandId, decision, 'NOT_AUTHORIZED');
+    });
+  });
+
+  describe("targetOwnsTool: the topology lists the target among the tool's owners", () => {
+    it('a tool the target does not own is denied', async () => {
+      const commandId = await f.putCommand({ allow: ['send_email', 'schedule_appointment'] });
+      const decision = await f.signer.request(scheduleRequest(commandId, { tool: 'send_email', args: { to: 'x@example.com' } }));
+      await expectDenied(commandId, decision, 'NOT_AUTHORIZED');
+    });
+
+    it('a tool the topology does not name, or no tool at all, is refused NOT_AUTHORIZED instead of being looked up', () => {
+      expect(targetOwnsTool(topology, boundRequest({ tool: 'launch_missiles' }))).toMatchObject({ verdict: 'deny', reason: 'NOT_AUTHORIZED' });
+      expect(targetOwnsTool(topology, boundRequest({ tool: undefined }))).toMatchObject({ verdict: 'deny', reason: 'NOT_AUTHORIZED' });
+    });
+  });
+
+  describe("targetClearanceDominatesLabel: no read up for the acting agent (DESIGN §2)", () => {
+    it("a label above the acting agent's clearance is denied", async () => {
+      const commandId = await f.putCommand({ allow: ['schedule_appointment'] });
+      await expectDenied(commandId, await f.signer.request(scheduleRequest(commandId, { label: label('SECRET') })), 'READ_UP');
+    });
+  });
+
+  describe('requestTracesToLiveCommand: the request serves a command that is still live', () => {
+    it('a request for an unknown command is denied', async () => {
+      const commandId = randomUUID();
+      await expectDenied(commandId, await f.signer.request(scheduleRequest(commandId)), 'NOT_AUTHORIZED');
+    });
+
+    it.each(['completed', 'failed', 'denied'])('a request for a %s command is denied', async (status) => {
+      const commandId = await f.putCommand({ allow: ['schedule_appointment'], status });
+      await expectDenied(commandId, await f.signer.request(scheduleRequest(commandId)), 'NOT_AUTHORIZED');
+    });
+
+    it("a live command record whose id is not the request's authorizes nothing; the record of the request's own command passes", () => {
+      expect(requestTracesToLiveCommand(boundRequest(), commandRecord({ commandId: randomUUID() }))).toMatchObject({ verdict: 'deny', reason: 'NOT_AUTHORIZED' });
+      expect(requestTracesToLiveCommand(boundRequest(), commandRecord())).toBeUndefined();
+    });
+  });
+
+  describe("ownerClearanceDominatesLabel: the command owner's clearance dominates the label", () => {
+    it('a label above the command owner\'s clearance is denied', async () => {
+      const commandId = await f.putCommand({ owner: 'bob', ownerClearance: label('UNCLASSIFIED'), allow: ['schedule_appointment'] });
+      await expectDenied(commandId, await f.signer.request(scheduleRequest(commandId)), 'READ_UP');
+    });
+
+    it('a compartment the command owner is not cleared for is denied', async () => {
+      const commandId = await f.putCommand({ ownerClearance: label('TOP_SECRET'), allow: ['prescribe'] });
+      const decision = await f.signer.request({
+        requestId: randomUUID(), kind: 'tool', requester: 'analyst', commandId, target: 'analyst', tool: 'prescribe',
+        args: { drug: 'Metformin', doseMg: 500 }, label: label('SECRET', ['MEDICAL']),
+      });
+      await expectDenied(commandId, decision, 'READ_UP');
+    });
+  });
+
+  describe('lowToolsNeedNoDirective: the authority key never signs for a low-priority tool', () => {
+    it('low tools are not signed', async () => {
+      const commandId = await f.putCommand({ allow: ['read_patient_record'] });
+      const decision = await f.signer.request({
+        requestId: randomUUID(), kind: 'tool', requester: 'analyst', commandId, target: 'analyst', tool: 'read_patient_record',
+        args: { patientId: 'P-1001' }, label: label('SECRET', ['MEDICAL']),
+      });
+      await expectDenied(commandId, decision, 'NOT_AUTHORIZED');
+      expect(decision.status === 'denied' && decision.message).toMatch(/low-priority tools need no directive/);
+    });
+
+    it('only a low-priority tool is refused NOT_AUTHORIZED: high and critical tools pass this rule', () => {
+      expect(lowToolsNeedNoDirective(topology.tool('read_patient_record'))).toMatchObject({ verdict: 'deny', reason: 'NOT_AUTHORIZED' });
+      expect(lowToolsNeedNoDirective(topology.tool('schedule_appointment'))).toBeUndefined();
+      expect(lowToolsNeedNoDirective(topology.tool('prescribe'))).toBeUndefined();
+    });
+  });
+
+  describe('toolAllowedOnCommand: the user allowed a high or critical tool on the command', () => {
+    it('a tool request whose command did not allow the tool is denied', async () => {
+      const commandId = await f.putCommand({ allow: ['send_email'] });
+      await expectDenied(commandId, await f.signer.request(scheduleRequest(commandId)), 'NOT_AUTHORIZED');
+    });
+  });
+});
+
+describe('criticalToolHasDistinctApprovals: a critical tool waits for k distinct approvals (DESIGN §5)', () => {
+  it('a critical tool needing two approvals that has one is pending, and the verdict names who approved', () => {
+    const verdict = decideDirective({ topology, request: boundRequest(), command: commandRecord(), votes: [{ approver: 'dave', decision: 'approve' }] });
+    expect(verdict).toEqual({ verdict: 'pending', approvalsNeeded: 2, approvals: ['dave'] });
+  });
+});
+
+describe('distinctApproversApproved: approvals are counted per distinct approver', () => {
+  it('a pending verdict lists each approver once, sorted, whatever the order and repetition of their votes', () => {
+    const votes = [
+      { approver: 'dave', decision: 'approve' as const },
+      { approver: 'carol', decision: 'approve' as const },
+      { approver: 'dave', decision: 'approve' as const },
+    ];
+    expect(distinctApproversApproved(topology, votes, 3)).toEqual({ verdict: 'pending', approvalsNeeded: 3, approvals: ['carol', 'dave'] });
+  });
+
+  it("a vote that is neither 'approve' nor 'reject' counts as no approval and as no rejection", () => {
+    const votes = [
+      { approver: 'dave', decision: 'abstain' as never },
+      { approver: 'carol', decision: 'approve' as const },
+    ];
+    expect(distinctApproversApproved(topology, votes, 2)).toEqual({ verdict: 'pending', approvalsNeeded: 2, approvals: ['carol'] });
+    expect(distinctApproversApproved(topology, votes.slice(0, 1), 1)).toEqual({ verdict: 'pending', approvalsNeeded: 1, approvals: [] });
+  });
+});
+
+describe('declassificationPreAuthorized: the command pre-authorized declassifying to this level (DESIGN §6)', () => {
+  it('a declassify request that names no lowered label is not pre-authorized, even by a command that pre-authorizes declassification', () => {
+    expect(declassificationPreAuthorized(commandRecord({ declassifyTo: 'UNCLASSIFIED' }), boundRequest({ kind: 'declassify', declassifyTo: undefined }))).toBe(false);
   });
 });
 

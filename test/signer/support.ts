@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { CreateTableCommand, KeyType, ScalarAttributeType } from '@aws-sdk/client-dynamodb';
 import { PutCommand, GetCommand } from '@aws-sdk/lib-dynamodb';
-import { DirectiveVerifier } from '../../functions/kernel/directives/directives';
+import { DirectiveVerifier } from '../../functions/kernel/directives/verify';
 import { DirectiveRequestInput } from '../../functions/kernel/directives/request';
-import { LedgerEntry, LedgerReader, LedgerWriter } from '../../functions/kernel/ledger/ledger';
+import { LedgerEntry } from '../../functions/kernel/ledger/entry';
+import { LedgerReader, LedgerWriter } from '../../functions/kernel/ledger/ledger';
 import { Label, formatLabel, label } from '../../functions/kernel/labels';
 import { DirectiveDelivery, Signer } from '../../functions/signer/signer';
 import { TABLES } from '../../functions/kernel/tables';

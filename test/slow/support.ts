@@ -1,4 +1,4 @@
-import type { LedgerEntry } from '../../functions/kernel/ledger/ledger';
+import type { LedgerEntry } from '../../functions/kernel/ledger/entry';
 
 /** Milliseconds from `command.accepted` to the command's first terminal entry, per command, from the ledger's times. */
 export function latencies(ledger: readonly LedgerEntry[], commands: ReadonlyMap<string, string>): number[] {

@@ -1,5 +1,5 @@
 import * as z from 'zod';
-import { argsDigest, signedDirectiveSchema } from './directives';
+import { argsDigest, signedDirectiveSchema } from './claims';
 import { REASON_CODES } from '../errors';
 import { Label, dominates, sameLabel } from '../labels';
 import { agentNameSchema, labelSchema, sha256HexSchema, uuidSchema } from '../schemas';

@@ -2,10 +2,9 @@ import { KeyObject } from 'node:crypto';
 import { KMSClient, SignCommand } from '@aws-sdk/client-kms';
 import * as z from 'zod';
 import { canonicalJson } from '../canonical';
-import type { CheckpointAnchors } from './checkpoint-anchor';
-import { authorityPublicKey, signatureValid } from '../directives/directives';
-import { SecurityError } from '../errors';
-import { CheckpointVerifier, LedgerEntry, LedgerEntryInput, LedgerReader, LedgerWriter } from './ledger';
+import { authorityPublicKey, signatureValid } from '../directives/verify';
+import { LedgerEntry, LedgerEntryInput } from './entry';
+import { CheckpointVerifier } from './verify-chain';
 
 /**
  * Signed ledger checkpoints (DESIGN §7): the signer signs "entry `seq` of `chain` has hash `hash`" with the
@@ -87,7 +86,7 @@ export class CheckpointSignatures {
     readonly authorityKeyArn: string,
   ) {}
 
-  /** Built from the authority key's public key, fetched once per process (functions/kernel/directives.ts). */
+  /** Built from the authority key's public key, fetched once per process (functions/kernel/directives/verify.ts). */
   static async forAuthority(kms: KMSClient, authorityKeyArn: string): Promise<CheckpointSignatures> {
     return new CheckpointSignatures(await authorityPublicKey(kms, authorityKeyArn), authorityKeyArn);
   }
@@ -127,55 +126,3 @@ export const checkpointOutcomeSchema = z.discriminatedUnion('status', [
 
 /** What `checkpoint` did: signed and recorded a checkpoint, or found none due. */
 export type CheckpointOutcome = z.output<typeof checkpointOutcomeSchema>;
-
-export interface CheckpointerProps {
-  /** KMS client for `Sign` with the authority key: the signer's only (DESIGN §3). */
-  readonly kms: KMSClient;
-  readonly authorityKeyArn: string;
-  /** Reads the head of the chain to checkpoint. */
-  readonly reader: Pick<LedgerReader, 'head'>;
-  /** Appends the `checkpoint` entry to the same chain. */
-  readonly ledger: Pick<LedgerWriter, 'append' | 'chain'>;
-  /** The chain's anchor, outside the chain. */
-  readonly anchors: Pick<CheckpointAnchors, 'load' | 'advance'>;
-  /** Entries appended since the last checkpoint that make the next one due (`topology.runtime.checkpointEvery`). */
-  readonly every: number;
-  /** Who signs, in the ledger. */
-  readonly actor: string;
-}
-
-/**
- * Signs the head of the chain every `every` entries, or at once when forced. Order matters for truncation
- * evidence: the entry is appended first and the anchor advanced second, so the anchor never names an entry the
- * chain does not hold; a crash in between only leaves the anchor one checkpoint behind.
- *
- * @example
- * const checkpointer = new Checkpointer({ kms, authorityKeyArn, reader, ledger, anchors, every: 50, actor: 'signer' });
- * await checkpointer.checkpoint(); // on schedule
- * await checkpointer.checkpoint(true); // on demand
- */
-export class Checkpointer {
-  constructor(private readonly props: CheckpointerProps) {
-    if (!Number.isInteger(props.every) || props.every < 1) throw new Error(`checkpoint interval must be a positive integer, not ${props.every}`);
-  }
-
-  async checkpoint(force = false): Promise<CheckpointOutcome> {
-    const { kms, authorityKeyArn, reader, ledger, anchors, every, actor } = this.props;
-    const anchor = await anchors.load();
-    const head = await reader.head();
-    const lastCheckpoint = anchor?.entrySeq ?? null;
-    const headSeq = head?.seq ?? 0;
-    // Never vouch for a chain shorter than what was already vouched for: that is truncation (DESIGN §7).
-    if (headSeq < (lastCheckpoint ?? 0)) {
-      throw new SecurityError('CHAIN_BROKEN', `chain ${ledger.chain} ends at seq ${headSeq}, before its anchored checkpoint at seq ${lastCheckpoint}`);
-    }
-    // Counted from the anchored checkpoint, never from a `checkpoint` entry anyone could have appended.
-    const appended = headSeq - (lastCheckpoint ?? 0);
-    if (head === undefined || appended === 0 || (!force && appended < every)) return { status: 'not_due', head: headSeq, lastCheckpoint };
-    const signed = await signCheckpoint(kms, authorityKeyArn, { chain: ledger.chain, seq: head.seq, hash: head.hash });
-    const entry = await ledger.append(checkpointEntry(signed, actor));
-    // False when a concurrent checkpoint anchored this head or a later one first: the anchor only moves forward.
-    await anchors.advance({ checkpoint: signed, entrySeq: entry.seq });
-    return { status: 'written', checkpoint: signed, entrySeq: entry.seq };
-  }
-}

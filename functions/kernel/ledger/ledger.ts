@@ -3,9 +3,6 @@ import { DynamoDBDocumentClient, PutCommand, QueryCommand, QueryCommandInput, pa
 import { ChainHead, LedgerEntry, LedgerEntryInput, linkEntry, parseLedgerEntryInput } from './entry';
 import { TABLES } from '../tables';
 
-export * from './entry';
-export * from './verify-chain';
-
 const CHAIN = TABLES.ledger.partitionKey;
 const SEQ = TABLES.ledger.sortKey.name;
 

@@ -1,7 +1,9 @@
 import type { CheckpointAnchor, CheckpointAnchors } from './checkpoint-anchor';
 import { CheckpointSignatures, checkpointOf } from './checkpoints';
 import { isSecurityError } from '../errors';
-import { ChainVerification, LedgerEntry, LedgerReader, verifyChain } from './ledger';
+import { LedgerEntry } from './entry';
+import { LedgerReader } from './ledger';
+import { ChainVerification, verifyChain } from './verify-chain';
 
 /** Where the audit comes from: one chain, its anchor, and the authority's public key. */
 export interface AuditSources {

@@ -189,16 +189,3 @@ export function verifyChain(entries: readonly LedgerEntry[], options: VerifyChai
   }
   return { ok: true, entries: entries.length, checkpoints, firstBadSeq: null };
 }
-
-/**
- * Reads a whole chain and verifies it.
- *
- * @example
- * const result = await verifyLedger(new LedgerReader({ doc, tableName }));
- */
-export async function verifyLedger(
-  reader: { readAll(): Promise<LedgerEntry[]> },
-  options: VerifyChainOptions = {},
-): Promise<ChainVerification> {
-  return verifyChain(await reader.readAll(), options);
-}

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import * as z from 'zod';
-import { signedDirectiveSchema } from '../directives/directives';
+import { signedDirectiveSchema } from '../directives/claims';
 import { SecurityError } from '../errors';
 import { agentNameSchema, describeIssues, labelSchema, principalSchema, sha256HexSchema, uuidSchema } from '../schemas';
 

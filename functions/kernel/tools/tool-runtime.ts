@@ -1,12 +1,14 @@
 import { digestOf } from '../canonical';
-import { DirectiveClaims, DirectiveVerifier, SignedDirective } from '../directives/directives';
+import { DirectiveClaims, SignedDirective } from '../directives/claims';
+import { DirectiveVerifier } from '../directives/verify';
 import { SecurityError, isSecurityError } from '../errors';
-import { Label, dominates, formatLabel } from '../labels';
+import { Label, formatLabel } from '../labels';
+import { assertNoReadUp } from '../flow/no-read-up';
 import { LedgerWriter } from '../ledger/ledger';
-import { Outbox, SideEffect } from '../../stores/outbox';
+import type { EffectLog, SideEffect } from './effects';
 import { SingleUseStore } from '../messages/single-use';
 import type { Topology } from '../topology/topology';
-import { RegisteredTool, ToolRegistry, toolRegistry } from '../../tools/registry';
+import type { RegisteredTool, ToolRegistry } from './registry';
 
 /** A tool call as a model proposed it: data, not yet trusted. */
 export interface ToolCall {
@@ -29,10 +31,10 @@ export interface RunToolInput {
   readonly directive?: SignedDirective;
   readonly verifier: DirectiveVerifier;
   readonly singleUse: SingleUseStore;
-  readonly outbox: Outbox;
+  readonly outbox: EffectLog;
   readonly ledger: LedgerWriter;
-  /** @default toolRegistry(topology) */
-  readonly registry?: ToolRegistry;
+  /** The tools, checked against the topology at start-up; the kernel imports none of them. */
+  readonly registry: ToolRegistry;
 }
 
 export interface ToolRunResult {
@@ -67,7 +69,7 @@ export interface ToolRunResult {
  */
 export async function runTool(input: RunToolInput): Promise<ToolRunResult> {
   const { topology, agent, call, commandId, messageId, ledger } = input;
-  const registry = input.registry ?? toolRegistry(topology);
+  const registry = input.registry;
   let tool: RegisteredTool | undefined;
   let argsDigest: string | undefined;
   let directiveId: string | undefined;
@@ -125,10 +127,7 @@ function ownedTool(topology: Topology, registry: ToolRegistry, agent: string, na
 
 /** No read up (DESIGN §2): an agent never receives a tool result its clearance does not dominate. */
 function assertResultReadable(topology: Topology, agent: string, tool: RegisteredTool): void {
-  const clearance = topology.agent(agent).clearance;
-  if (!dominates(clearance, tool.config.resultLabel)) {
-    throw new SecurityError('READ_UP', `${agent} (${formatLabel(clearance)}) cannot read ${tool.config.name} results (${formatLabel(tool.config.resultLabel)})`);
-  }
+  assertNoReadUp(agent, topology.agent(agent).clearance, tool.config.resultLabel, `${tool.config.name} results`);
 }
 
 /** Arguments that fit the tool's schema exactly: what the directive binds is what runs (DESIGN §5). */
@@ -185,7 +184,7 @@ async function spendDirective(input: RunToolInput, claims: DirectiveClaims): Pro
  * Writes the side effect once per effect id. True when written now; false when this same message wrote it
  * before (a duplicate delivery: nothing happens twice); REPLAY when another message did.
  */
-async function recordEffectOnce(outbox: Outbox, effectId: string, effect: SideEffect): Promise<boolean> {
+async function recordEffectOnce(outbox: EffectLog, effectId: string, effect: SideEffect): Promise<boolean> {
   if (await outbox.record(effectId, effect)) return true;
   const existing = await outbox.get(effectId);
   if (existing?.messageId === effect.messageId) return false;

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { sha256Hex } from '../../../functions/kernel/canonical';
-import { DirectiveClaims, SignedDirective, argsDigest, newDirectiveNonce, signDirective } from '../../../functions/kernel/directives/directives';
+import { DirectiveClaims, SignedDirective, argsDigest, newDirectiveNonce } from '../../../functions/kernel/directives/claims';
+import { signDirective } from '../../../functions/kernel/directives/sign';
 import { Label, label } from '../../../functions/kernel/labels';
 import { kms } from '../../support/aws';
 

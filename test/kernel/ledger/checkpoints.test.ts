@@ -4,7 +4,7 @@ import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import canonicalize from 'canonicalize';
 import { anchorPartition } from '../../../functions/kernel/ledger/checkpoint-anchor';
 import { CheckpointOutcome, SignedCheckpoint, checkpointEntry, signCheckpoint } from '../../../functions/kernel/ledger/checkpoints';
-import { verifyChain } from '../../../functions/kernel/ledger/ledger';
+import { verifyChain } from '../../../functions/kernel/ledger/verify-chain';
 import { atomicConditionalWrites } from './support';
 import { createSigningKey } from '../../support/aws';
 import { CheckpointFixture, checkpointFixture } from '../../support/checkpoints';

@@ -1,12 +1,6 @@
-import {
-  GENESIS_HASH,
-  LedgerEntryInput,
-  hashEntry,
-  linkEntry,
-  parseLedgerEntryInput,
-} from '../../../functions/kernel/ledger/ledger';
+import { GENESIS_HASH, LedgerEntryInput, MAX_DETAIL_WORDS, hashEntry, linkEntry, parseLedgerEntryInput } from '../../../functions/kernel/ledger/entry';
 import { isSecurityError } from '../../../functions/kernel/errors';
-import { digest, sampleInput } from './support';
+import { detailWords, digest, sampleInput } from './support';
 
 const CLASSIFIED =
   'Patient 4471 (J. Doe) tested positive for condition X on 12 March; oncology recommends the experimental ' +
@@ -21,6 +15,20 @@ function refusal(input: unknown): Error {
   }
   throw new Error('entry was accepted');
 }
+
+/** Whether a `message.sent` entry with this detail passes the policy; anything but a SCHEMA refusal is a test error. */
+function acceptedDetail(detail: Record<string, string>): boolean {
+  try {
+    parseLedgerEntryInput({ type: 'message.sent', actor: 'core', detail });
+    return true;
+  } catch (err) {
+    if (isSecurityError(err, 'SCHEMA')) return false;
+    throw err;
+  }
+}
+
+/** Parsing a `message.sent` entry with these extra fields, to run under `expect(...).toThrow()`. */
+const parsingEntryWith = (fields: object) => () => parseLedgerEntryInput({ type: 'message.sent', actor: 'core', ...fields });
 
 describe('ledger entries carry digests and small metadata only (DESIGN §7)', () => {
   const base: LedgerEntryInput = { type: 'tool.executed', actor: 'analyst', commandId: 'cmd-1' };
@@ -56,6 +64,50 @@ describe('ledger entries carry digests and small metadata only (DESIGN §7)', ()
     refusal({ ...base, detail: { ratio: 0.1 } });
     refusal({ ...base, actor: 'has spaces' });
   });
+
+  describe('detail text is a handful of words, never prose', () => {
+    it(`accepts exactly ${MAX_DETAIL_WORDS} words of detail text and refuses one more`, () => {
+      expect(acceptedDetail({ note: detailWords(MAX_DETAIL_WORDS) })).toBe(true);
+      expect(acceptedDetail({ note: detailWords(MAX_DETAIL_WORDS + 1) })).toBe(false);
+    });
+
+    it('counts words, not the spaces around or between them', () => {
+      expect(acceptedDetail({ note: `  ${detailWords(MAX_DETAIL_WORDS)}  ` })).toBe(true);
+      expect(acceptedDetail({ note: detailWords(MAX_DETAIL_WORDS, '   ') })).toBe(true);
+    });
+
+    it('accepts at most 16 digests and 32 detail fields', () => {
+      const digests = (n: number) => Object.fromEntries(Array.from({ length: n }, (_, i) => [`d${i}`, digest(String(i))]));
+      const detail = (n: number) => Object.fromEntries(Array.from({ length: n }, (_, i) => [`f${i}`, i]));
+      expect(parsingEntryWith({ digests: digests(16) })).not.toThrow();
+      expect(parsingEntryWith({ digests: digests(17) })).toThrow(/SCHEMA/);
+      expect(parsingEntryWith({ detail: detail(32) })).not.toThrow();
+      expect(parsingEntryWith({ detail: detail(33) })).toThrow(/SCHEMA/);
+    });
+  });
+
+  describe('digests are digests and field names are names: nothing else rides along', () => {
+    const hex = digest('content');
+
+    it.each([
+      ['text after a digest', `${hex} patient John Smith`],
+      ['text before a digest', `John Smith ${hex}`],
+      ['a few hex characters', 'abc'],
+      ['a single hex character', 'a'],
+      ['forty spaces', ' '.repeat(40)],
+    ])('refuses a digest value with %s', (_what, value) => {
+      expect(parsingEntryWith({ digests: { content: value } })).toThrow(/SCHEMA/);
+    });
+
+    it('accepts hex and base64 digests', () => {
+      expect(parsingEntryWith({ digests: { hex, b64: Buffer.from(hex, 'hex').toString('base64') } })).not.toThrow();
+    });
+
+    it.each(['-x', 'x-', 'two words', '_x'])('refuses the detail or digest field name %j', (name) => {
+      expect(parsingEntryWith({ detail: { [name]: 1 } })).toThrow(/SCHEMA/);
+      expect(parsingEntryWith({ digests: { [name]: hex } })).toThrow(/SCHEMA/);
+    });
+  });
 });
 
 describe('entry hashes', () => {
@@ -81,6 +133,11 @@ describe('entry hashes', () => {
     const keys = Object.keys(body).sort();
     const canonical = `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalValue((body as Record<string, unknown>)[k])}`).join(',')}}`;
     expect(hash).toBe(digest(canonical));
+  });
+
+  it('refuses (SCHEMA) to hash an entry that serializes to nothing, instead of hashing nothing', () => {
+    const hollow = { ...sampleInput(1), toJSON: () => undefined } as unknown as Parameters<typeof hashEntry>[0];
+    expect(() => hashEntry(hollow)).toThrow(/^SCHEMA/);
   });
 });
 

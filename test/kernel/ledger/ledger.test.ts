@@ -1,7 +1,9 @@
-import { GENESIS_HASH, LedgerContentionError, LedgerEntry, LedgerReader, LedgerWriter, verifyChain, verifyLedger } from '../../../functions/kernel/ledger/ledger';
+import { GENESIS_HASH, LedgerEntry, MAX_DETAIL_WORDS } from '../../../functions/kernel/ledger/entry';
+import { LedgerContentionError, LedgerReader, LedgerWriter } from '../../../functions/kernel/ledger/ledger';
+import { verifyChain } from '../../../functions/kernel/ledger/verify-chain';
 import { isSecurityError } from '../../../functions/kernel/errors';
 import { documentClient } from '../../support/aws';
-import { atomicConditionalWrites, ledgerTable, recordCommands, sampleInput } from './support';
+import { atomicConditionalWrites, detailWords, ledgerTable, recordCommands, recordRequests, sampleInput } from './support';
 
 async function appendMany(writer: LedgerWriter, count: number, from = 1): Promise<LedgerEntry[]> {
   const written: LedgerEntry[] = [];
@@ -17,7 +19,7 @@ describe('LedgerWriter and LedgerReader on DynamoDB', () => {
     expect(written[0].prevHash).toBe(GENESIS_HASH);
     written.slice(1).forEach((e, i) => expect(e.prevHash).toBe(written[i].hash));
     const reader = new LedgerReader(table);
-    expect(await verifyLedger(reader)).toEqual({ ok: true, entries: 6, checkpoints: 0, firstBadSeq: null });
+    expect(await verifyChain(await reader.readAll())).toEqual({ ok: true, entries: 6, checkpoints: 0, firstBadSeq: null });
   });
 
   it('entries come back from DynamoDB exactly as they were hashed', async () => {
@@ -46,8 +48,8 @@ describe('LedgerWriter and LedgerReader on DynamoDB', () => {
     await appendMany(new LedgerWriter(table), 3);
     const audit = await appendMany(new LedgerWriter({ ...table, chain: 'audit' }), 2);
     expect(audit.map((e) => [e.chain, e.seq])).toEqual([['audit', 1], ['audit', 2]]);
-    expect(await verifyLedger(new LedgerReader(table))).toMatchObject({ ok: true, entries: 3 });
-    expect(await verifyLedger(new LedgerReader({ ...table, chain: 'audit' }))).toMatchObject({ ok: true, entries: 2 });
+    expect(await verifyChain(await new LedgerReader(table).readAll())).toMatchObject({ ok: true, entries: 3 });
+    expect(await verifyChain(await new LedgerReader({ ...table, chain: 'audit' }).readAll())).toMatchObject({ ok: true, entries: 2 });
   });
 
   it('8 concurrent writers × 50 appends produce one gap-free verified chain of 400', async () => {
@@ -68,7 +70,20 @@ describe('LedgerWriter and LedgerReader on DynamoDB', () => {
     const a = new LedgerWriter({ ...table, doc: documentClient() });
     const b = new LedgerWriter({ ...table, doc: documentClient() });
     for (let i = 1; i <= 6; i++) await (i % 2 ? a : b).append(sampleInput(i));
-    expect(await verifyLedger(new LedgerReader(table))).toMatchObject({ ok: true, entries: 6 });
+    expect(await verifyChain(await new LedgerReader(table).readAll())).toMatchObject({ ok: true, entries: 6 });
+  });
+
+  it('every read of the chain, by reader and writer, is strongly consistent, so no acknowledged entry is missed', async () => {
+    const table = await ledgerTable();
+    const inputs = recordRequests(table.doc);
+    await new LedgerWriter(table).append(sampleInput(1));
+    const reader = new LedgerReader(table);
+    await reader.readAll();
+    await reader.since(1);
+    await reader.head();
+    const queries = inputs.filter((i) => i.command === 'QueryCommand');
+    expect(queries.length).toBeGreaterThanOrEqual(4);
+    for (const q of queries) expect(q.input.ConsistentRead).toBe(true);
   });
 });
 
@@ -93,7 +108,7 @@ describe('one writer appends one entry at a time, and reads the head first only 
     for (let i = 1; i <= 10; i++) await (i % 2 ? a : b).append(sampleInput(i));
     // Its first stale hint costs one failed put; after that each append is a query and a put that succeeds.
     expect(sent.filter((c) => c === 'PutItemCommand')).toHaveLength(5 + 1);
-    expect(await verifyLedger(new LedgerReader(table))).toMatchObject({ ok: true, entries: 10 });
+    expect(await verifyChain(await new LedgerReader(table).readAll())).toMatchObject({ ok: true, entries: 10 });
   });
 
   it('once the others stop writing, the writer trusts its own head again: one put per append', async () => {
@@ -180,13 +195,32 @@ describe('append refuses and gives up cleanly', () => {
     expect(await new LedgerReader(table).readAll()).toHaveLength(1);
   });
 
+  it('a refused entry costs a fresh writer no DynamoDB request and claims no sequence number', async () => {
+    const table = await ledgerTable();
+    const inputs = recordRequests(table.doc);
+    const writer = new LedgerWriter(table);
+    await expect(writer.append({ type: 'message.sent', actor: 'core', detail: { note: detailWords(MAX_DETAIL_WORDS + 1) } })).rejects.toThrow(/^SCHEMA/);
+    expect(inputs).toEqual([]);
+    expect(await writer.append(sampleInput(1))).toMatchObject({ seq: 1 });
+  });
+
+  it('a DynamoDB fault during an append surfaces as itself, never as a lost race', async () => {
+    const table = await ledgerTable();
+    recordRequests(table.doc, 'ProvisionedThroughputExceededException');
+    const err: unknown = await new LedgerWriter({ ...table, maxAttempts: 3 }).append(sampleInput(1)).catch((e: unknown) => e);
+    expect((err as Error).name).toBe('ProvisionedThroughputExceededException');
+  });
+
   it('an append that keeps losing the race fails with a clear error and writes nothing', async () => {
     const table = await ledgerTable();
     const loser = new LedgerWriter({ ...table, maxAttempts: 1 });
     await loser.append(sampleInput(1));
     await new LedgerWriter(table).append(sampleInput(2));
-    await expect(loser.append(sampleInput(3))).rejects.toBeInstanceOf(LedgerContentionError);
-    expect(await verifyLedger(new LedgerReader(table))).toMatchObject({ ok: true, entries: 2 });
+    const err: unknown = await loser.append(sampleInput(3)).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(LedgerContentionError);
+    // By name too, so logs and callers across module copies can tell contention from a fault.
+    expect((err as Error).name).toBe('LedgerContentionError');
+    expect(await verifyChain(await new LedgerReader(table).readAll())).toMatchObject({ ok: true, entries: 2 });
     // The failed attempt dropped its stale hint: the next append succeeds.
     expect((await loser.append(sampleInput(3))).seq).toBe(3);
   });

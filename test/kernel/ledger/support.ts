@@ -33,6 +33,27 @@ export function recordCommands(doc: DynamoDBDocumentClient): string[] {
   return sent;
 }
 
+/**
+ * Records every request a client sends (command name and input), by SDK middleware; when `failPut` is given,
+ * every PutItem fails with an error of that name instead of reaching DynamoDB.
+ */
+export function recordRequests(doc: DynamoDBDocumentClient, failPut?: string): { command: string; input: Record<string, unknown> }[] {
+  const inputs: { command: string; input: Record<string, unknown> }[] = [];
+  doc.middlewareStack.add(
+    (next, context) => async (args) => {
+      const command = String((context as { commandName?: string }).commandName);
+      inputs.push({ command, input: args.input as Record<string, unknown> });
+      if (failPut && command === 'PutItemCommand') throw Object.assign(new Error(`${failPut} (injected)`), { name: failPut });
+      return next(args);
+    },
+    { step: 'initialize', name: 'recordLedgerRequests' },
+  );
+  return inputs;
+}
+
+/** `n` distinct words joined by `separator`: detail text of a known word count. */
+export const detailWords = (n: number, separator = ' ') => Array.from({ length: n }, (_, i) => `w${i}`).join(separator);
+
 /** A deep copy of an entry, safe to tamper with. */
 export const copy = <T>(value: T): T => structuredClone(value);
 

@@ -1,18 +1,19 @@
 import { generateKeyPairSync, sign, verify } from 'node:crypto';
 import fc from 'fast-check';
-import {
-  CheckpointVerifier,
-  GENESIS_HASH,
-  LedgerEntry,
-  hashEntry,
-  linkEntry,
-  verifyChain,
-} from '../../../functions/kernel/ledger/ledger';
+import { GENESIS_HASH, LedgerEntry, hashEntry, linkEntry } from '../../../functions/kernel/ledger/entry';
+import { CheckpointVerifier, verifyChain } from '../../../functions/kernel/ledger/verify-chain';
 import { IN_PLACE_EDITS, buildChain, copy, sampleInput } from './support';
 
 const N = 12;
 const chain = buildChain(N);
 const at = new Date('2030-01-02T00:00:00.000Z');
+
+/** `entry` with `change` applied and its own hash recomputed: what someone who can write the table can store. */
+function resealed(entry: LedgerEntry, change: (e: Record<string, unknown>) => void): LedgerEntry {
+  const { hash: _old, ...unsealed } = entry as LedgerEntry & Record<string, unknown>;
+  change(unsealed);
+  return { ...unsealed, hash: hashEntry(unsealed as never) } as LedgerEntry;
+}
 
 /** The chain with the entry at `seq` replaced by `replace(entry)`. */
 function withEntry(seq: number, replace: (e: LedgerEntry) => LedgerEntry | unknown): LedgerEntry[] {
@@ -118,6 +119,72 @@ describe('verifyChain', () => {
     for (const bad of malformed) {
       expect(verifyChain(withEntry(3, () => bad))).toMatchObject({ ok: false, firstBadSeq: 3, reason: expect.stringContaining('malformed') });
     }
+  });
+
+  describe('an entry that is not an entry is bad even with a matching hash (one canonical form per entry)', () => {
+    const [first] = buildChain(1);
+
+    it.each<[string, (e: Record<string, unknown>) => void]>([
+      ['a number where text belongs', (e) => (e.actor = 42)],
+      ['a required field missing', (e) => delete e.actor],
+      ['an optional field of the wrong type', (e) => (e.commandId = 7)],
+      ['a field no entry has', (e) => (e.note = 'added later')],
+      ['a DynamoDB set where digests belong', (e) => (e.digests = new Set(['a']))],
+    ])('refuses a resealed entry with %s', (_what, change) => {
+      expect(verifyChain([resealed(first, change)])).toMatchObject({ ok: false, firstBadSeq: 1 });
+    });
+
+    it('reports a missing (undefined) entry as bad instead of throwing', () => {
+      expect(verifyChain([undefined as unknown as LedgerEntry])).toMatchObject({ ok: false, firstBadSeq: 1 });
+    });
+
+    it('accepts entries without a prototype, as any plain record', () => {
+      const plain = buildChain(2).map((e) => Object.assign(Object.create(null) as LedgerEntry, e));
+      expect(verifyChain(plain)).toMatchObject({ ok: true, entries: 2 });
+    });
+  });
+
+  describe('the reason says what happened at the first bad entry', () => {
+    const [e1, e2, e3] = buildChain(3);
+
+    it('an entry numbered below 1 is malformed, not merely out of order', () => {
+      expect(verifyChain([resealed(e1, (e) => (e.seq = 0))])).toMatchObject({ ok: false, firstBadSeq: 1, reason: expect.stringMatching(/malformed/) });
+    });
+
+    it('a deleted entry is reported by its seq as missing', () => {
+      expect(verifyChain([e1, e3]).reason).toMatch(/^seq 2 missing/);
+    });
+
+    it('a repeated entry is reported as out of order or repeated', () => {
+      expect(verifyChain([e1, e2, e2]).reason).toMatch(/^seq 3 out of order or repeated/);
+    });
+
+    it('an entry edited without resealing is reported as edited', () => {
+      expect(verifyChain([e1, { ...e2, actor: 'mallory' }, e3]).reason).toMatch(/^seq 2 was edited/);
+    });
+
+    it('an entry pushed down by an insertion names the inserted seq and where it was appended', () => {
+      const forged = linkEntry(e1, sampleInput(9), { chain: 'main', at: new Date('2030-01-01T00:00:00.000Z') });
+      const result = verifyChain([e1, forged, { ...e2, seq: 3 }]);
+      expect(result).toMatchObject({ ok: false, firstBadSeq: 2 });
+      expect(result.reason).toMatch(/^seq 2 was inserted: .* seq 2$/);
+    });
+
+    it('an entry renumbered into an earlier place was moved, and names where it was appended', () => {
+      const result = verifyChain([e1, { ...e3, seq: 2 }]);
+      expect(result).toMatchObject({ ok: false, firstBadSeq: 2 });
+      expect(result.reason).toMatch(/^seq 2 was moved: .* seq 3$/);
+    });
+
+    it('an entry resealed before the last one is named by the broken link of the last, which has no successor', () => {
+      const replaced = resealed(e2, (e) => (e.actor = 'mallory'));
+      expect(verifyChain([e1, replaced, e3])).toMatchObject({ ok: false, firstBadSeq: 2, reason: expect.stringMatching(/^seq 2 was rewritten and resealed: seq 3 no longer links to it$/) });
+    });
+
+    it('an entry linked neither by its successor nor to its predecessor was replaced itself', () => {
+      const foreign = resealed(e2, (e) => (e.prevHash = 'f'.repeat(64)));
+      expect(verifyChain([e1, foreign, e3])).toMatchObject({ ok: false, firstBadSeq: 2, reason: expect.stringMatching(/^seq 2 does not link to seq 1: it was replaced$/) });
+    });
   });
 });
 
@@ -258,6 +325,15 @@ describe('signed checkpoints', () => {
     const seen: Array<string | undefined> = [];
     verifyChain(entries, { verifyCheckpoint: (_e, hashAt) => (seen.push(hashAt(3), hashAt(4), hashAt(0), hashAt(1.5)), true) });
     expect(seen).toEqual([entries[2].hash, undefined, undefined, undefined]);
+  });
+
+  it('checkpoint verification can look up the hash of the very first entry', () => {
+    const [e1] = buildChain(1);
+    const checkpoint = linkEntry(e1, { type: 'checkpoint', actor: 'signer' }, { chain: 'main', at: new Date('2030-01-01T00:00:00.000Z') });
+    const seen: (string | undefined)[] = [];
+    const result = verifyChain([e1, checkpoint], { verifyCheckpoint: (_entry, hashAt) => (seen.push(hashAt(1)), true) });
+    expect(seen).toEqual([e1.hash]);
+    expect(result).toMatchObject({ ok: true, checkpoints: 1 });
   });
 });
 

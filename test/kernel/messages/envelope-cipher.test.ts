@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { CommitmentPolicy, KmsKeyringNode, buildClient } from '@aws-crypto/client-node';
 import { KMS } from '@aws-sdk/client-kms';
 import { awsClientConfig } from '../../../functions/platform/aws-clients';
-import { EnvelopeCipher, MESSAGE_SUITE, MessageAddress, encryptionContextOf } from '../../../functions/kernel/messages/envelope-cipher';
+import { EnvelopeCipher, MESSAGE_SUITE, MessageAddress, encryptionContextOf, stateContextOf } from '../../../functions/kernel/messages/envelope-cipher';
 import { ReasonCode, isSecurityError } from '../../../functions/kernel/errors';
 import { LEVELS, Level, label } from '../../../functions/kernel/labels';
 import { createLevelKeys, emulatorEndpoint, kms } from '../../support/aws';
@@ -27,6 +27,21 @@ const address = (overrides: Partial<MessageAddress> = {}): MessageAddress => ({
   ...overrides,
 });
 
+const emulatorKms = () => new KMS(awsClientConfig({ endpoint: emulatorEndpoint() }));
+
+/**
+ * What a forger with the level key's data-key rights can make with the Encryption SDK: the message suite, but
+ * its own choice of context, extra wrapping keys, body and frame length.
+ */
+async function forgeWithSdk(
+  a: MessageAddress,
+  { context = encryptionContextOf(a), extraKeys = [], plaintext = 'forged', frameLength }: { context?: Record<string, string>; extraKeys?: string[]; plaintext?: string; frameLength?: number },
+): Promise<string> {
+  const { encrypt } = buildClient(CommitmentPolicy.REQUIRE_ENCRYPT_REQUIRE_DECRYPT);
+  const keyring = new KmsKeyringNode({ generatorKeyId: keys[a.label.level], keyIds: extraKeys, clientProvider: emulatorKms });
+  const { result } = await encrypt(keyring, plaintext, { encryptionContext: context, suiteId: MESSAGE_SUITE, ...(frameLength ? { frameLength } : {}) });
+  return result.toString('base64');
+}
 
 describe('envelope encryption of message bodies', () => {
   it.each(LEVELS)('round-trips a body sealed at %s', async (level) => {
@@ -84,6 +99,34 @@ describe('envelope encryption of message bodies', () => {
     it('still opens it with the exact context', async () => {
       expect((await cipher.open(sealed)).toString()).toBe('for the analyst only');
     });
+
+    it('refuses a ciphertext sealed without the command id, so it cannot be spliced into any command', async () => {
+      const a = address();
+      const { commandId: _omitted, ...fewer } = encryptionContextOf(a);
+      expect(await refusal(cipher.open({ ...a, ciphertext: await forgeWithSdk(a, { context: fewer }) }))).toBe('CONTEXT_MISMATCH');
+    });
+
+    it('refuses a ciphertext sealed with an extra context key, and names that key', async () => {
+      const a = address();
+      const err: unknown = await cipher.open({ ...a, ciphertext: await forgeWithSdk(a, { context: { ...encryptionContextOf(a), priority: 'low' } }) }).catch((e: unknown) => e);
+      expect(isSecurityError(err, 'CONTEXT_MISMATCH')).toBe(true);
+      expect((err as Error).message).toMatch(/differs in priority$/);
+    });
+
+    it('names exactly the context keys that differ, sorted, so an operator sees what was re-addressed', async () => {
+      const a = address();
+      const ciphertext = await cipher.seal({ ...a, plaintext: 'x' });
+      const err: unknown = await cipher.open({ ...a, to: 'auditor', commandId: randomUUID(), ciphertext }).catch((e: unknown) => e);
+      expect((err as Error).message).toMatch(/differs in commandId, to$/);
+    });
+
+    it('names the differing keys in order, whether the header lacks them or holds other values', async () => {
+      const a = address();
+      const { commandId: _omitted, ...fewer } = encryptionContextOf(a);
+      const err: unknown = await cipher.open({ ...a, ciphertext: await forgeWithSdk(a, { context: { ...fewer, to: 'auditor' } }) }).catch((e: unknown) => e);
+      expect(isSecurityError(err, 'CONTEXT_MISMATCH')).toBe(true);
+      expect((err as Error).message).toMatch(/differs in commandId, to$/);
+    });
   });
 
   describe('integrity (TAMPERED)', () => {
@@ -128,6 +171,34 @@ describe('envelope encryption of message bodies', () => {
 
     it('refuses text that is not base64', async () => {
       expect(await refusal(cipher.open({ ...a, ciphertext: 'not base64!' }))).toBe('TAMPERED');
+    });
+
+    describe('a ciphertext is exactly its base64 text, nothing a lenient decoder would accept', () => {
+      let sealed: MessageAddress & { ciphertext: string };
+      beforeAll(async () => {
+        const s = address();
+        sealed = { ...s, ciphertext: await cipher.seal({ ...s, plaintext: 'hello' }) };
+      });
+
+      it.each([
+        ['a line break inside it', (c: string) => `${c.slice(0, 8)}\n${c.slice(8)}`],
+        ['a space inside it', (c: string) => `${c.slice(0, 8)} ${c.slice(8)}`],
+        ['junk before it', (c: string) => `!!${c}`],
+        ['junk after it', (c: string) => `${c}!!`],
+        ['its padding removed', (c: string) => c.replace(/=+$/, '')],
+      ])('refuses (TAMPERED) the ciphertext with %s, which a lenient decoder would skip', async (_what, edit) => {
+        expect(edit(sealed.ciphertext)).not.toBe(sealed.ciphertext);
+        expect(await refusal(cipher.open({ ...sealed, ciphertext: edit(sealed.ciphertext) }))).toBe('TAMPERED');
+      });
+
+      it('refuses (TAMPERED) an object that only converts to the right base64 text', async () => {
+        const posing = { toString: () => sealed.ciphertext, valueOf: () => sealed.ciphertext };
+        expect(await refusal(cipher.open({ ...sealed, ciphertext: posing as unknown as string }))).toBe('TAMPERED');
+      });
+
+      it('refuses (TAMPERED) a ciphertext given as raw bytes instead of text', async () => {
+        expect(await refusal(cipher.open({ ...sealed, ciphertext: Buffer.from(sealed.ciphertext, 'base64') as unknown as string }))).toBe('TAMPERED');
+      });
     });
   });
 
@@ -187,9 +258,20 @@ describe('envelope encryption of message bodies', () => {
     it('refuses a body sealed under any other algorithm suite, even with the right key and context', async () => {
       const a = address();
       const { encrypt } = buildClient(CommitmentPolicy.REQUIRE_ENCRYPT_REQUIRE_DECRYPT);
-      const keyring = new KmsKeyringNode({ generatorKeyId: keys[a.label.level], clientProvider: () => new KMS(awsClientConfig({ endpoint: emulatorEndpoint() })) });
+      const keyring = new KmsKeyringNode({ generatorKeyId: keys[a.label.level], clientProvider: emulatorKms });
       const { result } = await encrypt(keyring, 'signed suite', { encryptionContext: encryptionContextOf(a) });
       expect(await refusal(cipher.open({ ...a, ciphertext: result.toString('base64') }))).toBe('TAMPERED');
+    });
+
+    it('refuses (TAMPERED) a body whose data key is also wrapped under another key: one wrapped data key per message', async () => {
+      const a = address();
+      expect(await refusal(cipher.open({ ...a, ciphertext: await forgeWithSdk(a, { extraKeys: [keys.TOP_SECRET] }) }))).toBe('TAMPERED');
+    });
+
+    it('refuses (TAMPERED) a body framed in pieces larger than an SQS message, which would have to be held whole', async () => {
+      const a = address();
+      const ciphertext = await forgeWithSdk(a, { plaintext: 'x'.repeat(300 * 1024), frameLength: 300 * 1024 });
+      expect(await refusal(cipher.open({ ...a, ciphertext }))).toBe('TAMPERED');
     });
   });
 
@@ -221,6 +303,29 @@ describe('envelope encryption of message bodies', () => {
       const ciphertext = await cipher.seal({ ...a, plaintext: 'not yours' });
       expect(await refusal(failingDecrypt('AccessDeniedException').open({ ...a, ciphertext }))).toBe('NOT_AUTHORIZED');
     });
+
+    it('a ciphertext KMS says was wrapped by another key (IncorrectKeyException) is TAMPERED, not a fault to retry', async () => {
+      const a = address();
+      const ciphertext = await cipher.seal({ ...a, plaintext: 'x' });
+      expect(await refusal(failingDecrypt('IncorrectKeyException').open({ ...a, ciphertext }))).toBe('TAMPERED');
+    });
+  });
+
+  describe('sealed state opens to exactly what was sealed, or not at all', () => {
+    const state = () => ({ owner: 'core', label: label('SECRET', ['MEDICAL']), commandId: randomUUID() });
+
+    it('returns every byte sealed, binary included, to another instance of the cipher', async () => {
+      const s = state();
+      const plaintext = Buffer.from(Array.from({ length: 256 }, (_, i) => i));
+      const ciphertext = await cipher.sealState({ ...s, plaintext });
+      expect(Buffer.compare(await new EnvelopeCipher({ kms: kms(), keyArns: keys }).openState({ ...s, ciphertext }), plaintext)).toBe(0);
+    });
+
+    it('refuses (TAMPERED) a ciphertext under the state context whose content is not sealed state', async () => {
+      const s = state();
+      const ciphertext = await forgeWithSdk({ ...address(), label: s.label }, { context: stateContextOf(s), plaintext: 'not sealed state' });
+      expect(await refusal(cipher.openState({ ...s, ciphertext }))).toBe('TAMPERED');
+    });
   });
 
   it('binds exactly from, to, label, message id and command id into the context', () => {
@@ -237,5 +342,9 @@ describe('envelope encryption of message bodies', () => {
   it('refuses to be built without a key for every level', () => {
     const { SECRET: _omitted, ...partial } = { UNCLASSIFIED: 'a', CONFIDENTIAL: 'b', SECRET: 'c', TOP_SECRET: 'd' };
     expect(() => new EnvelopeCipher({ kms: kms(), keyArns: partial as Record<Level, string> })).toThrow(/SECRET/);
+  });
+
+  it('refuses to be built with an empty key ARN for a level, and names the level', () => {
+    expect(() => new EnvelopeCipher({ kms: kms(), keyArns: { ...keys, TOP_SECRET: '' } })).toThrow(/TOP_SECRET/);
   });
 });

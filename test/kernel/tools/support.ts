@@ -1,15 +1,19 @@
 import { randomUUID } from 'node:crypto';
 import { KMSClient } from '@aws-sdk/client-kms';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { DirectiveClaims, DirectiveVerifier, SignedDirective, argsDigest, newDirectiveNonce, signDirective } from '../../../functions/kernel/directives/directives';
+import { DirectiveClaims, SignedDirective, argsDigest, newDirectiveNonce } from '../../../functions/kernel/directives/claims';
+import { signDirective } from '../../../functions/kernel/directives/sign';
+import { DirectiveVerifier } from '../../../functions/kernel/directives/verify';
 import { isSecurityError } from '../../../functions/kernel/errors';
 import { label } from '../../../functions/kernel/labels';
-import { LedgerEntry, LedgerReader, LedgerWriter } from '../../../functions/kernel/ledger/ledger';
+import { LedgerEntry } from '../../../functions/kernel/ledger/entry';
+import { LedgerReader, LedgerWriter } from '../../../functions/kernel/ledger/ledger';
 import { Outbox, OutboxRecord } from '../../../functions/stores/outbox';
 import { SingleUseStore } from '../../../functions/kernel/messages/single-use';
 import { TABLES } from '../../../functions/kernel/tables';
 import { RunToolInput, ToolCall, ToolRunResult, runTool } from '../../../functions/kernel/tools/tool-runtime';
 import { Topology, loadTopology } from '../../../functions/kernel/topology/topology';
+import { toolRegistry } from '../../../functions/tools/registry';
 import { createSigningKey, createTable, documentClient, kms, unique } from '../../support/aws';
 
 /** The real pieces the tool runtime uses, on the emulator: tables, the authority key and an impostor key. */
@@ -97,6 +101,7 @@ export class Scenario {
       singleUse: this.singleUse,
       outbox: this.outbox,
       ledger: this.ledger,
+      registry: toolRegistry(this.bed.topology),
       ...options,
     });
   }

@@ -1,10 +1,16 @@
 import { randomUUID } from 'node:crypto';
+import * as z from 'zod';
+import { argsDigest } from '../../../functions/kernel/directives/claims';
+import { isSecurityError } from '../../../functions/kernel/errors';
+import { Outbox } from '../../../functions/stores/outbox';
 import { SingleUseStore } from '../../../functions/kernel/messages/single-use';
 import { TABLES } from '../../../functions/kernel/tables';
 import { label } from '../../../functions/kernel/labels';
-import { verifyChain } from '../../../functions/kernel/ledger/ledger';
+import { verifyChain } from '../../../functions/kernel/ledger/verify-chain';
 import { Topology, parseTopology, topologySchema } from '../../../functions/kernel/topology/topology';
 import { PUBLIC_PAGES } from '../../../functions/tools/fixtures/public-pages';
+import { DEFAULT_TOOLS, ToolRegistry } from '../../../functions/tools/registry';
+import { sendEmail } from '../../../functions/tools/send-email';
 import { createTable, unique } from '../../support/aws';
 import embedded from '../../../agentsec.config.json';
 import { Scenario, ToolRuntimeBed, appointment, email, prescription } from './support';
@@ -20,6 +26,16 @@ async function expectDeniedWithoutEffect(s: Scenario, reason: string): Promise<v
   expect(entries.map((e) => [e.type, e.reason])).toEqual([['tool.denied', reason]]);
   expect(entries[0]).toMatchObject({ actor: s.agent, commandId: s.commandId, messageId: s.messageId });
   expect(await s.effects()).toEqual([]);
+}
+
+/** A single-use store on a fresh, empty table: one that has never seen any nonce. */
+const freshNonces = async () => new SingleUseStore(bed.doc, await createTable(unique('nonces'), TABLES.nonces.partitionKey));
+
+/** An outbox whose records cannot be read back, as after an effect record expired between the write and the read. */
+class ForgetfulOutbox extends Outbox {
+  override async get(): Promise<undefined> {
+    return undefined;
+  }
 }
 
 describe('low-priority tools', () => {
@@ -214,9 +230,8 @@ describe('duplicate delivery', () => {
     const s = bed.scenario('edge');
     const directive = await s.sign(email);
     await s.run(email, { directive });
-    const forgetfulNonces = new SingleUseStore(bed.doc, await createTable(unique('nonces'), TABLES.nonces.partitionKey));
-    await s.refused(email, 'REPLAY', { directive, messageId: randomUUID(), singleUse: forgetfulNonces });
-    const redelivered = await s.run(email, { directive, singleUse: new SingleUseStore(bed.doc, await createTable(unique('nonces'), TABLES.nonces.partitionKey)) });
+    await s.refused(email, 'REPLAY', { directive, messageId: randomUUID(), singleUse: await freshNonces() });
+    const redelivered = await s.run(email, { directive, singleUse: await freshNonces() });
     expect(redelivered.duplicate).toBe(true);
     expect(await s.effects()).toHaveLength(1);
   });
@@ -230,6 +245,63 @@ describe('duplicate delivery', () => {
     expect(first.effectId).toBe(`${s.commandId}:${s.messageId}:send_email:${s.claims(email).argsDigest}`);
     expect(again).toMatchObject({ duplicate: true, effectId: first.effectId });
     expect(await s.effects()).toHaveLength(1);
+  });
+
+  it('a redelivery whose directive nonce was spent without naming the delivery is a duplicate when the outbox shows this message ran the call', async () => {
+    const s = bed.scenario('edge');
+    const directive = await s.sign(email);
+    const first = await s.run(email, { directive });
+    const legacy = await freshNonces();
+    await legacy.consume(`directive#${directive.claims.nonce}`, directive.claims.expiresAt);
+    const again = await s.run(email, { directive, singleUse: legacy });
+    expect(again).toMatchObject({ duplicate: true, effectId: first.effectId });
+    expect(await s.effects()).toHaveLength(1);
+  });
+
+  it('a spent nonce is a REPLAY when the outbox record under the directive id was written for another directive, even by this message', async () => {
+    const s = bed.scenario('edge');
+    const directive = await s.sign(email);
+    await s.outbox.record(directive.claims.id, {
+      tool: 'send_email', agent: 'edge', commandId: s.commandId, messageId: s.messageId, directiveId: randomUUID(), payload: null,
+    });
+    const spent = await freshNonces();
+    await spent.consume(`directive#${directive.claims.nonce}`, directive.claims.expiresAt);
+    await s.refused(email, 'REPLAY', { directive, singleUse: spent });
+  });
+
+  it('a spent nonce is a REPLAY, with no effect, when nothing in the outbox shows this message ran the call', async () => {
+    const s = bed.scenario('edge');
+    const directive = await s.sign(email);
+    const spent = await freshNonces();
+    await spent.consume(`directive#${directive.claims.nonce}`, directive.claims.expiresAt);
+    await s.refused(email, 'REPLAY', { directive, singleUse: spent });
+    expect(await s.effects()).toEqual([]);
+  });
+
+  it("an effect recorded before whose record cannot be read back is a REPLAY, never taken for this message's own effect", async () => {
+    const s = bed.scenario('edge');
+    const directive = await s.sign(email);
+    await s.run(email, { directive });
+    const forgetful = new ForgetfulOutbox(bed.doc, bed.tables.outbox);
+    await s.refused(email, 'REPLAY', { directive, singleUse: await freshNonces(), outbox: forgetful });
+  });
+});
+
+describe('an infrastructure fault is not a security decision', () => {
+  it('a fault recording the effect surfaces as itself and is not ledgered as a denial', async () => {
+    const s = bed.scenario('edge');
+    const err = await s.run(email, { directive: await s.sign(email), outbox: new Outbox(bed.doc, unique('no-such-table')) }).catch((e: unknown) => e);
+    expect(isSecurityError(err)).toBe(false);
+    expect((err as Error).name).toBe('ResourceNotFoundException');
+    expect((await s.entries()).map((e) => e.type)).not.toContain('tool.denied');
+  });
+
+  it('a fault spending the nonce surfaces as itself, and the tool does not run', async () => {
+    const s = bed.scenario('edge');
+    const err = await s.run(email, { directive: await s.sign(email), singleUse: new SingleUseStore(bed.doc, unique('no-such-table')) }).catch((e: unknown) => e);
+    expect(isSecurityError(err)).toBe(false);
+    expect((err as Error).name).toBe('ResourceNotFoundException');
+    expect(await s.effects()).toEqual([]);
   });
 });
 
@@ -259,6 +331,24 @@ describe('what the agent may run', () => {
     expect(await s.effects()).toEqual([]);
     // The directive was not spent by the refused calls.
     expect((await s.run(email, { directive })).duplicate).toBe(false);
+  });
+
+  it('a tool whose schema would rewrite the arguments (here: drop a field) is refused SCHEMA: only the approved arguments run', async () => {
+    const lenient = { ...sendEmail, args: z.object({ to: z.string(), subject: z.string(), body: z.string() }) };
+    const registry = new ToolRegistry(bed.topology, [...DEFAULT_TOOLS.filter((d) => d.name !== 'send_email'), lenient]);
+    const s = bed.scenario('edge');
+    const call = { tool: 'send_email', args: { ...(email.args as object), bcc: 'leak@exfil.example' } };
+    await s.refused(call, 'SCHEMA', { directive: await s.sign(call), registry });
+    expect((await s.entries()).map((e) => [e.type, e.reason])).toEqual([['tool.denied', 'SCHEMA']]);
+    expect(await s.effects()).toEqual([]);
+  });
+
+  it('a denied call is ledgered with the digest of its arguments, never the arguments themselves', async () => {
+    const s = bed.scenario('edge');
+    await s.refused(email, 'NOT_AUTHORIZED');
+    const [entry] = await s.entries();
+    expect(entry.digests).toMatchObject({ args: argsDigest(email.args) });
+    expect(JSON.stringify(entry)).not.toContain('gp@clinic.example');
   });
 
   it('an agent cannot run a tool whose result its clearance does not dominate (READ_UP)', async () => {

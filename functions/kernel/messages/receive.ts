@@ -1,0 +1,88 @@
+import { sha256Hex } from '../canonical';
+import { CLOCK_SKEW_MS, DirectiveClaims } from '../directives/claims';
+import { DirectiveVerifier } from '../directives/verify';
+import { SecurityError } from '../errors';
+import { assertEdge, assertKnownSender, assertSenderKind, isDelivery } from '../flow/edges';
+import { assertNoReadUp } from '../flow/no-read-up';
+import { assertNoWriteDown } from '../flow/no-write-down';
+import type { Topology } from '../topology/topology';
+import { AgentMessage, messageIdTime, parseMessage } from './envelope';
+import { EnvelopeCipher } from './envelope-cipher';
+import { assertAuthorizedLabel, expectationFor } from './message-directive';
+import { SingleUseStore } from './single-use';
+
+/* The receive pipeline every agent uses: each refusal is a SecurityError with its reason code, for the caller to ledger (DESIGN §4). */
+
+export interface ReceiveContext {
+  /** The receiving agent. */
+  readonly self: string;
+  readonly topology: Topology;
+  readonly cipher: EnvelopeCipher;
+  readonly singleUse: SingleUseStore;
+  readonly verifier: DirectiveVerifier;
+  /**
+   * The transport's id of this delivery (the SQS message id). SQS redelivers a message a crash interrupted
+   * under the same id, and that redelivery is accepted; a copy sent again gets a new id and is a REPLAY.
+   * @default none: every second receipt is a REPLAY
+   */
+  readonly delivery?: string;
+  /** Clock in epoch milliseconds. @default Date.now */
+  readonly now?: () => number;
+}
+
+export interface ReceivedMessage {
+  readonly message: AgentMessage;
+  readonly plaintext: Buffer;
+  /** The verified, now consumed, directive the message carried. */
+  readonly directive?: DirectiveClaims;
+}
+
+/**
+ * Accepts a message only after every check of DESIGN §4, in order: schema (SCHEMA); addressed to self
+ * (MISROUTED); a known sender (UNKNOWN_SENDER) on an allowed edge (NOT_AUTHORIZED); self cleared for the
+ * label (READ_UP); the sender not writing down (WRITE_DOWN); decryption under the exact context
+ * (CONTEXT_MISMATCH, TAMPERED) and the content digest; an id not older than queue retention (REPLAY); the
+ * directive's signature, expiry and binding; then the message id and directive nonce are consumed together
+ * by this delivery (REPLAY when another one did), so a rejected or failed delivery never spends one without
+ * the other, and a redelivery after a crash is not mistaken for a replay.
+ */
+export async function receiveMessage(body: string, ctx: ReceiveContext): Promise<ReceivedMessage> {
+  const { self, topology } = ctx;
+  const now = (ctx.now ?? Date.now)();
+  const message = parseMessage(body);
+  if (message.to !== self) throw new SecurityError('MISROUTED', `message ${message.id} is for ${message.to}, not ${self}`);
+  assertKnownSender(topology, message.from);
+  assertEdge(topology, message.from, self);
+  assertSenderKind(message.from, message.kind);
+  const delivery = isDelivery(message.from, message.kind);
+  assertNoReadUp(self, topology.agent(self).clearance, message.label);
+  assertNoWriteDown(topology, message.from, message.label);
+
+  const plaintext = await ctx.cipher.open({
+    from: message.from,
+    to: message.to,
+    label: message.label,
+    messageId: message.id,
+    commandId: message.commandId,
+    ciphertext: message.ciphertext,
+  });
+  if (sha256Hex(plaintext) !== message.contentDigest) {
+    throw new SecurityError('TAMPERED', `message ${message.id} content does not match its digest`);
+  }
+
+  // The id's timestamp is authenticated by the encryption context; SQS never delivers past retention.
+  const acceptUntil = messageIdTime(message.id) + topology.runtime.messageRetentionDays * 86_400_000 + CLOCK_SKEW_MS;
+  if (now >= acceptUntil) throw new SecurityError('REPLAY', `message ${message.id} is older than queue retention`);
+
+  let directive: DirectiveClaims | undefined;
+  if (message.directive) {
+    directive = await ctx.verifier.verify(message.directive, expectationFor(message.directive.claims, { ...message, to: self }, delivery));
+    assertAuthorizedLabel(directive, message.label, delivery);
+  }
+
+  await ctx.singleUse.consumeAll([
+    { value: `message#${message.id}`, expiresAtMs: acceptUntil },
+    ...(directive && !delivery ? [{ value: `directive#${directive.nonce}`, expiresAtMs: directive.expiresAt }] : []),
+  ], ctx.delivery);
+  return { message, plaintext, ...(directive ? { directive } : {}) };
+}

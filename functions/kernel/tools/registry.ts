@@ -1,0 +1,56 @@
+import type { Topology, ToolConfig } from '../topology/topology';
+import type { ToolDefinition } from './tool';
+
+/*
+ * The tools an agent may run are the topology's to say; what each tool does is application code. The kernel
+ * receives the definitions and checks them against the topology, so it depends on no tool (DESIGN §5).
+ */
+
+/** A tool as it runs: the code's definition and the topology's priority, owners and result label. */
+export interface RegisteredTool {
+  readonly definition: ToolDefinition;
+  readonly config: ToolConfig;
+}
+
+/** The topology and the code disagree about which tools exist or what their arguments are. */
+export class ToolRegistryError extends Error {
+  constructor(readonly problems: readonly string[]) {
+    super(`tool registry does not match the topology:\n  ${problems.join('\n  ')}`);
+    this.name = 'ToolRegistryError';
+  }
+}
+
+/** The tools of one topology, checked against the code once, at start-up. */
+export class ToolRegistry {
+  private readonly tools: ReadonlyMap<string, RegisteredTool>;
+
+  constructor(topology: Topology, definitions: readonly ToolDefinition[]) {
+    const problems: string[] = [];
+    const byName = new Map<string, ToolDefinition>();
+    for (const d of definitions) {
+      if (byName.has(d.name)) problems.push(`tool "${d.name}" is defined twice`);
+      byName.set(d.name, d);
+    }
+    for (const config of topology.tools.values()) {
+      const d = byName.get(config.name);
+      if (!d) problems.push(`the topology names tool "${config.name}", which the registry does not have`);
+      else if (d.argsName !== config.args) {
+        problems.push(`tool "${config.name}": the topology names args schema "${config.args}", the registry has "${d.argsName}"`);
+      }
+    }
+    for (const d of byName.values()) {
+      if (!topology.tools.has(d.name)) problems.push(`the registry has tool "${d.name}", which the topology does not name`);
+    }
+    if (problems.length > 0) throw new ToolRegistryError(problems);
+    this.tools = new Map([...topology.tools.values()].map((config) => [config.name, { config, definition: byName.get(config.name)! }]));
+  }
+
+  /** The tool, or undefined for a name the topology does not have (callers refuse it: fail closed). */
+  get(name: string): RegisteredTool | undefined {
+    return this.tools.get(name);
+  }
+
+  names(): string[] {
+    return [...this.tools.keys()];
+  }
+}

@@ -1,0 +1,57 @@
+import type { KMSClient } from '@aws-sdk/client-kms';
+import { SecurityError } from '../kernel/errors';
+import type { CheckpointAnchors } from '../kernel/ledger/checkpoint-anchor';
+import { CheckpointOutcome, checkpointEntry, signCheckpoint } from '../kernel/ledger/checkpoints';
+import type { LedgerReader, LedgerWriter } from '../kernel/ledger/ledger';
+
+export interface CheckpointerProps {
+  /** KMS client for `Sign` with the authority key: the signer's only (DESIGN §3). */
+  readonly kms: KMSClient;
+  readonly authorityKeyArn: string;
+  /** Reads the head of the chain to checkpoint. */
+  readonly reader: Pick<LedgerReader, 'head'>;
+  /** Appends the `checkpoint` entry to the same chain. */
+  readonly ledger: Pick<LedgerWriter, 'append' | 'chain'>;
+  /** The chain's anchor, outside the chain. */
+  readonly anchors: Pick<CheckpointAnchors, 'load' | 'advance'>;
+  /** Entries appended since the last checkpoint that make the next one due (`topology.runtime.checkpointEvery`). */
+  readonly every: number;
+  /** Who signs, in the ledger. */
+  readonly actor: string;
+}
+
+/**
+ * Signs the head of the chain every `every` entries, or at once when forced. Order matters for truncation
+ * evidence: the entry is appended first and the anchor advanced second, so the anchor never names an entry the
+ * chain does not hold; a crash in between only leaves the anchor one checkpoint behind.
+ *
+ * @example
+ * const checkpointer = new Checkpointer({ kms, authorityKeyArn, reader, ledger, anchors, every: 50, actor: 'signer' });
+ * await checkpointer.checkpoint(); // on schedule
+ * await checkpointer.checkpoint(true); // on demand
+ */
+export class Checkpointer {
+  constructor(private readonly props: CheckpointerProps) {
+    if (!Number.isInteger(props.every) || props.every < 1) throw new Error(`checkpoint interval must be a positive integer, not ${props.every}`);
+  }
+
+  async checkpoint(force = false): Promise<CheckpointOutcome> {
+    const { kms, authorityKeyArn, reader, ledger, anchors, every, actor } = this.props;
+    const anchor = await anchors.load();
+    const head = await reader.head();
+    const lastCheckpoint = anchor?.entrySeq ?? null;
+    const headSeq = head?.seq ?? 0;
+    // Never vouch for a chain shorter than what was already vouched for: that is truncation (DESIGN §7).
+    if (headSeq < (lastCheckpoint ?? 0)) {
+      throw new SecurityError('CHAIN_BROKEN', `chain ${ledger.chain} ends at seq ${headSeq}, before its anchored checkpoint at seq ${lastCheckpoint}`);
+    }
+    // Counted from the anchored checkpoint, never from a `checkpoint` entry anyone could have appended.
+    const appended = headSeq - (lastCheckpoint ?? 0);
+    if (head === undefined || appended === 0 || (!force && appended < every)) return { status: 'not_due', head: headSeq, lastCheckpoint };
+    const signed = await signCheckpoint(kms, authorityKeyArn, { chain: ledger.chain, seq: head.seq, hash: head.hash });
+    const entry = await ledger.append(checkpointEntry(signed, actor));
+    // False when a concurrent checkpoint anchored this head or a later one first: the anchor only moves forward.
+    await anchors.advance({ checkpoint: signed, entrySeq: entry.seq });
+    return { status: 'written', checkpoint: signed, entrySeq: entry.seq };
+  }
+}

@@ -1,0 +1,75 @@
+import { CommandAuthority } from '../../stores/commands';
+import { BoundRequest } from '../../kernel/directives/request';
+import { Topology } from '../../kernel/topology/topology';
+import { criticalToolHasDistinctApprovals } from './critical-tool-has-distinct-approvals';
+import { declassificationPreAuthorized } from './declassification-pre-authorized';
+import { declassifiedContentFollowsAnEdge } from './declassified-content-follows-an-edge';
+import { distinctApproversApproved } from './distinct-approvers-approved';
+import { lowToolsNeedNoDirective } from './low-tools-need-no-directive';
+import { onlyCoreDeclassifies } from './only-core-declassifies';
+import { ownerClearanceDominatesLabel } from './owner-clearance-dominates-label';
+import { requestTracesToLiveCommand } from './request-traces-to-live-command';
+import { requesterIsKnownAgent } from './requester-is-known-agent';
+import { targetClearanceDominatesLabel } from './target-clearance-dominates-label';
+import { targetIsKnownAgent } from './target-is-known-agent';
+import { targetOwnsTool } from './target-owns-tool';
+import { toolAllowedOnCommand } from './tool-allowed-on-command';
+import { toolRequesterIsItsTarget } from './tool-requester-is-its-target';
+import { ApprovalVote, Denial, PolicyInput, PolicyVerdict } from './types';
+import { GRANT } from './verdicts';
+
+/**
+ * The signer's policy (DESIGN §5, §6): a pure function of the request, the command it serves, the topology and
+ * the approvals recorded so far. Each rule is one function named for what it guarantees, in a file named for
+ * it; `decideDirective` applies them in order and the first refusal wins. No I/O, no clock, no model.
+ */
+
+export type { ApprovalVote, Denial, PolicyInput, PolicyVerdict } from './types';
+export {
+  requesterIsKnownAgent,
+  targetIsKnownAgent,
+  toolRequesterIsItsTarget,
+  targetOwnsTool,
+  onlyCoreDeclassifies,
+  declassifiedContentFollowsAnEdge,
+  targetClearanceDominatesLabel,
+  requestTracesToLiveCommand,
+  ownerClearanceDominatesLabel,
+  lowToolsNeedNoDirective,
+  toolAllowedOnCommand,
+  distinctApproversApproved,
+  criticalToolHasDistinctApprovals,
+  declassificationPreAuthorized,
+};
+
+/** Human approvals a declassification needs when the user did not pre-authorize it (DESIGN §6). */
+export const DECLASSIFY_APPROVALS = 1;
+
+function toolRule(topology: Topology, req: BoundRequest, command: CommandAuthority, votes: readonly ApprovalVote[]): PolicyVerdict {
+  const tool = topology.tool(req.tool as string);
+  if (tool.priority === 'low') return lowToolsNeedNoDirective(tool) as Denial;
+  const refusal = toolAllowedOnCommand(command, tool);
+  if (refusal) return refusal;
+  return tool.priority === 'high' ? GRANT : criticalToolHasDistinctApprovals(topology, tool, votes);
+}
+
+function declassifyRule(topology: Topology, req: BoundRequest, command: CommandAuthority, votes: readonly ApprovalVote[]): PolicyVerdict {
+  return declassificationPreAuthorized(command, req) ? GRANT : distinctApproversApproved(topology, votes, DECLASSIFY_APPROVALS);
+}
+
+/** The signer's decision on one request: grant (sign), pending (wait for approvals) or deny with a reason code. */
+export function decideDirective({ topology, request, command, votes }: PolicyInput): PolicyVerdict {
+  const refusal =
+    requesterIsKnownAgent(topology, request) ??
+    targetIsKnownAgent(topology, request) ??
+    (request.kind === 'tool'
+      ? (toolRequesterIsItsTarget(request) ?? targetOwnsTool(topology, request))
+      : (onlyCoreDeclassifies(request) ?? declassifiedContentFollowsAnEdge(topology, request))) ??
+    targetClearanceDominatesLabel(topology, request) ??
+    requestTracesToLiveCommand(request, command);
+  if (refusal) return refusal;
+  const live = command as CommandAuthority;
+  const aboveOwner = ownerClearanceDominatesLabel(live, request);
+  if (aboveOwner) return aboveOwner;
+  return request.kind === 'tool' ? toolRule(topology, request, live, votes) : declassifyRule(topology, request, live, votes);
+}
