@@ -18,7 +18,7 @@ import { describeIssues, principalSchema, uuidSchema } from '../kernel/schemas';
 import { ApprovalVote } from '../signer/policy';
 import { TABLES } from '../kernel/tables';
 import { Topology } from '../kernel/topology/topology';
-import { isConditionFailure } from './conditional-write';
+import { isConditionFailure } from '../kernel/conditional-write';
 
 /**
  * Requests waiting for humans, and the humans' votes (TABLES.approvals: pk requestId, sk approver). The request

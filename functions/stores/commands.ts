@@ -4,7 +4,7 @@ import { SecurityError } from '../kernel/errors';
 import { LEVELS, parseLabelText } from '../kernel/labels';
 import { describeIssues, principalSchema } from '../kernel/schemas';
 import { TABLES } from '../kernel/tables';
-import { writeIf } from './conditional-write';
+import { writeIf } from '../kernel/conditional-write';
 
 /**
  * The commands table, one store for all its users: the API creates a command and reads its status, core records

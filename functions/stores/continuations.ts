@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { digestOf } from '../kernel/canonical';
 import type { SignedDirective } from '../kernel/directives/claims';
-import { writeIf } from './conditional-write';
+import { writeIf } from '../kernel/conditional-write';
 
 /**
  * The signer request id of a call: the same origin (the message, or core's subtask, that makes it), name and

@@ -3,7 +3,7 @@ import { DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dyn
 import { digestOf } from '../kernel/canonical';
 import { TABLES } from '../kernel/tables';
 import { ApiError } from '../api/errors';
-import { isConditionFailure } from './conditional-write';
+import { isConditionFailure } from '../kernel/conditional-write';
 
 /**
  * Maps a client's `idempotency-key` header to one commandId with a conditional write, so a retried POST

@@ -1,6 +1,6 @@
 import { DynamoDBDocumentClient, GetCommand, PutCommand, paginateScan } from '@aws-sdk/lib-dynamodb';
 import { TABLES } from '../kernel/tables';
-import { isConditionFailure } from './conditional-write';
+import { isConditionFailure } from '../kernel/conditional-write';
 import type { EffectLog, OutboxRecord, SideEffect } from '../kernel/tools/effects';
 
 export type { OutboxRecord, SideEffect } from '../kernel/tools/effects';

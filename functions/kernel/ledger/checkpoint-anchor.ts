@@ -4,6 +4,7 @@ import { signedCheckpointSchema, SignedCheckpoint } from './checkpoints';
 import { SecurityError } from '../errors';
 import type { LedgerLocation } from './ledger';
 import { TABLES } from '../tables';
+import { isConditionFailure } from '../conditional-write';
 
 /**
  * The latest signed checkpoint of a chain, kept outside the chain (DESIGN §7). A checkpoint entry cannot vouch
@@ -82,7 +83,7 @@ export class CheckpointAnchors {
       );
       return true;
     } catch (err) {
-      if ((err as { name?: string }).name === 'ConditionalCheckFailedException') return false;
+      if (isConditionFailure(err)) return false;
       throw err;
     }
   }

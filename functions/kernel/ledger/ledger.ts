@@ -2,6 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { DynamoDBDocumentClient, PutCommand, QueryCommand, QueryCommandInput, paginateQuery } from '@aws-sdk/lib-dynamodb';
 import { ChainHead, LedgerEntry, LedgerEntryInput, linkEntry, parseLedgerEntryInput } from './entry';
 import { TABLES } from '../tables';
+import { isConditionFailure } from '../conditional-write';
 
 const CHAIN = TABLES.ledger.partitionKey;
 const SEQ = TABLES.ledger.sortKey.name;
@@ -191,7 +192,7 @@ export class LedgerWriter {
       );
       return true;
     } catch (err) {
-      if ((err as { name?: string }).name === 'ConditionalCheckFailedException') return false;
+      if (isConditionFailure(err)) return false;
       throw err;
     }
   }

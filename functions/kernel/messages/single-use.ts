@@ -1,7 +1,8 @@
-import { ConditionalCheckFailedException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
+import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, PutCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { SecurityError } from '../errors';
 import { TABLES } from '../tables';
+import { isConditionFailure } from '../conditional-write';
 
 const { partitionKey: KEY, ttlAttribute: TTL } = TABLES.nonces;
 /** Who consumed a value: the delivery (SQS message id) or message that spent it. */
@@ -36,7 +37,7 @@ export class SingleUseStore {
     try {
       await this.doc.send(new PutCommand(this.put({ value, expiresAtMs }, consumer)));
     } catch (err) {
-      if (err instanceof ConditionalCheckFailedException) throw new SecurityError('REPLAY', `${value} was already used`);
+      if (isConditionFailure(err)) throw new SecurityError('REPLAY', `${value} was already used`);
       throw err;
     }
   }
