@@ -1,5 +1,5 @@
 import * as z from 'zod';
-import { Label, label as makeLabel } from './labels';
+import { Label, label as makeLabel, parseLabelText } from './labels';
 import { labelObjectSchema } from './topology/label-schema';
 import { topologySchema } from './topology/schema';
 
@@ -42,3 +42,13 @@ export function describeIssues(error: z.ZodError, max = 3): string {
     .map((i) => `${issuePath(i.path)}: ${i.message}`)
     .join('; ');
 }
+
+/** A label in its text form (`SECRET/MEDICAL`), as stores keep it: parsed by the one label parser, failing closed. */
+export const labelTextSchema = z.string().transform((text, ctx) => {
+  try {
+    return parseLabelText(text);
+  } catch {
+    ctx.addIssue({ code: 'custom', message: 'must be a label such as SECRET/MEDICAL' });
+    return z.NEVER;
+  }
+});

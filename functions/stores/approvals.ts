@@ -12,13 +12,13 @@ import { sha256Hex } from '../kernel/canonical';
 import { BoundRequest } from '../kernel/directives/request';
 import { SignedDirective, signedDirectiveSchema } from '../kernel/directives/claims';
 import { REASON_CODES, ReasonCode, SecurityError } from '../kernel/errors';
-import { Label, formatLabel, parseLabelText } from '../kernel/labels';
+import { Label, formatLabel } from '../kernel/labels';
 import { LedgerWriter } from '../kernel/ledger/ledger';
-import { describeIssues, principalSchema, uuidSchema } from '../kernel/schemas';
+import { describeIssues, principalSchema, uuidSchema, labelTextSchema } from '../kernel/schemas';
 import { ApprovalVote } from '../signer/policy';
 import { TABLES } from '../kernel/tables';
 import { Topology } from '../kernel/topology/topology';
-import { isConditionFailure } from '../kernel/conditional-write';
+import { writeIf } from '../kernel/conditional-write';
 
 /**
  * Requests waiting for humans, and the humans' votes (TABLES.approvals: pk requestId, sk approver). The request
@@ -97,15 +97,6 @@ export class ApprovalError extends Error {
   }
 }
 
-const labelText = z.string().transform((text, ctx) => {
-  try {
-    return parseLabelText(text);
-  } catch {
-    ctx.addIssue({ code: 'custom', message: 'malformed label' });
-    return z.NEVER;
-  }
-});
-
 /** Fails closed on a malformed item: the signer never decides on a record it cannot read. */
 const storedRequestSchema = z.object({
   [PK]: z.string(),
@@ -113,11 +104,11 @@ const storedRequestSchema = z.object({
   requester: z.string(),
   commandId: z.string(),
   target: z.string(),
-  label: labelText,
+  label: labelTextSchema,
   tool: z.string().optional(),
   argsDigest: z.string().optional(),
   contentDigest: z.string().optional(),
-  declassifyTo: labelText.optional(),
+  declassifyTo: labelTextSchema.optional(),
   approvalsNeeded: z.number().int().min(1),
   status: z.enum(['pending', 'signed', 'denied']),
   reason: z.enum(REASON_CODES).optional(),
@@ -204,8 +195,8 @@ export class ApprovalStore {
   /** Records a request as pending; false when the request id is already taken (one id names one request). */
   async open(request: BoundRequest, approvalsNeeded: number): Promise<boolean> {
     const { requestId, label, declassifyTo, ...rest } = request;
-    try {
-      await this.doc.send(
+    return writeIf(() =>
+      this.doc.send(
         new PutCommand({
           TableName: this.tableName,
           Item: {
@@ -221,12 +212,8 @@ export class ApprovalStore {
           ConditionExpression: 'attribute_not_exists(#pk)',
           ExpressionAttributeNames: { '#pk': PK },
         }),
-      );
-      return true;
-    } catch (err) {
-      if (isConditionFailure(err)) return false;
-      throw err;
-    }
+      ),
+    );
   }
 
   /**
@@ -235,8 +222,8 @@ export class ApprovalStore {
    */
   async settle(requestId: string, outcome: { status: 'signed'; directive: SignedDirective } | { status: 'denied'; reason: ReasonCode }): Promise<boolean> {
     const detail = outcome.status === 'signed' ? { ':d': outcome.directive } : { ':d': outcome.reason };
-    try {
-      await this.doc.send(
+    return writeIf(() =>
+      this.doc.send(
         new UpdateCommand({
           TableName: this.tableName,
           Key: { [PK]: requestId, [SK]: REQUEST_ITEM },
@@ -249,12 +236,8 @@ export class ApprovalStore {
           },
           ExpressionAttributeValues: { ':to': outcome.status, ':pending': 'pending', ':now': new Date().toISOString(), ...detail },
         }),
-      );
-      return true;
-    } catch (err) {
-      if (isConditionFailure(err)) return false;
-      throw err;
-    }
+      ),
+    );
   }
 
   /** Notes that a signed request's directive reached its queue. */

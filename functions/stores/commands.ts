@@ -1,8 +1,8 @@
 import * as z from 'zod';
 import { DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { SecurityError } from '../kernel/errors';
-import { LEVELS, parseLabelText } from '../kernel/labels';
-import { describeIssues, principalSchema } from '../kernel/schemas';
+import { LEVELS } from '../kernel/labels';
+import { describeIssues, principalSchema, labelTextSchema } from '../kernel/schemas';
 import { TABLES } from '../kernel/tables';
 import { writeIf } from '../kernel/conditional-write';
 
@@ -83,15 +83,6 @@ const commandItemSchema = z.object({
 
 export type CommandItem = z.output<typeof commandItemSchema>;
 
-const labelText = z.string().transform((text, ctx) => {
-  try {
-    return parseLabelText(text);
-  } catch {
-    ctx.addIssue({ code: 'custom', message: 'must be a label such as SECRET/MEDICAL' });
-    return z.NEVER;
-  }
-});
-
 /**
  * The parts of a command that authorize directives: whose command it is, their clearance, what they allowed and
  * how far they let content be declassified. Fails closed: a record missing any of them authorizes nothing.
@@ -99,8 +90,8 @@ const labelText = z.string().transform((text, ctx) => {
 const commandAuthoritySchema = z.object({
   commandId: z.string().min(1),
   owner: principalSchema,
-  ownerClearance: labelText,
-  label: labelText,
+  ownerClearance: labelTextSchema,
+  label: labelTextSchema,
   allow: z.array(z.string()),
   declassifyTo: z.enum(LEVELS).optional(),
   status: z.enum(COMMAND_STATUSES),

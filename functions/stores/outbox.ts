@@ -1,6 +1,6 @@
 import { DynamoDBDocumentClient, GetCommand, PutCommand, paginateScan } from '@aws-sdk/lib-dynamodb';
 import { TABLES } from '../kernel/tables';
-import { isConditionFailure } from '../kernel/conditional-write';
+import { writeIf } from '../kernel/conditional-write';
 import type { EffectLog, OutboxRecord, SideEffect } from '../kernel/tools/effects';
 
 export type { OutboxRecord, SideEffect } from '../kernel/tools/effects';
@@ -25,8 +25,8 @@ export class Outbox implements EffectLog {
   /** Records `effect` under `effectId`; false, with nothing written, when that id is already recorded. */
   async record(effectId: string, effect: SideEffect): Promise<boolean> {
     const item: OutboxRecord = { ...withoutUndefined(effect), effectId, recordedAt: this.now().toISOString() };
-    try {
-      await this.doc.send(
+    return writeIf(() =>
+      this.doc.send(
         new PutCommand({
           TableName: this.tableName,
           Item: item,
@@ -34,12 +34,8 @@ export class Outbox implements EffectLog {
           ConditionExpression: 'attribute_not_exists(#id)',
           ExpressionAttributeNames: { '#id': KEY },
         }),
-      );
-      return true;
-    } catch (err) {
-      if (isConditionFailure(err)) return false;
-      throw err;
-    }
+      ),
+    );
   }
 
   /** The record under `effectId`, read consistently (a duplicate must see the first write). */

@@ -22,8 +22,10 @@ export function assertNoWriteDown(topology: Topology, from: string, messageLabel
   );
 }
 
-/** WRITE_DOWN unless the addressee is cleared for the message: a message below the sender's level was declassified
- * first, so the label it carries is already the lowered one (DESIGN §6). */
+/**
+ * WRITE_DOWN unless the addressee is cleared for the message: content below the sender's level was declassified
+ * first, so the label it carries is already the lowered one (DESIGN §6).
+ */
 export function assertAddresseeCleared(topology: Topology, to: string, messageLabel: Label): void {
   const receiver = topology.agent(to);
   if (!dominates(receiver.clearance, messageLabel)) {

@@ -4,7 +4,7 @@ import { signedCheckpointSchema, SignedCheckpoint } from './checkpoints';
 import { SecurityError } from '../errors';
 import type { LedgerLocation } from './ledger';
 import { TABLES } from '../tables';
-import { isConditionFailure } from '../conditional-write';
+import { writeIf } from '../conditional-write';
 
 /**
  * The latest signed checkpoint of a chain, kept outside the chain (DESIGN §7). A checkpoint entry cannot vouch
@@ -71,8 +71,8 @@ export class CheckpointAnchors {
   async advance(anchor: CheckpointAnchor): Promise<boolean> {
     const { checkpoint, entrySeq } = anchorSchema.parse(anchor);
     if (checkpoint.chain !== this.chain) throw new Error(`a checkpoint of chain ${checkpoint.chain} cannot anchor chain ${this.chain}`);
-    try {
-      await this.doc.send(
+    return writeIf(() =>
+      this.doc.send(
         new PutCommand({
           TableName: this.tableName,
           Item: { [CHAIN]: anchorPartition(this.chain), [SEQ]: ANCHOR_SEQ, checkpoint, entrySeq, at: new Date().toISOString() },
@@ -80,11 +80,7 @@ export class CheckpointAnchors {
           ExpressionAttributeNames: { '#checkpoint': 'checkpoint', '#seq': 'seq' },
           ExpressionAttributeValues: { ':seq': checkpoint.seq },
         }),
-      );
-      return true;
-    } catch (err) {
-      if (isConditionFailure(err)) return false;
-      throw err;
-    }
+      ),
+    );
   }
 }

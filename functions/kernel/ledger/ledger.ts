@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { DynamoDBDocumentClient, PutCommand, QueryCommand, QueryCommandInput, paginateQuery } from '@aws-sdk/lib-dynamodb';
 import { ChainHead, LedgerEntry, LedgerEntryInput, linkEntry, parseLedgerEntryInput } from './entry';
 import { TABLES } from '../tables';
-import { isConditionFailure } from '../conditional-write';
+import { writeIf } from '../conditional-write';
 
 const CHAIN = TABLES.ledger.partitionKey;
 const SEQ = TABLES.ledger.sortKey.name;
@@ -180,8 +180,8 @@ export class LedgerWriter {
 
   /** Writes `entry` unless its sequence number is taken; false when another writer got there first. */
   private async claim(entry: LedgerEntry): Promise<boolean> {
-    try {
-      await this.doc.send(
+    return writeIf(() =>
+      this.doc.send(
         new PutCommand({
           TableName: this.tableName,
           Item: entry,
@@ -189,11 +189,7 @@ export class LedgerWriter {
           ConditionExpression: 'attribute_not_exists(#seq)',
           ExpressionAttributeNames: { '#seq': SEQ },
         }),
-      );
-      return true;
-    } catch (err) {
-      if (isConditionFailure(err)) return false;
-      throw err;
-    }
+      ),
+    );
   }
 }

@@ -21,22 +21,6 @@ import { usernamesAreUnique } from './usernames-are-unique';
  */
 
 export type { TopologyInvariant } from './invariant';
-export {
-  levelsAreTheFour,
-  coreIsPresent,
-  labelsNameKnownCompartments,
-  agentsNameKnownEndpoints,
-  edgesNameKnownAgents,
-  noAgentSendsToItself,
-  toolOwnersAreAgents,
-  ownersClearedForResultLabel,
-  criticalToolsSayTheirApprovals,
-  onlyCriticalToolsTakeApprovals,
-  redactionPatternsCompile,
-  usernamesAreUnique,
-  approversAreUsers,
-};
-
 /** Every invariant, in the order its problems are reported. */
 export const TOPOLOGY_INVARIANTS: readonly TopologyInvariant[] = [
   levelsAreTheFour,
