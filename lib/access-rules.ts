@@ -58,6 +58,15 @@ export function serviceSendTargets(service: string, topology: Topology): string[
 }
 
 /**
+ * Requests to a service function are sealed by the requesting agent under its own clearance (DESIGN §1, §5): the
+ * levels of the agents' clearances, which the service opens, addressed to itself only.
+ */
+export function levelsOfAgentRequests(topology: Topology): Level[] {
+  const levels = new Set([...topology.agents.values()].map((a) => a.clearance.level));
+  return LEVELS.filter((level) => levels.has(level));
+}
+
+/**
  * The signer seals those directive messages at their label, which its addressee must be able to read: the
  * levels some agent's clearance dominates. It opens nothing.
  */

@@ -7,6 +7,7 @@ import { Actor } from './actor';
 import { Agent } from './agent';
 import {
   DECLASSIFIER,
+  levelsOfAgentRequests,
   levelsOfUserTraffic,
   levelsReadableBy,
   levelsSealedBySigner,
@@ -70,6 +71,8 @@ export class AgentSecStack extends Stack {
     this.keyring.grantRead(this.api, userTraffic);
     this.keyring.grantWrite(this.api, userTraffic);
     this.keyring.grantWrite(this.signer, levelsSealedBySigner(topology));
+    // The signer opens the requests agents seal for it, to learn from KMS who asks (DESIGN §1, §5).
+    this.keyring.grantRead(this.signer, levelsOfAgentRequests(topology));
     this.authority.grantSign(this.signer);
     for (const actor of this.actors()) this.authority.grantVerify(actor);
 

@@ -16,6 +16,7 @@ import { openOwnState, sealOwnState } from './own-state';
 import { receiveRecord } from './receive';
 import { sendToAgent } from './mail';
 import { ResultBody, TaskBody, parseBody, resultBodySchema } from './protocol';
+import { askSigner } from './ask-signer';
 
 const BOTTOM = makeLabel('UNCLASSIFIED');
 
@@ -164,10 +165,9 @@ export class CoreAgent {
     const contentDigest = sha256Hex(JSON.stringify(redacted));
     // One request per subtask, even when a crash makes core ask again: a human never sees it twice.
     const requestId = callRequestId(subtaskId, `declassify:${agent}`, contentDigest);
-    const decision = await ctx.signer.request({
+    const decision = await askSigner(ctx, {
       requestId,
       kind: 'declassify',
-      requester: ctx.self.name,
       commandId: command.commandId,
       target: agent,
       contentDigest,

@@ -14,6 +14,7 @@ import { receiveRecord } from './receive';
 import { ContinuationStore, callRequestId } from '../stores/continuations';
 import { sendToAgent } from './mail';
 import { ResultBody, directiveBodySchema, parseBody, taskBodySchema } from './protocol';
+import { askSigner } from './ask-signer';
 
 const BOTTOM = makeLabel('UNCLASSIFIED');
 /** Bounds a model's tool loop: a model that keeps proposing calls does not keep an agent busy forever. */
@@ -127,10 +128,9 @@ export class EffectorAgent {
       const requestId = callRequestId(message.id, call.name, call.args);
       directive = await this.continuations.pinned(requestId);
       if (!directive) {
-        const decision = await ctx.signer.request({
+        const decision = await askSigner(ctx, {
           requestId,
           kind: 'tool',
-          requester: ctx.self.name,
           commandId: message.commandId,
           target: ctx.self.name,
           tool: call.name,

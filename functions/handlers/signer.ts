@@ -29,6 +29,7 @@ export function signerFromEnvironment(env: NodeJS.ProcessEnv = process.env, topo
   const vars = readEnvironment(env);
   const { kms, sqs, doc } = createAwsClients(awsClientConfigFrom(env));
   const ledger = new LedgerWriter({ doc, tableName: tableName(vars, 'ledger') });
+  const cipher = new EnvelopeCipher({ kms, keyArns: vars.AGENTSEC_KEY_ARNS as never });
   return new Signer({
     topology,
     kms,
@@ -36,9 +37,10 @@ export function signerFromEnvironment(env: NodeJS.ProcessEnv = process.env, topo
     doc,
     tables: { commands: tableName(vars, 'commands'), approvals: tableName(vars, 'approvals'), ledger: tableName(vars, 'ledger') },
     ledger,
+    cipher,
     deliver: deliverToQueue({
       topology,
-      cipher: new EnvelopeCipher({ kms, keyArns: vars.AGENTSEC_KEY_ARNS as never }),
+      cipher,
       sqs,
       queueUrls: vars.AGENTSEC_QUEUE_URLS,
       ledger,
@@ -64,9 +66,9 @@ async function checkpointEvent(force: boolean, using: Signer): Promise<Checkpoin
   return outcome;
 }
 
-/** A directive request or a resume. */
+/** A directive request (sealed by its requester) or a resume. */
 export async function decideDirectiveEvent(event: unknown, using: Signer = containerSigner()): Promise<SignerDecision> {
-  const decision = isResumeEvent(event) ? await using.resume(event.resume) : await using.request(event);
+  const decision = isResumeEvent(event) ? await using.resume(event.resume) : await using.receive(event);
   logger.info('directive decision', {
     status: decision.status,
     requestId: decision.requestId,

@@ -21,6 +21,10 @@ export const REASON_CODES = [
   'MISROUTED',
   /** A ledger entry whose hash, link or sequence does not verify. */
   'CHAIN_BROKEN',
+  /** A request to a service that is not sealed by its caller, so nothing authenticates who sent it. */
+  'UNAUTHENTICATED',
+  /** A request whose self-declared actor (`requester`, `actor`) differs from the one KMS or IAM authenticated. */
+  'IMPERSONATION',
 ] as const;
 
 export type ReasonCode = (typeof REASON_CODES)[number];

@@ -2,7 +2,8 @@ import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import * as z from 'zod';
 import { awsClientConfig } from '../platform/aws-clients';
 import { CheckpointOutcome, checkpointOutcomeSchema } from '../kernel/ledger/checkpoints';
-import { DirectiveRequestInput, SignerDecision, signerDecisionSchema } from '../kernel/directives/request';
+import { SignerDecision, signerDecisionSchema } from '../kernel/directives/request';
+import type { SealedRequest } from '../kernel/messages/sealed-request';
 import { describeIssues } from '../kernel/schemas';
 import type { Signer } from './signer';
 
@@ -12,8 +13,11 @@ import type { Signer } from './signer';
  * runs in-process. Both carry the same JSON both ways.
  */
 export interface SignerClient {
-  /** Asks for a directive: signed, pending human approval, or denied with a reason code. */
-  request(req: DirectiveRequestInput): Promise<SignerDecision>;
+  /**
+   * Asks for a directive: signed, pending human approval, or denied with a reason code. The request is sealed by
+   * its requester (`sealRequest`), which is how the signer knows who asks (DESIGN §1, §5).
+   */
+  request(req: SealedRequest): Promise<SignerDecision>;
   /** Decides a pending request again once approvals are recorded; a signed directive is also sent to the requester. */
   resume(requestId: string): Promise<SignerDecision>;
   /** Signs a ledger checkpoint when one is due, or whenever anything is new with `force` (DESIGN §7). */
@@ -23,8 +27,8 @@ export interface SignerClient {
 /** `{checkpoint: true}` on schedule (signs when due); `{checkpoint: 'force'}` on demand. */
 export type CheckpointEvent = { readonly checkpoint: true | 'force' };
 
-/** The signer function's event: a directive request, `{resume: requestId}`, or a checkpoint event. */
-export type SignerEvent = DirectiveRequestInput | { readonly resume: string } | CheckpointEvent;
+/** The signer function's event: a sealed directive request, `{resume: requestId}`, or a checkpoint event. */
+export type SignerEvent = SealedRequest | { readonly resume: string } | CheckpointEvent;
 
 /** True for an object whose only key is `key`: the signer's events never mix. */
 function isOnly(event: unknown, key: string): boolean {
@@ -74,10 +78,10 @@ const overTheWire = (value: unknown): unknown => JSON.parse(JSON.stringify(value
 
 /** The local cloud's signer: the same `Signer`, called in the same process. */
 export class InProcessSignerClient implements SignerClient {
-  constructor(private readonly signer: Pick<Signer, 'request' | 'resume' | 'checkpoint'>) {}
+  constructor(private readonly signer: Pick<Signer, 'receive' | 'resume' | 'checkpoint'>) {}
 
-  async request(req: DirectiveRequestInput): Promise<SignerDecision> {
-    return parseSignerDecision(overTheWire(await this.signer.request(overTheWire(req))));
+  async request(req: SealedRequest): Promise<SignerDecision> {
+    return parseSignerDecision(overTheWire(await this.signer.receive(overTheWire(req))));
   }
 
   async resume(requestId: string): Promise<SignerDecision> {
@@ -101,7 +105,7 @@ export interface LambdaSignerClientProps {
  *
  * @example
  * const signer = new LambdaSignerClient({ functionName: env.AGENTSEC_SIGNER_FUNCTION! });
- * const decision = await signer.request({ requestId, kind: 'tool', requester, commandId, target, tool, args, label });
+ * const decision = await signer.request(await sealRequest(cipher, { from: requester, to: 'signer', label, requestId, commandId, body }));
  */
 export class LambdaSignerClient implements SignerClient {
   private readonly lambda: LambdaClient;
@@ -113,7 +117,7 @@ export class LambdaSignerClient implements SignerClient {
     this.functionName = props.functionName;
   }
 
-  async request(req: DirectiveRequestInput): Promise<SignerDecision> {
+  async request(req: SealedRequest): Promise<SignerDecision> {
     return parseSignerDecision(await this.invoke(req));
   }
 

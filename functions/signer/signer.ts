@@ -14,6 +14,8 @@ import { formatLabel } from '../kernel/labels';
 import { LedgerEntryInput } from '../kernel/ledger/entry';
 import { LedgerReader, LedgerWriter } from '../kernel/ledger/ledger';
 import { agentNameSchema, describeIssues, uuidSchema } from '../kernel/schemas';
+import type { EnvelopeCipher } from '../kernel/messages/envelope-cipher';
+import { openRequest } from '../kernel/messages/sealed-request';
 import { ApprovalVote, Denial, decideDirective } from './policy';
 import { Topology } from '../kernel/topology/topology';
 
@@ -36,6 +38,8 @@ export interface SignerProps {
     readonly ledger: string;
   };
   readonly ledger: LedgerWriter;
+  /** Opens sealed requests, authenticating their requester by KMS (DESIGN §1, §5); the signer reads nothing else with it. */
+  readonly cipher: EnvelopeCipher;
   /**
    * Delivers directives that `resume` signs after approvals.
    * @default none: `resume` only returns the directive
@@ -72,9 +76,11 @@ export class Signer {
   private readonly deliver?: DirectiveDelivery;
   private readonly now: () => number;
   private readonly checkpointer: Checkpointer;
+  private readonly cipher: EnvelopeCipher;
 
   constructor(props: SignerProps) {
     this.topology = props.topology;
+    this.cipher = props.cipher;
     this.kms = props.kms;
     this.authorityKeyArn = props.authorityKeyArn;
     this.commands = new CommandStore(props.doc, props.tables.commands);
@@ -102,10 +108,48 @@ export class Signer {
     return this.checkpointer.checkpoint(force);
   }
 
-  /** Decides a directive request (untrusted input: it comes from an agent that may be compromised). */
-  async request(input: unknown): Promise<SignerDecision> {
+  /**
+   * Decides a request as it arrives from a caller: sealed by the requesting agent under its KMS-pinned `from`
+   * (DESIGN §1, §5). An unsealed request, or one whose seal does not open, is refused UNAUTHENTICATED; the body's
+   * self-declared `requester` must be the agent KMS authenticated.
+   */
+  async receive(event: unknown): Promise<SignerDecision> {
+    let opened;
+    try {
+      opened = await openRequest(this.cipher, event, SIGNER_ACTOR);
+    } catch (err) {
+      if (!isSecurityError(err)) throw err;
+      const reason = err.reason === 'SCHEMA' || err.reason === 'UNAUTHENTICATED' ? 'UNAUTHENTICATED' : err.reason;
+      // Nothing in an unauthenticated event is ledgered as a requester: that would be the self-declared name.
+      const { requester: _claimed, ...ids } = identifiersOf(event);
+      return this.refuse(ids, undefined, { verdict: 'deny', reason, message: err.message });
+    }
+    const body = opened.body as Record<string, unknown> | null;
+    // The envelope binds requestId and commandId in KMS's context: the body may not name others.
+    if (typeof body !== 'object' || body === null || body.requestId !== opened.requestId || body.commandId !== opened.commandId) {
+      return this.refuse(identifiersOf(opened), undefined, {
+        verdict: 'deny',
+        reason: 'BINDING_MISMATCH',
+        message: 'the sealed request names another request or command than its envelope',
+      });
+    }
+    return this.request(body, opened.from);
+  }
+
+  /**
+   * Decides a directive request (untrusted input: it comes from an agent that may be compromised) whose requester
+   * was authenticated as `requester`; a body that names anyone else is refused IMPERSONATION.
+   */
+  async request(input: unknown, requester: string): Promise<SignerDecision> {
     const parsed = directiveRequestSchema.safeParse(input);
     if (!parsed.success) return this.refuse(identifiersOf(input), undefined, schemaDenial(describeIssues(parsed.error)));
+    if (parsed.data.requester !== requester) {
+      return this.refuse({ ...identifiersOf(input), requester }, undefined, {
+        verdict: 'deny',
+        reason: 'IMPERSONATION',
+        message: `request names requester ${parsed.data.requester} but was sealed by ${requester}`,
+      });
+    }
     let bound: BoundRequest;
     try {
       bound = bindRequest(parsed.data);

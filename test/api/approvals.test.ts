@@ -34,7 +34,7 @@ async function pendingPrescription(commandId: string): Promise<string> {
     args: { patientId: 'P-1001', drug: 'Metformin', doseMg: 500 },
     label: label('SECRET', ['MEDICAL']),
   };
-  const decision = await f.signer.request(request);
+  const decision = await f.signer.request(request, 'analyst');
   expect(decision.status).toBe('pending');
   return requestId;
 }

@@ -128,6 +128,7 @@ export async function apiFixture(options: { now?: () => Date } = {}) {
     doc,
     tables: { commands: tables.commands, approvals: tables.approvals, ledger: tables.ledger },
     ledger,
+    cipher: new EnvelopeCipher({ kms: kmsClient, keyArns }),
     deliver,
   });
   const env: Record<string, string> = {

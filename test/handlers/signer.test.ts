@@ -34,12 +34,12 @@ describe('the signer function checkpoints on schedule and on demand', () => {
     expect(await handleSignerEvent({ checkpoint: true }, c.signer)).toMatchObject({ status: 'written', entrySeq: 7, checkpoint: { seq: 6 } });
   });
 
-  test('anything else is not a checkpoint event, and the signer refuses it as a malformed request', async () => {
+  test('anything else is not a checkpoint event, and the signer refuses it as an unauthenticated request', async () => {
     const c = f.chain(1);
     await c.append(1);
     for (const event of [{ checkpoint: 'yes' }, { checkpoint: false }, { checkpoint: true, resume: 'x' }, { checkpoint: 1 }]) {
       expect(isCheckpointEvent(event)).toBe(false);
-      expect(await handleSignerEvent(event, c.signer)).toMatchObject({ status: 'denied', reason: 'SCHEMA' });
+      expect(await handleSignerEvent(event, c.signer)).toMatchObject({ status: 'denied', reason: 'UNAUTHENTICATED' });
     }
     expect(await c.reader.readAll()).not.toContainEqual(expect.objectContaining({ type: 'checkpoint' }));
   });

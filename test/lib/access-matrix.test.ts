@@ -123,11 +123,13 @@ describe('the KMS access matrix', () => {
     expect(decision).toBe('ExplicitlyDenied');
   });
 
-  it('the signer decrypts nothing, and seals only as itself', async () => {
+  it('the signer opens only requests addressed to it, and seals only as itself', async () => {
     const signer = { role: roles.get('signer')! };
     for (const level of LEVELS) {
-      const open = { 'kms:EncryptionContext:to': 'signer', 'kms:EncryptionContext:from': 'core', 'kms:EncryptionContext:label': level };
-      expect(await evaluator.allows({ caller: signer, action: 'kms:Decrypt', resource: keys.get(level)!, context: open })).toBe(false);
+      const message = { 'kms:EncryptionContext:to': 'analyst', 'kms:EncryptionContext:from': 'core', 'kms:EncryptionContext:label': level };
+      expect(await evaluator.allows({ caller: signer, action: 'kms:Decrypt', resource: keys.get(level)!, context: message })).toBe(false);
+      const request = { 'kms:EncryptionContext:to': 'signer', 'kms:EncryptionContext:from': 'analyst', 'kms:EncryptionContext:label': level };
+      expect(await evaluator.allows({ caller: signer, action: 'kms:Decrypt', resource: keys.get(level)!, context: request })).toBe(true);
       const asCore = { 'kms:EncryptionContext:from': 'core', 'kms:EncryptionContext:to': 'analyst', 'kms:EncryptionContext:label': level };
       expect(await evaluator.allows({ caller: signer, action: 'kms:GenerateDataKey', resource: keys.get(level)!, context: asCore })).toBe(false);
     }

@@ -2,7 +2,7 @@ import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { ApprovalError } from '../../functions/stores/approvals';
 import { CommandStore } from '../../functions/stores/commands';
 import { argsDigest } from '../../functions/kernel/directives/claims';
-import { SignerFixture, prescribeRequest, signerEntries, signerFixture } from './support';
+import { SignerFixture, prescribeRequest, signerEntries, signerFixture, decide } from './support';
 
 let f: SignerFixture;
 beforeAll(async () => {
@@ -13,7 +13,7 @@ beforeAll(async () => {
 async function pendingPrescription() {
   const commandId = await f.putCommand({ allow: ['prescribe'] });
   const req = prescribeRequest(commandId) as ReturnType<typeof prescribeRequest> & { requestId: string; args: unknown };
-  const decision = await f.signer.request(req);
+  const decision = await decide(f.signer, req);
   expect(decision).toMatchObject({ status: 'pending', requestId: req.requestId, approvalsNeeded: 2, approvals: [] });
   return { commandId, req, requestId: req.requestId };
 }
@@ -59,7 +59,7 @@ describe('critical tools need k distinct human approvals (DESIGN §5)', () => {
 
     // Asking again (a retried invoke, the agent's own request) hands out the same directive, never a second.
     expect(await f.signer.resume(requestId)).toEqual(decision);
-    expect(await f.signer.request(req)).toEqual(decision);
+    expect(await decide(f.signer, req)).toEqual(decision);
     expect(f.delivered.filter((d) => d.requestId === requestId)).toHaveLength(1);
     expect(signerEntries(await f.entriesFor(commandId)).map((e) => [e.type, e.directiveId ?? null])).toEqual([
       ['directive.requested', null],
@@ -152,15 +152,15 @@ describe('critical tools need k distinct human approvals (DESIGN §5)', () => {
 
   it('a critical tool the command did not allow is denied at once, whatever the approvals', async () => {
     const commandId = await f.putCommand({ allow: [] });
-    expect(await f.signer.request(prescribeRequest(commandId))).toMatchObject({ status: 'denied', reason: 'NOT_AUTHORIZED' });
+    expect(await decide(f.signer, prescribeRequest(commandId))).toMatchObject({ status: 'denied', reason: 'NOT_AUTHORIZED' });
     expect(await f.signer.approvals.listPending()).not.toContainEqual(expect.objectContaining({ commandId }));
   });
 
   it('a request id names one request: reusing it for other arguments is refused', async () => {
     const { commandId, req } = await pendingPrescription();
     const other = { ...req, args: { drug: 'Fentanyl', doseMg: 5000 } };
-    expect(await f.signer.request(other)).toMatchObject({ status: 'denied', reason: 'BINDING_MISMATCH' });
-    expect(await f.signer.request(req)).toMatchObject({ status: 'pending' });
+    expect(await decide(f.signer, other)).toMatchObject({ status: 'denied', reason: 'BINDING_MISMATCH' });
+    expect(await decide(f.signer, req)).toMatchObject({ status: 'pending' });
     expect(signerEntries(await f.entriesFor(commandId)).map((e) => [e.type, e.reason ?? null])).toEqual([
       ['directive.requested', null],
       ['directive.denied', 'BINDING_MISMATCH'],

@@ -4,7 +4,7 @@ import { bindRequest, directiveRequestSchema } from '../../functions/kernel/dire
 import { label } from '../../functions/kernel/labels';
 import { decideDirective } from '../../functions/signer/policy';
 import { parseTopology } from '../../functions/kernel/topology/topology';
-import { SignerFixture, declassifyRequest, signerEntries, signerFixture } from './support';
+import { SignerFixture, declassifyRequest, signerEntries, signerFixture, decide } from './support';
 
 let f: SignerFixture;
 beforeAll(async () => {
@@ -16,7 +16,7 @@ const CONTENT = 'b'.repeat(64);
 describe('declassification is signed only as the user allowed it (DESIGN §6)', () => {
   it('is automatic when the command pre-authorized declassification to that level', async () => {
     const commandId = await f.putCommand({ label: label('SECRET', ['MEDICAL']), declassifyTo: 'CONFIDENTIAL' });
-    const decision = await f.signer.request(declassifyRequest(commandId, { contentDigest: CONTENT }));
+    const decision = await decide(f.signer, declassifyRequest(commandId, { contentDigest: CONTENT }));
     if (decision.status !== 'signed') throw new Error(`expected a directive, got ${JSON.stringify(decision)}`);
     const claims = await f.verifier().verify(decision.directive, { kind: 'declassify', target: 'scheduler', commandId, contentDigest: CONTENT });
     expect(claims).toMatchObject({ label: label('SECRET', ['MEDICAL']), declassifyTo: label('CONFIDENTIAL'), principal: 'alice' });
@@ -29,7 +29,7 @@ describe('declassification is signed only as the user allowed it (DESIGN §6)', 
   it('waits for an approver when the command did not pre-authorize it, and one approval signs it', async () => {
     const commandId = await f.putCommand({ label: label('SECRET', ['MEDICAL']) });
     const req = declassifyRequest(commandId) as ReturnType<typeof declassifyRequest> & { requestId: string };
-    expect(await f.signer.request(req)).toMatchObject({ status: 'pending', approvalsNeeded: 1 });
+    expect(await decide(f.signer, req)).toMatchObject({ status: 'pending', approvalsNeeded: 1 });
     await f.signer.approvals.recordApproval({ requestId: req.requestId, approver: 'carol', decision: 'approve' });
     expect(await f.signer.resume(req.requestId)).toMatchObject({ status: 'signed' });
     expect(signerEntries(await f.entriesFor(commandId)).map((e) => e.type)).toEqual(['directive.requested', 'directive.signed']);
@@ -37,14 +37,14 @@ describe('declassification is signed only as the user allowed it (DESIGN §6)', 
 
   it('waits for an approver when asked to go below the pre-authorized level', async () => {
     const commandId = await f.putCommand({ label: label('SECRET', ['MEDICAL']), declassifyTo: 'CONFIDENTIAL' });
-    const decision = await f.signer.request(declassifyRequest(commandId, { target: 'edge', declassifyTo: label('UNCLASSIFIED') }));
+    const decision = await decide(f.signer, declassifyRequest(commandId, { target: 'edge', declassifyTo: label('UNCLASSIFIED') }));
     expect(decision).toMatchObject({ status: 'pending', approvalsNeeded: 1 });
   });
 
   it('is refused when requested by a non-core agent', async () => {
     const commandId = await f.putCommand({ label: label('SECRET', ['MEDICAL']), declassifyTo: 'UNCLASSIFIED' });
     // analyst → core is an edge of the topology, so only the "only core declassifies" rule stands in the way.
-    const decision = await f.signer.request(declassifyRequest(commandId, { requester: 'analyst', target: 'core' }));
+    const decision = await decide(f.signer, declassifyRequest(commandId, { requester: 'analyst', target: 'core' }));
     expect(decision).toMatchObject({ status: 'denied', reason: 'NOT_AUTHORIZED' });
     expect(signerEntries(await f.entriesFor(commandId)).map((e) => [e.type, e.reason])).toEqual([['directive.denied', 'NOT_AUTHORIZED']]);
   });
@@ -62,13 +62,13 @@ describe('declassification is signed only as the user allowed it (DESIGN §6)', 
 
   it('is refused when the receiver is not cleared for the lowered label', async () => {
     const commandId = await f.putCommand({ label: label('TOP_SECRET'), declassifyTo: 'UNCLASSIFIED' });
-    const decision = await f.signer.request(declassifyRequest(commandId, { label: label('TOP_SECRET'), declassifyTo: label('SECRET') }));
+    const decision = await decide(f.signer, declassifyRequest(commandId, { label: label('TOP_SECRET'), declassifyTo: label('SECRET') }));
     expect(decision).toMatchObject({ status: 'denied', reason: 'READ_UP' });
   });
 
   it('is refused when it would not lower the label', async () => {
     const commandId = await f.putCommand({ declassifyTo: 'UNCLASSIFIED' });
-    const decision = await f.signer.request(declassifyRequest(commandId, { label: label('CONFIDENTIAL'), declassifyTo: label('CONFIDENTIAL') }));
+    const decision = await decide(f.signer, declassifyRequest(commandId, { label: label('CONFIDENTIAL'), declassifyTo: label('CONFIDENTIAL') }));
     expect(decision).toMatchObject({ status: 'denied', reason: 'SCHEMA' });
   });
 });

@@ -9,7 +9,7 @@ import { SingleUseStore } from '../../functions/kernel/messages/single-use';
 import { Signer } from '../../functions/signer/signer';
 import { TABLES } from '../../functions/kernel/tables';
 import { createLevelKeys, createTable, emulatorEndpoint, unique } from '../support/aws';
-import { SignerFixture, declassifyRequest, prescribeRequest, signerFixture } from './support';
+import { SignerFixture, declassifyRequest, prescribeRequest, signerFixture, decide } from './support';
 
 let f: SignerFixture;
 let sqs: SQSClient;
@@ -27,10 +27,10 @@ async function approveAndReceive(req: DirectiveRequestInput & { requestId: strin
   const queueUrl = (await sqs.send(new CreateQueueCommand({ QueueName: unique(agent) }))).QueueUrl!;
   const signer = new Signer({
     topology: f.topology, kms: f.kms, authorityKeyArn: f.authorityKeyArn, doc: f.doc,
-    tables: f.tables, ledger: f.ledger,
+    tables: f.tables, ledger: f.ledger, cipher,
     deliver: deliverToQueue({ topology: f.topology, cipher, sqs, queueUrls: { [agent]: queueUrl }, ledger: f.ledger }),
   });
-  expect(await signer.request(req)).toMatchObject({ status: 'pending' });
+  expect(await decide(signer, req)).toMatchObject({ status: 'pending' });
   for (const approver of approvers) await signer.approvals.recordApproval({ requestId: req.requestId, approver, decision: 'approve' });
   const decision = await signer.resume(req.requestId);
   if (decision.status !== 'signed') throw new Error(`expected a directive, got ${JSON.stringify(decision)}`);

@@ -13,7 +13,7 @@ import {
   targetOwnsTool,
 } from '../../functions/signer/policy';
 import { CommandAuthority } from '../../functions/stores/commands';
-import { SignerFixture, scheduleRequest, signerEntries, signerFixture } from './support';
+import { SignerFixture, scheduleRequest, signerEntries, signerFixture, decide } from './support';
 
 /**
  * The signer's policy (DESIGN §5, §6), one describe block per rule in the order `decideDirective` applies them.
@@ -62,7 +62,7 @@ const commandRecord = (o: Partial<CommandAuthority> = {}): CommandAuthority => (
 describe('the signer refuses what the policy does not allow (DESIGN §5)', () => {
   it('a malformed request is denied SCHEMA and ledgered without its content', async () => {
     const commandId = await f.putCommand({ allow: ['schedule_appointment'] });
-    const decision = await f.signer.request({ ...scheduleRequest(commandId), label: { level: 'COSMIC' }, note: 'ignore all rules' });
+    const decision = await decide(f.signer, { ...scheduleRequest(commandId), label: { level: 'COSMIC' }, note: 'ignore all rules' });
     await expectDenied(commandId, decision, 'SCHEMA');
     expect(JSON.stringify(await f.entriesFor(commandId))).not.toContain('ignore all rules');
   });
@@ -70,7 +70,7 @@ describe('the signer refuses what the policy does not allow (DESIGN §5)', () =>
   describe('requesterIsKnownAgent: only an agent of the topology may ask', () => {
     it('a requester that is not an agent of the topology is denied', async () => {
       const commandId = await f.putCommand({ allow: ['schedule_appointment'] });
-      const decision = await f.signer.request(scheduleRequest(commandId, { requester: 'mallory', target: 'mallory' }));
+      const decision = await decide(f.signer, scheduleRequest(commandId, { requester: 'mallory', target: 'mallory' }));
       await expectDenied(commandId, decision, 'UNKNOWN_SENDER');
     });
   });
@@ -85,7 +85,7 @@ describe('the signer refuses what the policy does not allow (DESIGN §5)', () =>
   describe('toolRequesterIsItsTarget: an agent asks for its own tools only', () => {
     it("an agent cannot obtain a directive for another agent's tool", async () => {
       const commandId = await f.putCommand({ allow: ['schedule_appointment'] });
-      const decision = await f.signer.request(scheduleRequest(commandId, { requester: 'edge' }));
+      const decision = await decide(f.signer, scheduleRequest(commandId, { requester: 'edge' }));
       await expectDenied(commandId, decision, 'NOT_AUTHORIZED');
     });
   });
@@ -93,7 +93,7 @@ describe('the signer refuses what the policy does not allow (DESIGN §5)', () =>
   describe("targetOwnsTool: the topology lists the target among the tool's owners", () => {
     it('a tool the target does not own is denied', async () => {
       const commandId = await f.putCommand({ allow: ['send_email', 'schedule_appointment'] });
-      const decision = await f.signer.request(scheduleRequest(commandId, { tool: 'send_email', args: { to: 'x@example.com' } }));
+      const decision = await decide(f.signer, scheduleRequest(commandId, { tool: 'send_email', args: { to: 'x@example.com' } }));
       await expectDenied(commandId, decision, 'NOT_AUTHORIZED');
     });
 
@@ -106,19 +106,19 @@ describe('the signer refuses what the policy does not allow (DESIGN §5)', () =>
   describe("targetClearanceDominatesLabel: no read up for the acting agent (DESIGN §2)", () => {
     it("a label above the acting agent's clearance is denied", async () => {
       const commandId = await f.putCommand({ allow: ['schedule_appointment'] });
-      await expectDenied(commandId, await f.signer.request(scheduleRequest(commandId, { label: label('SECRET') })), 'READ_UP');
+      await expectDenied(commandId, await decide(f.signer, scheduleRequest(commandId, { label: label('SECRET') })), 'READ_UP');
     });
   });
 
   describe('requestTracesToLiveCommand: the request serves a command that is still live', () => {
     it('a request for an unknown command is denied', async () => {
       const commandId = randomUUID();
-      await expectDenied(commandId, await f.signer.request(scheduleRequest(commandId)), 'NOT_AUTHORIZED');
+      await expectDenied(commandId, await decide(f.signer, scheduleRequest(commandId)), 'NOT_AUTHORIZED');
     });
 
     it.each(['completed', 'failed', 'denied'])('a request for a %s command is denied', async (status) => {
       const commandId = await f.putCommand({ allow: ['schedule_appointment'], status });
-      await expectDenied(commandId, await f.signer.request(scheduleRequest(commandId)), 'NOT_AUTHORIZED');
+      await expectDenied(commandId, await decide(f.signer, scheduleRequest(commandId)), 'NOT_AUTHORIZED');
     });
 
     it("a live command record whose id is not the request's authorizes nothing; the record of the request's own command passes", () => {
@@ -130,12 +130,12 @@ describe('the signer refuses what the policy does not allow (DESIGN §5)', () =>
   describe("ownerClearanceDominatesLabel: the command owner's clearance dominates the label", () => {
     it('a label above the command owner\'s clearance is denied', async () => {
       const commandId = await f.putCommand({ owner: 'bob', ownerClearance: label('UNCLASSIFIED'), allow: ['schedule_appointment'] });
-      await expectDenied(commandId, await f.signer.request(scheduleRequest(commandId)), 'READ_UP');
+      await expectDenied(commandId, await decide(f.signer, scheduleRequest(commandId)), 'READ_UP');
     });
 
     it('a compartment the command owner is not cleared for is denied', async () => {
       const commandId = await f.putCommand({ ownerClearance: label('TOP_SECRET'), allow: ['prescribe'] });
-      const decision = await f.signer.request({
+      const decision = await decide(f.signer, {
         requestId: randomUUID(), kind: 'tool', requester: 'analyst', commandId, target: 'analyst', tool: 'prescribe',
         args: { drug: 'Metformin', doseMg: 500 }, label: label('SECRET', ['MEDICAL']),
       });
@@ -146,7 +146,7 @@ describe('the signer refuses what the policy does not allow (DESIGN §5)', () =>
   describe('lowToolsNeedNoDirective: the authority key never signs for a low-priority tool', () => {
     it('low tools are not signed', async () => {
       const commandId = await f.putCommand({ allow: ['read_patient_record'] });
-      const decision = await f.signer.request({
+      const decision = await decide(f.signer, {
         requestId: randomUUID(), kind: 'tool', requester: 'analyst', commandId, target: 'analyst', tool: 'read_patient_record',
         args: { patientId: 'P-1001' }, label: label('SECRET', ['MEDICAL']),
       });
@@ -164,7 +164,7 @@ describe('the signer refuses what the policy does not allow (DESIGN §5)', () =>
   describe('toolAllowedOnCommand: the user allowed a high or critical tool on the command', () => {
     it('a tool request whose command did not allow the tool is denied', async () => {
       const commandId = await f.putCommand({ allow: ['send_email'] });
-      await expectDenied(commandId, await f.signer.request(scheduleRequest(commandId)), 'NOT_AUTHORIZED');
+      await expectDenied(commandId, await decide(f.signer, scheduleRequest(commandId)), 'NOT_AUTHORIZED');
     });
   });
 });
@@ -206,7 +206,7 @@ describe('the signer signs what the policy allows', () => {
   it('a high tool allowed on the command is signed, and the directive verifies bound to the exact arguments', async () => {
     const commandId = await f.putCommand({ allow: ['schedule_appointment'] });
     const req = scheduleRequest(commandId) as { args: unknown; requestId: string };
-    const decision = await f.signer.request(req);
+    const decision = await decide(f.signer, req);
     expect(decision.status).toBe('signed');
     if (decision.status !== 'signed') return;
     const { claims } = decision.directive;
@@ -231,7 +231,7 @@ describe('the signer signs what the policy allows', () => {
     const signer = f.makeSigner(() => t0);
     const commandId = await f.putCommand({ allow: ['schedule_appointment'] });
     const req = scheduleRequest(commandId) as { args: unknown };
-    const decision = await signer.request(req);
+    const decision = await decide(signer, req);
     if (decision.status !== 'signed') throw new Error(`expected a directive, got ${decision.status}`);
     const ttlMs = f.topology.runtime.directiveTtlSeconds * 1000;
     expect(decision.directive.claims.expiresAt - decision.directive.claims.issuedAt).toBe(ttlMs);

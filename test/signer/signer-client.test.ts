@@ -3,8 +3,7 @@ import { LambdaClient } from '@aws-sdk/client-lambda';
 import { label } from '../../functions/kernel/labels';
 import { InProcessSignerClient, LambdaSignerClient, SignerUnavailableError } from '../../functions/signer/signer-client';
 import { createLambdaContext } from '../../localstack/lambda-runtime';
-import { createLevelKeys } from '../support/aws';
-import { SignerFixture, prescribeRequest, scheduleRequest, signerFixture } from './support';
+import { SignerFixture, prescribeRequest, scheduleRequest, signerFixture, decide } from './support';
 
 let f: SignerFixture;
 beforeAll(async () => {
@@ -40,14 +39,15 @@ describe('LambdaSignerClient', () => {
   it('invokes the signer function synchronously with the request and returns its decision', async () => {
     const commandId = await f.putCommand({ allow: ['schedule_appointment'] });
     const req = scheduleRequest(commandId);
-    const answer = await f.signer.request(req);
+    const answer = await decide(f.signer, req);
     const { lambda, requests } = cannedLambda(answer);
     const client = new LambdaSignerClient({ lambda, functionName: 'AgentSec-Signer' });
-    expect(await client.request(req)).toEqual(answer);
+    const sealed = await f.seal(req);
+    expect(await client.request(sealed)).toEqual(answer);
     expect(requests).toHaveLength(1);
     expect(requests[0].path).toBe('/2015-03-31/functions/AgentSec-Signer/invocations');
     expect(requests[0].headers['x-amz-invocation-type']).toBe('RequestResponse');
-    expect(JSON.parse(requests[0].body)).toEqual(JSON.parse(JSON.stringify(req)));
+    expect(JSON.parse(requests[0].body)).toEqual(sealed);
   });
 
   it('sends a resume as {resume: requestId}', async () => {
@@ -61,8 +61,9 @@ describe('LambdaSignerClient', () => {
   it('grants nothing when the signer function fails', async () => {
     const { lambda } = cannedLambda({ errorType: 'Error', errorMessage: 'KMS throttled', trace: ['at secret/path.js'] }, 'Unhandled');
     const client = new LambdaSignerClient({ lambda, functionName: 'signer' });
-    await expect(client.request(scheduleRequest(randomUUID()))).rejects.toThrow(SignerUnavailableError);
-    await expect(client.request(scheduleRequest(randomUUID()))).rejects.toThrow(/KMS throttled/);
+    const sealed = await f.seal(scheduleRequest(randomUUID()));
+    await expect(client.request(sealed)).rejects.toThrow(SignerUnavailableError);
+    await expect(client.request(sealed)).rejects.toThrow(/KMS throttled/);
   });
 
   it('grants nothing when the answer is not a signer decision', async () => {
@@ -79,7 +80,7 @@ describe('InProcessSignerClient', () => {
     const commandId = await f.putCommand({ allow: ['prescribe'] });
     const client = new InProcessSignerClient(f.signer);
     const req = prescribeRequest(commandId) as ReturnType<typeof prescribeRequest> & { requestId: string };
-    expect(await client.request(req)).toMatchObject({ status: 'pending', approvalsNeeded: 2 });
+    expect(await client.request(await f.seal(req))).toMatchObject({ status: 'pending', approvalsNeeded: 2 });
     await f.signer.approvals.recordApproval({ requestId: req.requestId, approver: 'carol', decision: 'approve' });
     await f.signer.approvals.recordApproval({ requestId: req.requestId, approver: 'dave', decision: 'approve' });
     const decision = await client.resume(req.requestId);
@@ -94,9 +95,8 @@ describe('the signer function', () => {
   });
 
   it('decides a request and a resume from its environment, behind middy', async () => {
-    const keyArns = await createLevelKeys(f.kms);
     Object.assign(process.env, {
-      AGENTSEC_KEY_ARNS: JSON.stringify(keyArns),
+      AGENTSEC_KEY_ARNS: JSON.stringify(f.keyArns),
       AGENTSEC_AUTHORITY_KEY_ARN: f.authorityKeyArn,
       AGENTSEC_TABLE_COMMANDS: f.tables.commands,
       AGENTSEC_TABLE_LEDGER: f.tables.ledger,
@@ -111,7 +111,7 @@ describe('the signer function', () => {
     const context = createLambdaContext({ functionName: 'signer', timeoutMs: 30_000 });
 
     const commandId = await f.putCommand({ allow: ['schedule_appointment'], label: label('CONFIDENTIAL') });
-    const signed = await handler(scheduleRequest(commandId), context);
+    const signed = await handler(await f.seal(scheduleRequest(commandId)), context);
     expect(signed).toMatchObject({ status: 'signed' });
 
     const unknown = randomUUID();

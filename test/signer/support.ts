@@ -2,14 +2,16 @@ import { randomUUID } from 'node:crypto';
 import { CreateTableCommand, KeyType, ScalarAttributeType } from '@aws-sdk/client-dynamodb';
 import { PutCommand, GetCommand } from '@aws-sdk/lib-dynamodb';
 import { DirectiveVerifier } from '../../functions/kernel/directives/verify';
-import { DirectiveRequestInput } from '../../functions/kernel/directives/request';
+import { DirectiveRequestInput, SignerDecision } from '../../functions/kernel/directives/request';
+import { EnvelopeCipher } from '../../functions/kernel/messages/envelope-cipher';
+import { sealRequest } from '../../functions/kernel/messages/sealed-request';
 import { LedgerEntry } from '../../functions/kernel/ledger/entry';
 import { LedgerReader, LedgerWriter } from '../../functions/kernel/ledger/ledger';
 import { Label, formatLabel, label } from '../../functions/kernel/labels';
 import { DirectiveDelivery, Signer } from '../../functions/signer/signer';
 import { TABLES } from '../../functions/kernel/tables';
 import { loadTopology } from '../../functions/kernel/topology/topology';
-import { createSigningKey, createTable, documentClient, dynamo, kms, unique } from '../support/aws';
+import { createLevelKeys, createSigningKey, createTable, documentClient, dynamo, kms, unique } from '../support/aws';
 
 /** The approvals table: a string sort key, which `createTable` (numeric sort keys) does not make. */
 async function createApprovalsTable(name: string): Promise<string> {
@@ -45,8 +47,9 @@ export async function signerFixture() {
   const topology = loadTopology();
   const client = kms();
   const doc = documentClient();
-  const [authorityKeyArn, commands, approvals, ledgerTable] = await Promise.all([
+  const [authorityKeyArn, keyArns, commands, approvals, ledgerTable] = await Promise.all([
     createSigningKey(client),
+    createLevelKeys(client),
     createTable(unique('commands'), TABLES.commands.partitionKey),
     createApprovalsTable(unique('approvals')),
     createTable(unique('ledger'), TABLES.ledger.partitionKey, TABLES.ledger.sortKey.name),
@@ -58,8 +61,9 @@ export async function signerFixture() {
     if (failDelivery) throw new Error('queue unavailable');
     delivered.push({ requestId: request.requestId, directiveId: directive.claims.id });
   };
+  const cipher = new EnvelopeCipher({ kms: client, keyArns });
   const makeSigner = (now?: () => number) =>
-    new Signer({ topology, kms: client, authorityKeyArn, doc, tables: { commands, approvals, ledger: ledgerTable }, ledger, deliver, now });
+    new Signer({ topology, kms: client, authorityKeyArn, doc, tables: { commands, approvals, ledger: ledgerTable }, ledger, cipher, deliver, now });
   const signer = makeSigner();
   const verifier = (now?: () => number) => new DirectiveVerifier({ kms: client, authorityKeyArn, now });
 
@@ -98,11 +102,18 @@ export async function signerFixture() {
     return all.filter((e) => e.commandId === commandId);
   }
 
+  /** `req` sealed by its requester, as its agent's runtime sends it (DESIGN §5). */
+  const seal = (req: DirectiveRequestInput, from = req.requester) =>
+    sealRequest(cipher, { from, to: 'signer', label: topology.agent(from).clearance, requestId: req.requestId, commandId: req.commandId, body: req });
+
   return {
     topology,
     doc,
+    seal,
     kms: client,
     authorityKeyArn,
+    keyArns,
+    cipher,
     tables: { commands, approvals, ledger: ledgerTable },
     ledger,
     signer,
@@ -117,6 +128,14 @@ export async function signerFixture() {
 }
 
 export type SignerFixture = Awaited<ReturnType<typeof signerFixture>>;
+
+/**
+ * The signer's decision on `req`, its requester authenticated as the one it names: the policy tests start after
+ * authentication, which test/signer/authentication.test.ts covers through sealed requests.
+ */
+export function decide(signer: Signer, req: object): Promise<SignerDecision> {
+  return signer.request(req, (req as { requester?: string }).requester ?? '');
+}
 
 /** A scheduler booking under `commandId`: a high tool. */
 export function scheduleRequest(commandId: string, overrides: Partial<Record<string, unknown>> = {}): DirectiveRequestInput {

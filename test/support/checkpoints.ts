@@ -32,7 +32,7 @@ export async function checkpointFixture() {
     const kms = countingKms();
     /** A signer of this chain, as one more Lambda container would run it. */
     const makeSigner = (writer = new LedgerWriter(location)) =>
-      new Signer({ topology: topologyCheckpointingEvery(every), kms: kms.client, authorityKeyArn: f.authorityKeyArn, doc: f.doc, tables: f.tables, ledger: writer });
+      new Signer({ topology: topologyCheckpointingEvery(every), kms: kms.client, authorityKeyArn: f.authorityKeyArn, doc: f.doc, tables: f.tables, ledger: writer, cipher: f.cipher });
     const signer = makeSigner(ledger);
     const reader = new LedgerReader(location);
     const anchors = new CheckpointAnchors(location);

@@ -46,8 +46,10 @@ export function expectedKeyAccess(topology: Topology, principal: string, key: Ke
     return topology.users.some((u) => levelRank(u.clearance.level) >= levelRank(key));
   }
   if (principal === 'signer') {
-    // It reads nothing classified; it seals the directives it delivers, at levels their addressee can read (§5).
-    return action === 'kms:GenerateDataKey' && [...topology.agents.values()].some((a) => dominates(a.clearance, label(key)));
+    // It opens the requests agents seal for it under their own clearance, to authenticate the requester (§1, §5).
+    if (action === 'kms:Decrypt') return [...topology.agents.values()].some((a) => a.clearance.level === key);
+    // It seals the directives it delivers, at levels their addressee can read (§5).
+    return [...topology.agents.values()].some((a) => dominates(a.clearance, label(key)));
   }
   return false; // the administrator uses no key
 }
