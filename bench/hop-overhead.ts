@@ -62,7 +62,7 @@ export async function measureHopOverhead(options: HopOverheadOptions): Promise<H
   const timing = { seal: 0, open: 0 };
   const cipher = timedCipher(new EnvelopeCipher({ kms: kms.client, keyArns: STUB_KEY_ARNS }), timing);
   const ledger = new LedgerWriter({ doc: nullDocumentClient, tableName: 'ledger' });
-  const singleUse = new SingleUseStore(nullDocumentClient, 'nonces');
+  const singleUse = new SingleUseStore(nullDocumentClient, 'nonces', 'analyst');
   const verifier = new DirectiveVerifier({ kms: kms.client, authorityKeyArn: STUB_AUTHORITY_ARN });
   const plaintext = 'x'.repeat(bodyBytes);
 

@@ -58,11 +58,11 @@ export function serviceSendTargets(service: string, topology: Topology): string[
 }
 
 /**
- * Requests to a service function are sealed by the requesting agent under its own clearance (DESIGN §1, §5): the
- * levels of the agents' clearances, which the service opens, addressed to itself only.
+ * Requests to a service function are sealed by the requesting agent under its own clearance (DESIGN §1, §5), and
+ * votes by the API at the lowest level: the levels the service opens, addressed to itself only.
  */
-export function levelsOfAgentRequests(topology: Topology): Level[] {
-  const levels = new Set([...topology.agents.values()].map((a) => a.clearance.level));
+export function levelsOfSealedRequests(topology: Topology): Level[] {
+  const levels = new Set([LEVELS[0], ...[...topology.agents.values()].map((a) => a.clearance.level)]);
   return LEVELS.filter((level) => levels.has(level));
 }
 

@@ -7,7 +7,7 @@ import { Actor } from './actor';
 import { Agent } from './agent';
 import {
   DECLASSIFIER,
-  levelsOfAgentRequests,
+  levelsOfSealedRequests,
   levelsOfUserTraffic,
   levelsReadableBy,
   levelsSealedBySigner,
@@ -71,8 +71,8 @@ export class AgentSecStack extends Stack {
     this.keyring.grantRead(this.api, userTraffic);
     this.keyring.grantWrite(this.api, userTraffic);
     this.keyring.grantWrite(this.signer, levelsSealedBySigner(topology));
-    // The signer opens the requests agents seal for it, to learn from KMS who asks (DESIGN §1, §5).
-    this.keyring.grantRead(this.signer, levelsOfAgentRequests(topology));
+    // The signer opens the requests agents and the API seal for it, to learn from KMS who asks (DESIGN §1, §5).
+    this.keyring.grantRead(this.signer, levelsOfSealedRequests(topology));
     this.authority.grantSign(this.signer);
     for (const actor of this.actors()) this.authority.grantVerify(actor);
 
@@ -98,7 +98,7 @@ export class AgentSecStack extends Stack {
     this.data.grantCommandProgress(this.agent(DECLASSIFIER));
     this.data.grantCommandIntake(this.api);
     this.data.grantIdempotencyKeyClaims(this.api);
-    this.data.grantApprovalRecording(this.api);
+    this.data.grantApprovalReading(this.api);
     this.data.grantCommandAuthorityCheck(this.signer);
     this.data.grantApprovalDecisions(this.signer);
 

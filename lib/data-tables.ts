@@ -4,7 +4,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
 import { anchorPartition } from '../functions/kernel/ledger/checkpoint-anchor';
-import { TABLES, TableName } from '../functions/kernel/tables';
+import { TABLES, TableName, ownPartitionPattern } from '../functions/kernel/tables';
 import { Actor } from './actor';
 import { administrationOnlyKeyPolicy, viaDynamoDb } from './key-policy';
 
@@ -117,19 +117,22 @@ export class DataTables extends Construct {
     );
   }
 
-  /** Consumes a nonce or message id with a conditional put, and nothing else (single use, DESIGN §4, §5). */
+  /**
+   * Consumes a nonce or message id with a conditional put, and nothing else (single use, DESIGN §4, §5), in its own
+   * partitions only: no one spends another's nonces in advance.
+   */
   grantSingleUseConsumption(actor: Actor): void {
-    this.grant(actor, 'nonces', ['PutItem']);
+    this.grantOwn(actor, 'nonces', ['PutItem']);
   }
 
-  /** Powertools idempotency records for the messages this actor handles. */
+  /** Powertools idempotency records for the messages this actor handles, in its own partitions. */
   grantIdempotencyRecords(actor: Actor): void {
-    this.grant(actor, 'idempotency', ['GetItem', 'PutItem', 'UpdateItem', 'DeleteItem']);
+    this.grantOwn(actor, 'idempotency', ['GetItem', 'PutItem', 'UpdateItem', 'DeleteItem']);
   }
 
   /** The API: claims an `idempotency-key` for one command with a conditional put, and reads the claim back. */
   grantIdempotencyKeyClaims(actor: Actor): void {
-    this.grant(actor, 'idempotency', ['PutItem', 'GetItem']);
+    this.grantOwn(actor, 'idempotency', ['PutItem', 'GetItem']);
   }
 
   /** The API: stores a user's command, reads it back for its owner, updates its status. */
@@ -147,27 +150,41 @@ export class DataTables extends Construct {
     this.grant(actor, 'commands', ['GetItem', 'UpdateItem']);
   }
 
-  /** The API: lists pending requests and records one vote per approver while the request is pending. */
-  grantApprovalRecording(actor: Actor): void {
-    this.grant(actor, 'approvals', ['PutItem', 'ConditionCheckItem', 'GetItem', 'Query', 'Scan']);
+  /** The API: lists pending requests; it forwards votes to the signer and writes no approval (DESIGN §3, §5). */
+  grantApprovalReading(actor: Actor): void {
+    this.grant(actor, 'approvals', ['GetItem', 'Query', 'Scan']);
   }
 
-  /** The signer: records pending requests and counts the approvals recorded for them. */
+  /** The signer, the only writer of approvals: records pending requests and one vote per approver, and decides. */
   grantApprovalDecisions(actor: Actor): void {
-    this.grant(actor, 'approvals', ['PutItem', 'GetItem', 'Query', 'UpdateItem']);
+    this.grant(actor, 'approvals', ['PutItem', 'ConditionCheckItem', 'GetItem', 'Query', 'UpdateItem']);
   }
 
   /** A tool owner: writes each side effect once and parks work that waits for approvals (expired by TTL). */
   grantToolEffects(actor: Actor): void {
     this.grant(actor, 'outbox', ['PutItem', 'GetItem']);
-    this.grant(actor, 'continuations', ['PutItem', 'GetItem']);
+    this.grantOwn(actor, 'continuations', ['PutItem', 'GetItem']);
   }
 
-  private grant(actor: Actor, table: TableName, actions: readonly ItemAction[]): void {
+  /**
+   * `actions` on items of `table` whose partition key is the actor's own (`<actor>#...`, DESIGN §3): the partition
+   * authenticates the writer, because IAM refuses every other (`ForAllValues` over `dynamodb:LeadingKeys`).
+   */
+  private grantOwn(actor: Actor, table: TableName, actions: readonly ItemAction[]): void {
+    if (!('ownPartitions' in TABLES[table])) throw new Error(`table ${table} has no own partitions`);
+    this.grant(actor, table, actions, {
+      'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [ownPartitionPattern(actor.actorName)] },
+      // ForAllValues holds for a request without partition keys (a Scan): require one.
+      Null: { 'dynamodb:LeadingKeys': 'false' },
+    });
+  }
+
+  private grant(actor: Actor, table: TableName, actions: readonly ItemAction[], conditions?: Record<string, Record<string, unknown>>): void {
     actor.role.addToPrincipalPolicy(
       new iam.PolicyStatement({
         actions: actions.map((a) => `dynamodb:${a}`),
         resources: [this.tables[table].tableArn],
+        ...(conditions ? { conditions } : {}),
       }),
     );
     const writes = actions.some((a) => !READS.has(a));

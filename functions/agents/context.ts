@@ -56,7 +56,7 @@ export function createAgentContext(options: AgentContextOptions): AgentContext {
     doc,
     cipher: new EnvelopeCipher({ kms, keyArns: env.AGENTSEC_KEY_ARNS as never, recent: new RecentPlaintexts() }),
     ledger: new LedgerWriter({ doc, tableName: tableName(env, 'ledger') }),
-    singleUse: new SingleUseStore(doc, tableName(env, 'nonces')),
+    singleUse: new SingleUseStore(doc, tableName(env, 'nonces'), self.name),
     verifier: new DirectiveVerifier({ kms, authorityKeyArn: env.AGENTSEC_AUTHORITY_KEY_ARN }),
     outbox: new Outbox(doc, tableName(env, 'outbox')),
     tools: toolRegistry(topology),

@@ -1,6 +1,8 @@
-import { ApprovalError, ApprovalStore, PendingApproval } from '../stores/approvals';
+import { ApprovalStore, PendingApproval } from '../stores/approvals';
 import { formatLabel } from '../kernel/labels';
+import type { SealedRequest } from '../kernel/messages/sealed-request';
 import { SignerClient } from '../signer/signer-client';
+import type { Vote } from '../signer/votes';
 import { Caller } from './caller';
 import { ApiError } from './errors';
 import { approvalDecisionSchema, parseRequest, resourceIdSchema } from './schemas';
@@ -22,9 +24,12 @@ export interface ApprovalDecisionView {
 }
 
 export interface ApprovalServiceProps {
-  readonly approvals: Pick<ApprovalStore, 'listPending' | 'recordApproval'>;
-  /** Signs (or denies) a request once its approvals are complete, and sends the directive onward. */
-  readonly signer: Pick<SignerClient, 'resume'>;
+  /** Read only: the signer alone writes approvals (DESIGN §3, §5). */
+  readonly approvals: Pick<ApprovalStore, 'listPending' | 'load'>;
+  /** Records a vote, then signs (or denies) the request once its approvals are complete. */
+  readonly signer: Pick<SignerClient, 'vote'>;
+  /** Seals a vote `from` the API, which is how the signer knows the API forwards it. */
+  readonly sealVote: (vote: Vote) => Promise<SealedRequest>;
 }
 
 /** Human approvals for critical tools and declassification, recorded through the API (DESIGN §5, §6). */
@@ -43,33 +48,32 @@ export class ApprovalService {
   }
 
   /**
-   * `POST /v1/approvals/{id}`. The approver is the token's user, never a body field. The store refuses (and
-   * ledgers) non-approvers; once the threshold is met or someone rejects, the signer decides. A repeated vote
-   * records nothing but still asks the signer, so a decision a failed request left undone is completed.
+   * `POST /v1/approvals/{id}`. The approver is the token's user, never a body field. The API forwards the vote,
+   * sealed as itself, to the signer, which refuses (and ledgers) non-approvers, records the vote and decides once
+   * the threshold is met or someone rejects. A repeated vote records nothing but still lets the signer decide, so a
+   * decision a failed request left undone is completed.
    */
   async decide(caller: Caller, requestId: string, body: unknown): Promise<ApprovalDecisionView> {
     const id = parseRequest(resourceIdSchema, requestId, 'approval request id');
     const { decision, reason } = parseRequest(approvalDecisionSchema, body, 'approval');
-    let outcome;
-    try {
-      outcome = await this.props.approvals.recordApproval({ requestId: id, approver: caller.username, decision, ...(reason ? { reason } : {}) });
-    } catch (err) {
-      if (err instanceof ApprovalError) {
-        throw err.code === 'UNKNOWN_REQUEST' ? ApiError.notFound('approval request') : ApiError.conflict('the request is already decided');
-      }
-      throw err;
+    const { request } = await this.props.approvals.load(id);
+    if (!request) throw ApiError.notFound('approval request');
+    const vote: Vote = { kind: 'vote', requestId: id, commandId: request.commandId, approver: caller.username, decision, ...(reason ? { reason } : {}) };
+    const answer = await this.props.signer.vote(await this.props.sealVote(vote));
+    if (answer.status === 'refused') {
+      if (answer.code === 'UNKNOWN_REQUEST') throw ApiError.notFound('approval request');
+      if (answer.code === 'ALREADY_DECIDED') throw ApiError.conflict('the request is already decided');
+      if (answer.code === 'NOT_AN_APPROVER') throw ApiError.forbidden(`${caller.username} is not an approver`);
+      throw new Error(`the signer refused a vote the API sealed: ${answer.code}`);
     }
-    const view: ApprovalDecisionView = {
-      requestId: outcome.requestId,
-      commandId: outcome.commandId,
-      decision: outcome.decision,
-      recorded: outcome.recorded,
-      approvals: outcome.approvals,
-      approvalsNeeded: outcome.approvalsNeeded,
-      status: 'pending',
+    return {
+      requestId: answer.requestId,
+      commandId: answer.commandId,
+      decision: answer.decision,
+      recorded: answer.recorded,
+      approvals: answer.approvals,
+      approvalsNeeded: answer.approvalsNeeded,
+      status: answer.outcome,
     };
-    if (!outcome.ready) return view;
-    const signed = await this.props.signer.resume(id);
-    return { ...view, status: signed.status };
   }
 }

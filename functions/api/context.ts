@@ -5,7 +5,9 @@ import { CheckpointAnchors } from '../kernel/ledger/checkpoint-anchor';
 import { CheckpointSignatures } from '../kernel/ledger/checkpoints';
 import { EnvelopeCipher } from '../kernel/messages/envelope-cipher';
 import { AgentSecEnvironment, readEnvironment, tableName } from '../platform/environment';
-import { Level } from '../kernel/labels';
+import { LEVELS, Level, label } from '../kernel/labels';
+import { sealRequest } from '../kernel/messages/sealed-request';
+import { SIGNER_ACTOR } from '../signer/signer';
 import { LedgerReader, LedgerWriter } from '../kernel/ledger/ledger';
 import { KERNEL_AGENT } from '../kernel/flow/edges';
 import { LambdaSignerClient, SignerClient } from '../signer/signer-client';
@@ -13,7 +15,7 @@ import { Topology, loadTopology } from '../kernel/topology/topology';
 import { ApprovalService } from './approvals';
 import { AuditService } from './audit';
 import { CommandStore } from '../stores/commands';
-import { CommandService } from './commands';
+import { API_PRINCIPAL, CommandService } from './commands';
 import { IdempotencyKeys } from '../stores/idempotency-keys';
 import { once } from '../platform/once';
 
@@ -66,12 +68,13 @@ export function createApiContext(options: ApiContextOptions = {}): ApiContext {
   const ledger = new LedgerWriter(ledgerTable);
   const now = options.now ?? (() => new Date());
   const signer = (options.signer ?? lambdaSigner)(env, topology);
+  const cipher = new EnvelopeCipher({ kms, keyArns: env.AGENTSEC_KEY_ARNS as Record<Level, string> });
 
   return {
     topology,
     commands: new CommandService({
       topology,
-      cipher: new EnvelopeCipher({ kms, keyArns: env.AGENTSEC_KEY_ARNS as Record<Level, string> }),
+      cipher,
       commands: new CommandStore(doc, tableName(env, 'commands')),
       idempotencyKeys: new IdempotencyKeys(doc, tableName(env, 'idempotency'), now),
       ledger,
@@ -83,6 +86,9 @@ export function createApiContext(options: ApiContextOptions = {}): ApiContext {
     approvals: new ApprovalService({
       approvals: new ApprovalStore({ doc, tableName: tableName(env, 'approvals'), topology, ledger }),
       signer,
+      // Votes carry nothing classified: sealed at the lowest level, `from` the API, for the signer (DESIGN §5).
+      sealVote: (vote) =>
+        sealRequest(cipher, { from: API_PRINCIPAL, to: SIGNER_ACTOR, label: label(LEVELS[0]), requestId: vote.requestId, commandId: vote.commandId, body: vote }),
     }),
     // Checkpoints verify with the authority key, always: an unsigned checkpoint vouches for nothing (DESIGN §7).
     audit: new AuditService({

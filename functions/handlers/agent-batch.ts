@@ -95,10 +95,10 @@ export function agentBatchHandler(ctx: AgentContext, handleRecord: RecordHandler
   };
 
   // Explicit key prefixes: a minified bundle renames functions, and the keys must outlive a deploy.
-  const once = makeIdempotent(guarded, { persistenceStore: persistence(), config: idempotency, keyPrefix: `${ctx.self.name}.deliver` }) as (
+  const once = makeIdempotent(guarded, { persistenceStore: persistence(), config: idempotency, keyPrefix: `${ctx.self.name}#deliver` }) as (
     r: SQSRecord,
   ) => Promise<void>;
-  const accountedOnce = makeIdempotent(exhausted, { persistenceStore: persistence(), config: idempotency, keyPrefix: `${ctx.self.name}.exhausted` }) as (
+  const accountedOnce = makeIdempotent(exhausted, { persistenceStore: persistence(), config: idempotency, keyPrefix: `${ctx.self.name}#exhausted` }) as (
     r: SQSRecord,
   ) => Promise<void>;
   const processRecord = (record: SQSRecord): Promise<void> =>

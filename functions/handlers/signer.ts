@@ -9,13 +9,14 @@ import { EnvelopeCipher } from '../kernel/messages/envelope-cipher';
 import { readEnvironment, tableName } from '../platform/environment';
 import { LedgerWriter } from '../kernel/ledger/ledger';
 import { Signer } from '../signer/signer';
-import { isCheckpointEvent, isResumeEvent } from '../signer/signer-client';
+import { isCheckpointEvent, isResumeEvent, isVoteEvent } from '../signer/signer-client';
+import { VoteAnswer } from '../signer/votes';
 import { Topology, loadTopology } from '../kernel/topology/topology';
 import { once } from '../platform/once';
 
 /**
- * The signer function (DESIGN §5): invoked synchronously with a directive request, or with `{resume: requestId}`
- * once approvals are recorded; and with `{checkpoint: true}` on a schedule or `{checkpoint: 'force'}` on demand to
+ * The signer function (DESIGN §5): invoked synchronously with a directive request sealed by its requester, with
+ * `{vote: sealed}` when the API forwards a human's vote, or with `{resume: requestId}`; and with `{checkpoint: true}` on a schedule or `{checkpoint: 'force'}` on demand to
  * sign a ledger checkpoint (DESIGN §7). Deterministic, no model: it parses, lets the kernel's `Signer` decide, answers.
  */
 
@@ -52,8 +53,16 @@ export function signerFromEnvironment(env: NodeJS.ProcessEnv = process.env, topo
 const containerSigner = once(() => signerFromEnvironment());
 
 /** The handler's body, with the signer it uses given (tests and the local cloud pass their own). */
-export async function handleSignerEvent(event: unknown, using: Signer = containerSigner()): Promise<SignerDecision | CheckpointOutcome> {
-  return isCheckpointEvent(event) ? checkpointEvent(event.checkpoint === 'force', using) : decideDirectiveEvent(event, using);
+export async function handleSignerEvent(event: unknown, using: Signer = containerSigner()): Promise<SignerDecision | CheckpointOutcome | VoteAnswer> {
+  if (isCheckpointEvent(event)) return checkpointEvent(event.checkpoint === 'force', using);
+  if (isVoteEvent(event)) return voteEvent(event.vote, using);
+  return decideDirectiveEvent(event, using);
+}
+
+async function voteEvent(sealed: unknown, using: Signer): Promise<VoteAnswer> {
+  const answer = await using.vote(sealed);
+  logger.info('vote', { status: answer.status, ...(answer.status === 'refused' ? { code: answer.code } : { outcome: answer.outcome }) });
+  return answer;
 }
 
 async function checkpointEvent(force: boolean, using: Signer): Promise<CheckpointOutcome> {

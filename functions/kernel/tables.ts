@@ -11,6 +11,21 @@ export interface TableDefinition {
   readonly ttlAttribute?: string;
   /** Environment variable through which handlers learn the table's name. */
   readonly env: string;
+  /**
+   * Several principals write this table, each only partitions named `<principal>#...` (IAM `dynamodb:LeadingKeys`,
+   * DESIGN §3): a forged item for another actor is refused by AWS, so the partition authenticates its writer.
+   */
+  readonly ownPartitions?: true;
+}
+
+/** The partition key of an item `owner` writes in a table of own partitions. */
+export function ownPartition(owner: string, key: string): string {
+  return `${owner}#${key}`;
+}
+
+/** The `dynamodb:LeadingKeys` pattern of `owner`'s partitions (agent and service names never contain `#`). */
+export function ownPartitionPattern(owner: string): string {
+  return `${owner}#*`;
 }
 
 export const TABLES = {
@@ -19,15 +34,15 @@ export const TABLES = {
   /** The tamper-evident ledger: one chain, gap-free sequence numbers. */
   ledger: { partitionKey: 'chain', sortKey: { name: 'seq', type: 'N' }, env: 'AGENTSEC_TABLE_LEDGER' },
   /** Single-use values: directive nonces and consumed message ids, kept until they expire. */
-  nonces: { partitionKey: 'nonce', ttlAttribute: 'expiresAt', env: 'AGENTSEC_TABLE_NONCES' },
+  nonces: { partitionKey: 'nonce', ttlAttribute: 'expiresAt', env: 'AGENTSEC_TABLE_NONCES', ownPartitions: true },
   /** Pending directive requests and the human approvals recorded for them. */
   approvals: { partitionKey: 'requestId', sortKey: { name: 'approver', type: 'S' }, env: 'AGENTSEC_TABLE_APPROVALS' },
   /** Side effects of tools, written once per directive, observable by tests and operators. */
   outbox: { partitionKey: 'effectId', env: 'AGENTSEC_TABLE_OUTBOX' },
   /** An effector's suspended work while a critical tool waits for approvals, sealed to the effector itself. */
-  continuations: { partitionKey: 'requestId', ttlAttribute: 'expiresAt', env: 'AGENTSEC_TABLE_CONTINUATIONS' },
-  /** Powertools idempotency records for message handling. */
-  idempotency: { partitionKey: 'id', ttlAttribute: 'expiration', env: 'AGENTSEC_TABLE_IDEMPOTENCY' },
+  continuations: { partitionKey: 'id', ttlAttribute: 'expiresAt', env: 'AGENTSEC_TABLE_CONTINUATIONS', ownPartitions: true },
+  /** Powertools idempotency records for message handling, and the API's idempotency-key claims. */
+  idempotency: { partitionKey: 'id', ttlAttribute: 'expiration', env: 'AGENTSEC_TABLE_IDEMPOTENCY', ownPartitions: true },
 } as const satisfies Record<string, TableDefinition>;
 
 export type TableName = keyof typeof TABLES;

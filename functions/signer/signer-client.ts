@@ -4,6 +4,7 @@ import { awsClientConfig } from '../platform/aws-clients';
 import { CheckpointOutcome, checkpointOutcomeSchema } from '../kernel/ledger/checkpoints';
 import { SignerDecision, signerDecisionSchema } from '../kernel/directives/request';
 import type { SealedRequest } from '../kernel/messages/sealed-request';
+import { VoteAnswer, voteAnswerSchema } from './votes';
 import { describeIssues } from '../kernel/schemas';
 import type { Signer } from './signer';
 
@@ -20,6 +21,8 @@ export interface SignerClient {
   request(req: SealedRequest): Promise<SignerDecision>;
   /** Decides a pending request again once approvals are recorded; a signed directive is also sent to the requester. */
   resume(requestId: string): Promise<SignerDecision>;
+  /** Records a human's vote, sealed by the API (the signer alone writes approvals), and decides when it completes. */
+  vote(sealed: SealedRequest): Promise<VoteAnswer>;
   /** Signs a ledger checkpoint when one is due, or whenever anything is new with `force` (DESIGN §7). */
   checkpoint(force?: boolean): Promise<CheckpointOutcome>;
 }
@@ -27,8 +30,8 @@ export interface SignerClient {
 /** `{checkpoint: true}` on schedule (signs when due); `{checkpoint: 'force'}` on demand. */
 export type CheckpointEvent = { readonly checkpoint: true | 'force' };
 
-/** The signer function's event: a sealed directive request, `{resume: requestId}`, or a checkpoint event. */
-export type SignerEvent = SealedRequest | { readonly resume: string } | CheckpointEvent;
+/** The signer function's event: a sealed directive request, `{resume: requestId}`, `{vote: sealed}`, or a checkpoint event. */
+export type SignerEvent = SealedRequest | { readonly resume: string } | { readonly vote: SealedRequest } | CheckpointEvent;
 
 /** True for an object whose only key is `key`: the signer's events never mix. */
 function isOnly(event: unknown, key: string): boolean {
@@ -37,6 +40,10 @@ function isOnly(event: unknown, key: string): boolean {
 
 export function isResumeEvent(event: unknown): event is { resume: string } {
   return isOnly(event, 'resume');
+}
+
+export function isVoteEvent(event: unknown): event is { vote: unknown } {
+  return isOnly(event, 'vote');
 }
 
 /** Only `true` and `'force'`: anything else is not a checkpoint event, and is refused as a malformed request. */
@@ -68,6 +75,11 @@ export function parseSignerDecision(payload: unknown): SignerDecision {
   return parseAnswer(signerDecisionSchema, payload);
 }
 
+/** Parses the signer's answer to a vote. */
+export function parseVoteAnswer(payload: unknown): VoteAnswer {
+  return parseAnswer(voteAnswerSchema, payload);
+}
+
 /** Parses the signer's answer to a checkpoint event. */
 export function parseCheckpointOutcome(payload: unknown): CheckpointOutcome {
   return parseAnswer(checkpointOutcomeSchema, payload);
@@ -78,7 +90,11 @@ const overTheWire = (value: unknown): unknown => JSON.parse(JSON.stringify(value
 
 /** The local cloud's signer: the same `Signer`, called in the same process. */
 export class InProcessSignerClient implements SignerClient {
-  constructor(private readonly signer: Pick<Signer, 'receive' | 'resume' | 'checkpoint'>) {}
+  constructor(private readonly signer: Pick<Signer, 'receive' | 'resume' | 'vote' | 'checkpoint'>) {}
+
+  async vote(sealed: SealedRequest): Promise<VoteAnswer> {
+    return parseVoteAnswer(overTheWire(await this.signer.vote(overTheWire(sealed))));
+  }
 
   async request(req: SealedRequest): Promise<SignerDecision> {
     return parseSignerDecision(overTheWire(await this.signer.receive(overTheWire(req))));
@@ -123,6 +139,10 @@ export class LambdaSignerClient implements SignerClient {
 
   async resume(requestId: string): Promise<SignerDecision> {
     return parseSignerDecision(await this.invoke({ resume: requestId }));
+  }
+
+  async vote(sealed: SealedRequest): Promise<VoteAnswer> {
+    return parseVoteAnswer(await this.invoke({ vote: sealed }));
   }
 
   async checkpoint(force = false): Promise<CheckpointOutcome> {

@@ -15,7 +15,10 @@ import { LedgerEntryInput } from '../kernel/ledger/entry';
 import { LedgerReader, LedgerWriter } from '../kernel/ledger/ledger';
 import { agentNameSchema, describeIssues, uuidSchema } from '../kernel/schemas';
 import type { EnvelopeCipher } from '../kernel/messages/envelope-cipher';
-import { openRequest } from '../kernel/messages/sealed-request';
+import { OpenedRequest, openRequest } from '../kernel/messages/sealed-request';
+import { SecurityError } from '../kernel/errors';
+import { ApprovalError } from '../stores/approvals';
+import { VoteAnswer, voteSchema } from './votes';
 import { ApprovalVote, Denial, decideDirective } from './policy';
 import { Topology } from '../kernel/topology/topology';
 
@@ -51,6 +54,9 @@ export interface SignerProps {
 
 /** Who signs, in the ledger. */
 export const SIGNER_ACTOR = 'signer';
+
+/** The one function that forwards human votes: it names the approver from the token it verified (DESIGN §5). */
+export const VOTE_FORWARDER = 'api';
 
 /** Statuses a command may be denied from: a rejection never rewrites a finished command. */
 const LIVE_STATUSES = ['queued', 'running', 'awaiting_approval'] as const;
@@ -134,6 +140,63 @@ export class Signer {
       });
     }
     return this.request(body, opened.from);
+  }
+
+  /**
+   * Records a human's vote, sealed by the API (the only function that verifies users' tokens), then decides the
+   * request when its approvals are complete (DESIGN §5). The signer is the only writer of approvals, so no agent
+   * role can forge a vote; a vote sealed by anyone else is refused IMPERSONATION and ledgered.
+   */
+  async vote(event: unknown): Promise<VoteAnswer> {
+    let opened: OpenedRequest;
+    try {
+      opened = await openRequest(this.cipher, event, SIGNER_ACTOR);
+    } catch (err) {
+      if (!isSecurityError(err)) throw err;
+      const { requester: _claimed, ...ids } = identifiersOf(event);
+      await this.ledgerVoteRefusal(ids, 'UNAUTHENTICATED');
+      return { status: 'refused', code: 'UNAUTHENTICATED', message: err.message };
+    }
+    if (opened.from !== VOTE_FORWARDER) {
+      await this.ledgerVoteRefusal({ commandId: opened.commandId, requestId: opened.requestId, requester: opened.from }, 'IMPERSONATION');
+      return { status: 'refused', code: 'IMPERSONATION', message: `votes are forwarded by ${VOTE_FORWARDER}, not ${opened.from}` };
+    }
+    const parsed = voteSchema.safeParse(opened.body);
+    if (!parsed.success || parsed.data.requestId !== opened.requestId || parsed.data.commandId !== opened.commandId) {
+      return { status: 'refused', code: 'SCHEMA', message: parsed.success ? 'the vote names another request than its envelope' : describeIssues(parsed.error) };
+    }
+    const { requestId, commandId, approver, decision, reason } = parsed.data;
+    const { request } = await this.approvals.load(requestId);
+    if (!request || request.commandId !== commandId) return { status: 'refused', code: 'UNKNOWN_REQUEST', message: `no approval request ${requestId}` };
+    let outcome;
+    try {
+      outcome = await this.approvals.recordApproval({ requestId, approver, decision, ...(reason ? { reason } : {}) });
+    } catch (err) {
+      if (err instanceof ApprovalError) return { status: 'refused', code: err.code, message: err.message };
+      if (err instanceof SecurityError) return { status: 'refused', code: err.reason === 'NOT_AUTHORIZED' ? 'NOT_AN_APPROVER' : 'SCHEMA', message: err.message };
+      throw err;
+    }
+    const answer = {
+      status: 'recorded' as const,
+      requestId,
+      commandId: outcome.commandId,
+      decision: outcome.decision,
+      recorded: outcome.recorded,
+      approvals: outcome.approvals,
+      approvalsNeeded: outcome.approvalsNeeded,
+    };
+    if (!outcome.ready) return { ...answer, outcome: 'pending' };
+    return { ...answer, outcome: (await this.resume(requestId)).status };
+  }
+
+  private async ledgerVoteRefusal(ids: Partial<BoundRequest>, reason: 'UNAUTHENTICATED' | 'IMPERSONATION'): Promise<void> {
+    await this.ledger.append({
+      type: 'directive.denied',
+      actor: SIGNER_ACTOR,
+      ...(ids.commandId ? { commandId: ids.commandId } : {}),
+      reason,
+      detail: { vote: true, ...(ids.requestId ? { requestId: ids.requestId } : {}), ...(ids.requester ? { sealedBy: ids.requester } : {}) },
+    });
   }
 
   /**

@@ -335,7 +335,7 @@ export class ApprovalStore {
     const { request } = await this.load(input.requestId);
     await this.ledger.append({
       type: 'directive.denied',
-      actor: 'api',
+      actor: 'signer',
       ...(request ? { commandId: request.commandId } : {}),
       reason: 'NOT_AUTHORIZED',
       detail: { requestId: input.requestId, approver: input.approver, decision: input.decision },

@@ -3,6 +3,9 @@ import { DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dyn
 import { digestOf } from '../kernel/canonical';
 import type { SignedDirective } from '../kernel/directives/claims';
 import { writeIf } from '../kernel/conditional-write';
+import { TABLES, ownPartition } from '../kernel/tables';
+
+const KEY = TABLES.continuations.partitionKey;
 
 /**
  * The signer request id of a call: the same origin (the message, or core's subtask, that makes it), name and
@@ -18,6 +21,8 @@ export function callRequestId(origin: string, name: string, args: unknown): stri
 
 /** Pins live beside the continuations, under a key no signer delivery (a UUID request id) can name. */
 const pinKey = (requestId: string) => `pin#${requestId}`;
+/** Suspended work, under its request id. */
+const workKey = (requestId: string) => `work#${requestId}`;
 
 /** Suspended work as stored: the agent sealed it for itself (see `sealOwnState`); only the agent reads it back. */
 export interface SuspendedWork {
@@ -47,13 +52,17 @@ export class ContinuationStore {
   constructor(
     private readonly doc: DynamoDBDocumentClient,
     private readonly table: string,
-    /** The agent whose continuations these are: items of another agent are never returned. */
+    /** The agent whose continuations these are: it writes only its own partitions (IAM `dynamodb:LeadingKeys`). */
     private readonly agent: string,
   ) {}
 
+  private key(suffix: string): Record<string, string> {
+    return { [KEY]: ownPartition(this.agent, suffix) };
+  }
+
   /** The directive pinned for the call, if it has one. */
   async pinned(requestId: string): Promise<SignedDirective | undefined> {
-    const out = await this.doc.send(new GetCommand({ TableName: this.table, Key: { requestId: pinKey(requestId) }, ConsistentRead: true }));
+    const out = await this.doc.send(new GetCommand({ TableName: this.table, Key: this.key(pinKey(requestId)), ConsistentRead: true }));
     const item = out.Item as { agent?: string; directive?: string } | undefined;
     return item?.agent === this.agent && item.directive ? (JSON.parse(item.directive) as SignedDirective) : undefined;
   }
@@ -65,13 +74,15 @@ export class ContinuationStore {
         new PutCommand({
           TableName: this.table,
           Item: {
-            requestId: pinKey(requestId),
+            ...this.key(pinKey(requestId)),
+            requestId,
             agent: this.agent,
             commandId,
             directive: JSON.stringify(directive),
             expiresAt: Math.ceil(directive.claims.expiresAt / 1000),
           },
-          ConditionExpression: 'attribute_not_exists(requestId)',
+          ConditionExpression: 'attribute_not_exists(#key)',
+          ExpressionAttributeNames: { '#key': KEY },
         }),
       ),
     );
@@ -87,8 +98,9 @@ export class ContinuationStore {
       this.doc.send(
         new PutCommand({
           TableName: this.table,
-          Item: { ...work, agent: this.agent, expiresAt: Math.floor(now.getTime() / 1000) + SUSPENDED_FOR_SECONDS },
-          ConditionExpression: 'attribute_not_exists(requestId)',
+          Item: { ...work, ...this.key(workKey(work.requestId)), agent: this.agent, expiresAt: Math.floor(now.getTime() / 1000) + SUSPENDED_FOR_SECONDS },
+          ConditionExpression: 'attribute_not_exists(#key)',
+          ExpressionAttributeNames: { '#key': KEY },
         }),
       ),
     );
@@ -96,9 +108,10 @@ export class ContinuationStore {
 
   /** This agent's work suspended under `requestId` for `commandId`, if there is any. */
   async suspended(requestId: string, commandId: string): Promise<SuspendedWork | undefined> {
-    const out = await this.doc.send(new GetCommand({ TableName: this.table, Key: { requestId }, ConsistentRead: true }));
-    const item = out.Item as (SuspendedWork & { agent?: string }) | undefined;
-    if (!item || item.agent !== this.agent || item.commandId !== commandId) return undefined;
-    return item;
+    const out = await this.doc.send(new GetCommand({ TableName: this.table, Key: this.key(workKey(requestId)), ConsistentRead: true }));
+    const item = out.Item as (SuspendedWork & { agent?: string; id?: string }) | undefined;
+    if (!item || item.agent !== this.agent || item.commandId !== commandId || item.requestId !== requestId) return undefined;
+    const { id: _key, agent: _agent, expiresAt: _ttl, ...work } = item as SuspendedWork & { agent?: string; id?: string; expiresAt?: number };
+    return work;
   }
 }

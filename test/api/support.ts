@@ -179,7 +179,7 @@ export async function apiFixture(options: { now?: () => Date } = {}) {
       self: 'core',
       topology,
       cipher,
-      singleUse: new SingleUseStore(doc, tables.nonces),
+      singleUse: new SingleUseStore(doc, tables.nonces, 'core'),
       verifier: new DirectiveVerifier({ kms: kmsClient, authorityKeyArn }),
     });
   }

@@ -55,7 +55,7 @@ it('a single-use write that took effect but whose answer was lost is retried by 
     at: 'after',
     service: 'dynamodb',
     origins: ['edge'],
-    when: (call) => attribute(call.input.Item, 'nonce')?.startsWith('message#') === true,
+    when: (call) => attribute(call.input.Item, 'nonce')?.startsWith('edge#message#') === true,
     first: 1,
   });
   const outcome = await outcomeOf(suite.cloud, new Map([[commandId, 'alice']]), 30_000);

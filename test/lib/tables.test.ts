@@ -19,7 +19,7 @@ function expectedTableAccess(s: Synthesized, principal: string, table: TableName
     idempotency: agent ? ['GetItem', 'PutItem', 'UpdateItem', 'DeleteItem'] : principal === 'api' ? ['GetItem', 'PutItem'] : [],
     commands: principal === 'api' ? ['GetItem', 'PutItem', 'UpdateItem'] : principal === 'core' || principal === 'signer' ? ['GetItem', 'UpdateItem'] : [],
     approvals:
-      principal === 'api' ? ['GetItem', 'PutItem', 'ConditionCheckItem', 'Query', 'Scan'] : principal === 'signer' ? ['GetItem', 'PutItem', 'UpdateItem', 'Query'] : [],
+      principal === 'api' ? ['GetItem', 'Query', 'Scan'] : principal === 'signer' ? ['GetItem', 'PutItem', 'ConditionCheckItem', 'UpdateItem', 'Query'] : [],
     outbox: agent && agent.tools.length > 0 ? ['GetItem', 'PutItem'] : [],
     continuations: agent && agent.tools.length > 0 ? ['GetItem', 'PutItem'] : [],
   };
@@ -68,18 +68,64 @@ describe('the tables', () => {
     expect(s.json.Resources[storageKey].Properties).toMatchObject({ EnableKeyRotation: true });
   });
 
+  /** The partition a principal names in a legitimate request: its own in a table of own partitions. */
+  const ownContext = (principal: string, table: TableName): Record<string, string> =>
+    'ownPartitions' in TABLES[table] ? { 'dynamodb:LeadingKeys': `${principal}#item` } : {};
+
   it('every principal × table × item action is the least its duties need', async () => {
     const wrong: string[] = [];
     for (const [principal, role] of roles) {
       for (const table of Object.keys(TABLES) as TableName[]) {
         const expected = expectedTableAccess(s, principal, table);
         for (const action of ITEM_ACTIONS) {
-          const allowed = await evaluator.allows({ caller: { role }, action: `dynamodb:${action}`, resource: tableId(table) });
+          const context = ownContext(principal, table);
+          const allowed = await evaluator.allows({ caller: { role }, action: `dynamodb:${action}`, resource: tableId(table), context });
           if (allowed !== expected.includes(action)) wrong.push(`${principal} ${allowed ? 'CAN' : 'cannot'} ${action} on ${table}`);
         }
       }
     }
     expect(wrong).toEqual([]);
+  });
+
+  it('in a table several principals write, each writes and reads only partitions of its own (dynamodb:LeadingKeys)', async () => {
+    const owned = (Object.keys(TABLES) as TableName[]).filter((t) => 'ownPartitions' in TABLES[t]);
+    expect(owned.sort()).toEqual(['continuations', 'idempotency', 'nonces']);
+    const names = [...roles.keys()];
+    const forged: string[] = [];
+    for (const [principal, role] of roles) {
+      for (const table of owned) {
+        for (const action of ITEM_ACTIONS) {
+          const victims = names.filter((n) => n !== principal).map((n) => `${n}#item`);
+          // Another's partition, a partition named like a prefix of one's own, and a request naming no partition.
+          for (const context of [...victims.map((v) => ({ 'dynamodb:LeadingKeys': v })), { 'dynamodb:LeadingKeys': principal }, {}]) {
+            if (await evaluator.allows({ caller: { role }, action: `dynamodb:${action}`, resource: tableId(table), context })) {
+              forged.push(`${principal} ${action} on ${table} ${JSON.stringify(context)}`);
+            }
+          }
+        }
+      }
+    }
+    expect(forged).toEqual([]);
+  });
+
+  it('an agent cannot spend another agent’s nonce or overwrite its continuation', async () => {
+    const edge = { role: roles.get('edge')! };
+    const put = (table: TableName, key: string) =>
+      evaluator.allows({ caller: edge, action: 'dynamodb:PutItem', resource: tableId(table), context: { 'dynamodb:LeadingKeys': key } });
+    expect(await put('nonces', 'analyst#message#5c1e0f3a')).toBe(false);
+    expect(await put('continuations', 'analyst#work#5c1e0f3a')).toBe(false);
+    expect(await put('idempotency', 'analyst#deliver#abc')).toBe(false);
+    expect(await put('nonces', 'edge#message#5c1e0f3a')).toBe(true);
+  });
+
+  it('only the signer writes approvals: no agent and not the API can forge a vote', async () => {
+    const writers: string[] = [];
+    for (const [principal, role] of roles) {
+      for (const action of ['PutItem', 'UpdateItem', 'DeleteItem', 'BatchWriteItem']) {
+        if (await evaluator.allows({ caller: { role }, action: `dynamodb:${action}`, resource: tableId('approvals') })) writers.push(`${principal} ${action}`);
+      }
+    }
+    expect(writers).toEqual(['signer PutItem', 'signer UpdateItem']);
   });
 
   it('no function can update or delete a ledger entry (append-only)', async () => {

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { label } from '../../functions/kernel/labels';
 import { sealRequest } from '../../functions/kernel/messages/sealed-request';
 import { handleSignerEvent } from '../../functions/handlers/signer';
-import { SignerFixture, declassifyRequest, prescribeRequest, scheduleRequest, signerFixture } from './support';
+import { SignerFixture, declassifyRequest, decide, prescribeRequest, scheduleRequest, signerFixture } from './support';
 
 /**
  * DESIGN §1 "identity is never self-declared", §5: the signer learns who asks from KMS (the request is sealed
@@ -75,5 +75,44 @@ describe('requests to the signer are authenticated', () => {
       body: req,
     });
     expect(await handleSignerEvent(sealed, f.signer)).toMatchObject({ status: 'denied', reason: 'BINDING_MISMATCH' });
+  });
+});
+
+describe('votes are written by the signer only, as the API forwards them', () => {
+  async function pendingPrescription() {
+    const commandId = await f.putCommand({ allow: ['prescribe'] });
+    const req = prescribeRequest(commandId);
+    expect(await decide(f.signer, req)).toMatchObject({ status: 'pending' });
+    return { commandId, requestId: req.requestId };
+  }
+  const voteBy = (from: string, commandId: string, requestId: string, approver: string) =>
+    sealRequest(f.cipher, {
+      from,
+      to: 'signer',
+      label: label('UNCLASSIFIED'),
+      requestId,
+      commandId,
+      body: { kind: 'vote', requestId, commandId, approver, decision: 'approve' },
+    });
+
+  it('a vote the API seals is recorded', async () => {
+    const { commandId, requestId } = await pendingPrescription();
+    const answer = await handleSignerEvent({ vote: await voteBy('api', commandId, requestId, 'carol') }, f.signer);
+    expect(answer).toMatchObject({ status: 'recorded', recorded: true, approvals: ['carol'], outcome: 'pending' });
+  });
+
+  it('an agent cannot forge a vote: one sealed by anyone but the API is refused IMPERSONATION and ledgered', async () => {
+    const { commandId, requestId } = await pendingPrescription();
+    const answer = await handleSignerEvent({ vote: await voteBy('edge', commandId, requestId, 'carol') }, f.signer);
+    expect(answer).toMatchObject({ status: 'refused', code: 'IMPERSONATION' });
+    expect((await f.signer.approvals.load(requestId)).votes).toEqual([]);
+    expect(await denialsOf(commandId)).toEqual([{ reason: 'IMPERSONATION', requester: undefined }]);
+  });
+
+  it('an unsealed vote is refused UNAUTHENTICATED', async () => {
+    const { commandId, requestId } = await pendingPrescription();
+    const answer = await handleSignerEvent({ vote: { kind: 'vote', requestId, commandId, approver: 'carol', decision: 'approve' } }, f.signer);
+    expect(answer).toMatchObject({ status: 'refused', code: 'UNAUTHENTICATED' });
+    expect((await f.signer.approvals.load(requestId)).votes).toEqual([]);
   });
 });

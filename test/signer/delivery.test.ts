@@ -19,7 +19,7 @@ beforeAll(async () => {
   f = await signerFixture();
   sqs = new SQSClient(awsClientConfig({ endpoint: emulatorEndpoint() }));
   cipher = new EnvelopeCipher({ kms: f.kms, keyArns: await createLevelKeys(f.kms) });
-  singleUse = new SingleUseStore(f.doc, await createTable(unique('nonces'), TABLES.nonces.partitionKey));
+  singleUse = new SingleUseStore(f.doc, await createTable(unique('nonces'), TABLES.nonces.partitionKey), 'analyst');
 });
 
 /** Approves `req` with `approvers`, resumes it through a signer that delivers to real queues, and reads what arrived. */

@@ -1,7 +1,7 @@
 import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, PutCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { SecurityError } from '../errors';
-import { TABLES } from '../tables';
+import { TABLES, ownPartition } from '../tables';
 import { isConditionFailure } from '../conditional-write';
 
 const { partitionKey: KEY, ttlAttribute: TTL } = TABLES.nonces;
@@ -23,13 +23,18 @@ export interface SingleUseEntry {
  * redelivery of work a crash interrupted, not a replay. Only SQS assigns that id, so a copy of a message
  * re-sent by anyone is a new consumer and still a REPLAY.
  *
+ * Each consumer records values only in its own partitions (`<owner>#...`, IAM `dynamodb:LeadingKeys`), so no one
+ * can spend another's nonces or message ids in advance.
+ *
  * @example
- * await new SingleUseStore(doc, tableName).consume(`directive#${claims.nonce}`, claims.expiresAt);
+ * await new SingleUseStore(doc, tableName, 'analyst').consume(`directive#${claims.nonce}`, claims.expiresAt);
  */
 export class SingleUseStore {
   constructor(
     private readonly doc: DynamoDBDocumentClient,
     private readonly tableName: string,
+    /** The agent (or service) that consumes: the partition it writes. */
+    private readonly owner: string,
   ) {}
 
   /** Records `value` as used; REPLAY when it already was (by another consumer, when `consumer` is given). */
@@ -63,7 +68,7 @@ export class SingleUseStore {
   }
 
   private put({ value, expiresAtMs }: SingleUseEntry, consumer?: string) {
-    const item: Record<string, string | number> = { [KEY]: value, [TTL]: Math.ceil(expiresAtMs / 1000) };
+    const item: Record<string, string | number> = { [KEY]: ownPartition(this.owner, value), [TTL]: Math.ceil(expiresAtMs / 1000) };
     const names: Record<string, string> = { '#k': KEY };
     if (consumer === undefined) {
       return { TableName: this.tableName, Item: item, ConditionExpression: 'attribute_not_exists(#k)', ExpressionAttributeNames: names };

@@ -90,7 +90,7 @@ export const outboxWrite =
 export const consuming =
   (messageId: string) =>
   (call: AwsCall): boolean =>
-    attribute(call.input.Item, 'nonce') === `message#${messageId}`;
+    attribute(call.input.Item, 'nonce')?.endsWith(`#message#${messageId}`) === true;
 
 function plainMap(value: unknown): Record<string, unknown> {
   const m = (value as { M?: Record<string, { S?: string; N?: string; BOOL?: boolean }> } | undefined)?.M;

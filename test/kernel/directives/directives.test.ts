@@ -223,7 +223,7 @@ describe('directives signed by the authority key', () => {
 
   it('a directive is single-use: its nonce cannot be consumed twice (REPLAY)', async () => {
     const table = await createTable(unique('nonces'), TABLES.nonces.partitionKey);
-    const store = new SingleUseStore(documentClient(), table);
+    const store = new SingleUseStore(documentClient(), table, 'analyst');
     const claims = await verifier.verify(await sign(toolClaims()), expectTool());
     await store.consume(`directive#${claims.nonce}`, claims.expiresAt);
     expect(await refusal(store.consume(`directive#${claims.nonce}`, claims.expiresAt))).toBe('REPLAY');

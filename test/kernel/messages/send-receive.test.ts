@@ -35,7 +35,7 @@ beforeAll(async () => {
   ]);
   [authority, impostor] = [a, i];
   cipher = new EnvelopeCipher({ kms: counter.client, keyArns: keys });
-  singleUse = new SingleUseStore(documentClient(), table);
+  singleUse = new SingleUseStore(documentClient(), table, 'analyst');
   verifier = new DirectiveVerifier({ kms: kms(), authorityKeyArn: authority });
 });
 

@@ -14,12 +14,12 @@ let store: SingleUseStore;
 
 beforeAll(async () => {
   table = await createTable(unique('nonces'), TABLES.nonces.partitionKey);
-  store = new SingleUseStore(doc, table);
+  store = new SingleUseStore(doc, table, 'analyst');
 });
 
 const isReplay = (err: unknown) => isSecurityError(err, 'REPLAY');
 const failure = (p: Promise<unknown>) => p.then(() => undefined, (err: unknown) => err);
-const stored = async (value: string) => (await doc.send(new GetCommand({ TableName: table, Key: { [TABLES.nonces.partitionKey]: value } }))).Item;
+const stored = async (value: string) => (await doc.send(new GetCommand({ TableName: table, Key: { [TABLES.nonces.partitionKey]: `analyst#${value}` } }))).Item;
 const later = () => Date.now() + 60_000;
 
 /** A store whose transactions DynamoDB cancels with `reasons` (the emulator cannot produce a conflict on demand). */
@@ -34,7 +34,7 @@ function storeWithCanceledTransactions(reasons: { Code: string }[] | undefined):
     },
     { step: 'initialize', name: 'cancelTransactions' },
   );
-  return new SingleUseStore(DynamoDBDocumentClient.from(client), table);
+  return new SingleUseStore(DynamoDBDocumentClient.from(client), table, 'analyst');
 }
 
 describe('single-use values', () => {
@@ -133,7 +133,7 @@ describe('single-use values', () => {
 
   describe('an infrastructure fault is not a REPLAY', () => {
     it('surfaces an infrastructure fault as itself, not as a REPLAY', async () => {
-      const missing = new SingleUseStore(doc, unique('no-such-table'));
+      const missing = new SingleUseStore(doc, unique('no-such-table'), 'analyst');
       const err = await failure(missing.consume(`message#${randomUUID()}`, Date.now()));
       expect(isSecurityError(err)).toBe(false);
       expect((err as Error).name).toBe('ResourceNotFoundException');

@@ -60,7 +60,7 @@ export class Scenario {
   ) {
     this.ledger = new LedgerWriter({ doc: bed.doc, tableName: bed.tables.ledger, chain: unique('chain') });
     this.outbox = new Outbox(bed.doc, bed.tables.outbox);
-    this.singleUse = new SingleUseStore(bed.doc, bed.tables.nonces);
+    this.singleUse = new SingleUseStore(bed.doc, bed.tables.nonces, 'analyst');
     this.verifier = new DirectiveVerifier({ kms: bed.kms, authorityKeyArn: bed.authorityKeyArn });
   }
 

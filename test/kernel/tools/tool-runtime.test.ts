@@ -29,7 +29,7 @@ async function expectDeniedWithoutEffect(s: Scenario, reason: string): Promise<v
 }
 
 /** A single-use store on a fresh, empty table: one that has never seen any nonce. */
-const freshNonces = async () => new SingleUseStore(bed.doc, await createTable(unique('nonces'), TABLES.nonces.partitionKey));
+const freshNonces = async () => new SingleUseStore(bed.doc, await createTable(unique('nonces'), TABLES.nonces.partitionKey), 'analyst');
 
 /** An outbox whose records cannot be read back, as after an effect record expired between the write and the read. */
 class ForgetfulOutbox extends Outbox {
@@ -298,7 +298,7 @@ describe('an infrastructure fault is not a security decision', () => {
 
   it('a fault spending the nonce surfaces as itself, and the tool does not run', async () => {
     const s = bed.scenario('edge');
-    const err = await s.run(email, { directive: await s.sign(email), singleUse: new SingleUseStore(bed.doc, unique('no-such-table')) }).catch((e: unknown) => e);
+    const err = await s.run(email, { directive: await s.sign(email), singleUse: new SingleUseStore(bed.doc, unique('no-such-table'), 'analyst') }).catch((e: unknown) => e);
     expect(isSecurityError(err)).toBe(false);
     expect((err as Error).name).toBe('ResourceNotFoundException');
     expect(await s.effects()).toEqual([]);

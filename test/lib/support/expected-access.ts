@@ -46,8 +46,9 @@ export function expectedKeyAccess(topology: Topology, principal: string, key: Ke
     return topology.users.some((u) => levelRank(u.clearance.level) >= levelRank(key));
   }
   if (principal === 'signer') {
-    // It opens the requests agents seal for it under their own clearance, to authenticate the requester (§1, §5).
-    if (action === 'kms:Decrypt') return [...topology.agents.values()].some((a) => a.clearance.level === key);
+    // It opens the requests agents seal for it under their own clearance, and votes the API seals at the lowest
+    // level, to authenticate who asks (§1, §5).
+    if (action === 'kms:Decrypt') return key === LEVELS[0] || [...topology.agents.values()].some((a) => a.clearance.level === key);
     // It seals the directives it delivers, at levels their addressee can read (§5).
     return [...topology.agents.values()].some((a) => dominates(a.clearance, label(key)));
   }

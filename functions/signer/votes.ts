@@ -1,0 +1,40 @@
+import * as z from 'zod';
+import { principalSchema, uuidSchema } from '../kernel/schemas';
+
+/**
+ * A human's vote as the API forwards it to the signer, the only writer of approvals (DESIGN §3, §5). The API seals
+ * it `from` itself: the approver is the user of the token the API verified, and no agent role can seal as the API.
+ */
+export const voteSchema = z.strictObject({
+  kind: z.literal('vote'),
+  requestId: uuidSchema,
+  /** The command of the request voted on (bound in the envelope's encryption context). */
+  commandId: uuidSchema,
+  approver: principalSchema,
+  decision: z.enum(['approve', 'reject']),
+  reason: z.string().trim().min(1).max(200).optional(),
+});
+
+export type Vote = z.output<typeof voteSchema>;
+
+/** Why a vote counted for nothing. */
+export const VOTE_REFUSALS = ['UNKNOWN_REQUEST', 'ALREADY_DECIDED', 'NOT_AN_APPROVER', 'SCHEMA', 'UNAUTHENTICATED', 'IMPERSONATION'] as const;
+
+/** The signer's answer to a vote: recorded (and what the signer then decided), or refused with a code. */
+export const voteAnswerSchema = z.discriminatedUnion('status', [
+  z.strictObject({
+    status: z.literal('recorded'),
+    requestId: uuidSchema,
+    commandId: uuidSchema,
+    decision: z.enum(['approve', 'reject']),
+    /** False when this approver had already voted so: nothing new was written. */
+    recorded: z.boolean(),
+    approvals: z.array(z.string()).readonly(),
+    approvalsNeeded: z.number().int().min(1),
+    /** `pending` until the threshold is met or someone rejects; then the signer's decision. */
+    outcome: z.enum(['pending', 'signed', 'denied']),
+  }),
+  z.strictObject({ status: z.literal('refused'), code: z.enum(VOTE_REFUSALS), message: z.string() }),
+]);
+
+export type VoteAnswer = z.output<typeof voteAnswerSchema>;
