@@ -1,7 +1,7 @@
 import { LEVELS } from '../../functions/kernel/labels';
 import { ADMINISTRATOR, expectedKeyAccess } from './support/expected-access';
 import { Cell, administratorCaller, evaluateMatrix, formatMatrix } from './support/kms-matrix';
-import { PolicyEvaluator } from './support/policy-evaluator';
+import { PolicyEvaluator } from '../../redteam/iam/policy-evaluator';
 import { Synthesized, synthesize } from './support/synth';
 import { keyIds, principalRoles } from './support/template-lookup';
 

@@ -2,7 +2,7 @@ import { LEVELS } from '../../functions/kernel/labels';
 import { TABLES, TableName } from '../../functions/kernel/tables';
 import { readEnvironment } from '../../functions/platform/environment';
 import { Synthesized, logicalIdOf, synthesize } from './support/synth';
-import { TemplateArns } from './support/template-arns';
+import { TemplateArns } from '../../redteam/iam/template-arns';
 import { keyIds } from './support/template-lookup';
 
 /** functions/platform/environment.ts is the contract between the stack and every handler. */

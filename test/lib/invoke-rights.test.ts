@@ -1,4 +1,4 @@
-import { PolicyEvaluator } from './support/policy-evaluator';
+import { PolicyEvaluator } from '../../redteam/iam/policy-evaluator';
 import { Synthesized, logicalIdOf, synthesize } from './support/synth';
 import { principalRoles } from './support/template-lookup';
 

@@ -1,5 +1,5 @@
-import { PolicyDocument } from './support/simulator';
-import { PolicyEvaluator } from './support/policy-evaluator';
+import { PolicyDocument } from '../../redteam/iam/simulator';
+import { PolicyEvaluator } from '../../redteam/iam/policy-evaluator';
 import { Synthesized, synthesize } from './support/synth';
 import { keyIds, principalRoles } from './support/template-lookup';
 

@@ -1,5 +1,5 @@
-import { PolicyEvaluator } from './support/policy-evaluator';
-import { decide, publicSimulation } from './support/simulator';
+import { PolicyEvaluator } from '../../redteam/iam/policy-evaluator';
+import { decide, publicSimulation } from '../../redteam/iam/simulator';
 import { Synthesized, logicalIdOf, synthesize } from './support/synth';
 import { keyIds, principalRoles } from './support/template-lookup';
 

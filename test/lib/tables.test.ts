@@ -1,5 +1,5 @@
 import { TABLES, TableName } from '../../functions/kernel/tables';
-import { PolicyEvaluator } from './support/policy-evaluator';
+import { PolicyEvaluator } from '../../redteam/iam/policy-evaluator';
 import { Synthesized, logicalIdOf, synthesize } from './support/synth';
 import { principalRoles } from './support/template-lookup';
 

@@ -3,7 +3,7 @@ import { DEFAULT_TOPOLOGY_PATH } from '../../functions/kernel/topology/topology'
 import { readFileSync } from 'node:fs';
 import { expectedKeyAccess } from './support/expected-access';
 import { evaluateMatrix } from './support/kms-matrix';
-import { PolicyEvaluator } from './support/policy-evaluator';
+import { PolicyEvaluator } from '../../redteam/iam/policy-evaluator';
 import { synthesize } from './support/synth';
 import { keyIds, principalRoles, taggedResources } from './support/template-lookup';
 

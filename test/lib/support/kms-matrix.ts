@@ -1,7 +1,7 @@
 import { LEVELS, Level } from '../../../functions/kernel/labels';
 import { ADMINISTRATOR, KEY_NAMES, KMS_ACTIONS, KeyName, KmsAction } from './expected-access';
-import { Caller, PolicyEvaluator } from './policy-evaluator';
-import { ACCOUNT } from './template-arns';
+import { Caller, PolicyEvaluator } from '../../../redteam/iam/policy-evaluator';
+import { ACCOUNT } from '../../../redteam/iam/template-arns';
 
 /** One cell of the access matrix. */
 export interface Cell {

@@ -5,6 +5,7 @@ import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { Topology, loadTopology } from '../../../functions/kernel/topology/topology';
 import { AgentSecStack, STACK_NAME } from '../../../lib/agentsec-stack';
+import type { CloudFormationTemplate } from '../../../redteam/iam/template';
 
 /**
  * Synthesizes the AgentSec stack for template tests. Bundling is skipped by default through CDK's own
@@ -28,11 +29,7 @@ export interface Synthesized {
   readonly topology: Topology;
 }
 
-export interface CloudFormationTemplate {
-  Resources: Record<string, { Type: string; Properties?: Record<string, any>; [k: string]: unknown }>;
-  Outputs?: Record<string, { Value: unknown }>;
-  [k: string]: unknown;
-}
+export type { CloudFormationTemplate };
 
 const outdirs: string[] = [];
 // Each test file has its own module registry, so this removes exactly that file's cloud assemblies.

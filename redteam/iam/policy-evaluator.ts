@@ -1,4 +1,4 @@
-import { CloudFormationTemplate } from './synth';
+import { CloudFormationTemplate } from './template';
 import { Decision, PolicyDocument, SimulatedRequest, decide, validateRequest } from './simulator';
 import { ACCOUNT, TemplateArns } from './template-arns';
 

@@ -3,8 +3,8 @@ import { loadPolicy } from '@cloud-copilot/iam-policy';
 import { runSimulation } from '@cloud-copilot/iam-simulate';
 
 /**
- * The IAM policy evaluator of @cloud-copilot/iam-simulate (AGPL-3.0-or-later; a devDependency used only by these
- * tests, never shipped in a bundle). Two limits of its public entry points in 0.1.173 make this adapter:
+ * The IAM policy evaluator of @cloud-copilot/iam-simulate (AGPL-3.0-or-later; a devDependency used only by the
+ * tests and the red team, never shipped in a bundle). Two limits of its public entry points in 0.1.173 make this adapter:
  * `runSimulation` drops request context keys of the `kms:EncryptionContext:<key>` form before evaluating
  * (its variable-key matcher only knows `prefix/name` keys such as `aws:PrincipalTag/x`), and
  * `runUnsafeSimulation` fails on any resource policy. So each request is first validated with

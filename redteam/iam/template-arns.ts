@@ -1,4 +1,4 @@
-import { CloudFormationTemplate } from './synth';
+import { CloudFormationTemplate } from './template';
 
 /**
  * Resolves the intrinsic functions of a synthesized template into concrete ARNs, names and URLs, so the
