@@ -4,8 +4,8 @@ import { KMSClient } from '@aws-sdk/client-kms';
 import { ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { awsClientConfig, instrumentClients } from '../functions/platform/aws-clients';
-import { LedgerEntry } from '../functions/kernel/ledger/entry';
-import { LedgerReader } from '../functions/kernel/ledger/ledger';
+import { LedgerEntry, LedgerEntryInput } from '../functions/kernel/ledger/entry';
+import { LedgerReader, LedgerWriter } from '../functions/kernel/ledger/ledger';
 import { AgentMessage, agentMessageSchema } from '../functions/kernel/messages/envelope';
 import { Outbox, OutboxRecord } from '../functions/stores/outbox';
 import { Topology, loadTopology } from '../functions/kernel/topology/topology';
@@ -131,6 +131,11 @@ export class RedTeamCloud {
   /** The main chain's entries after `seq`, oldest first. */
   ledgerSince(seq: number): Promise<LedgerEntry[]> {
     return new LedgerReader({ doc: this.doc, tableName: this.state.tables.ledger }).since(seq);
+  }
+
+  /** Appends an entry as a compromised role could, with the kernel's own writer and any actor it likes; its seq. */
+  async appendAs(actor: string, entry: Omit<LedgerEntryInput, 'actor'>): Promise<number> {
+    return (await new LedgerWriter({ doc: this.doc, tableName: this.state.tables.ledger }).append({ ...entry, actor } as LedgerEntryInput)).seq;
   }
 
   outbox(): Promise<OutboxRecord[]> {

@@ -62,10 +62,29 @@ export function formatReport(report: RedTeamReport): string {
     out.push('', `${title} (${list.length}):`);
     for (const o of list) out.push(`  [${o.class}] ${o.name}: ${detail(o)}`);
   };
+  const runtime = runtimeTally(report.outcomes);
+  if (runtime.attempts > 0) {
+    out.push(
+      '',
+      `Compromised runtimes: ${runtime.attempts} attempts, ${runtime.deniedByIam} denied by IAM, ${runtime.refusedByCode} refused by code, ${runtime.detected} detected, ${runtime.succeeded} succeeded`,
+    );
+  }
   section('SUCCESSFUL ATTACKS', report.successList, (o) => o.evidence);
   section('Residual risk (within policy by design)', report.residual, (o) => o.evidence);
   section('Anomalies (refused, but not as documented)', report.anomalies, (o) => `${o.anomaly} (${o.evidence})`);
   section('Not judged (harness errors)', report.errors, (o) => o.evidence);
   out.push('', `${report.attempts} attempts, ${report.successes} successes in ${(report.durationMs / 1000).toFixed(1)} s: ${report.ok ? 'the kernel held' : report.successes > 0 ? 'ATTACKS SUCCEEDED' : 'INCONCLUSIVE'}`);
   return out.join('\n');
+}
+
+/** attempts / denied by IAM / refused by code / detected / succeeded, over the runtime class. */
+export function runtimeTally(outcomes: readonly Outcome[]): Record<'attempts' | 'deniedByIam' | 'refusedByCode' | 'detected' | 'succeeded', number> {
+  const runtime = outcomes.filter((o) => o.class === 'runtime');
+  return {
+    attempts: runtime.length,
+    deniedByIam: runtime.filter((o) => o.evidence.startsWith('denied by IAM')).length,
+    refusedByCode: runtime.filter((o) => o.evidence.startsWith('refused by code')).length,
+    detected: runtime.filter((o) => o.evidence.startsWith('detected')).length,
+    succeeded: runtime.filter((o) => o.verdict === 'success' || o.verdict === 'residual').length,
+  };
 }

@@ -10,6 +10,7 @@ import { runLedger } from './ledger';
 import { protocolDeliveries } from './protocol';
 import { RedTeamReport, summarize } from './report';
 import { prepareScenarios } from './scenarios';
+import { runRuntime } from './runtime';
 
 export interface RedTeamOptions {
   /** An emulator already running; @default one is started */
@@ -72,6 +73,8 @@ export async function runRedTeam(options: RedTeamOptions = {}): Promise<RedTeamR
       return runInjection(rt, channels.flatMap((c) => pick(all.filter((a) => a.channel === c), 2, (a) => a.name)));
     });
     await phase('identity', () => runIdentity(rt, scenarios));
+    // Every attempt of every compromised runtime: most are judged by the policy evaluator alone, so all run even in a quick run.
+    await phase('runtime', () => runRuntime(rt));
     outcomes.push(...(await finalChecks(rt, outcomes)));
   } finally {
     await rt.stop();

@@ -66,6 +66,14 @@ it('an edited, deleted, reordered or truncated ledger does not verify', () => {
 });
 
 // Findings of the red team, fixed: each stays as a regression test.
+it('a compromised agent runtime forges nothing: every AWS call its role could make is denied by IAM, refused by code or detected', () => {
+  const attempts = expectHeld('runtime');
+  // Each agent but the kernel agent, each forgery: effects, votes, requests and messages as others, others' partitions, reads.
+  expect(new Set(attempts.map((o) => o.name.split(':')[0]))).toEqual(new Set(['auditor', 'analyst', 'scheduler', 'edge']));
+  expect(attempts.filter((o) => o.verdict !== 'blocked' && o.verdict !== 'residual')).toEqual([]);
+  expect(attempts.filter((o) => o.anomaly)).toEqual([]);
+});
+
 it('an agent cannot drop a compartment from what it writes: a SECRET/MEDICAL result sent at SECRET is refused', () => {
   expect(named(OPEN_FINDINGS.compartmentWriteDown)?.verdict).toBe('blocked');
 });
