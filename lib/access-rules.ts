@@ -41,6 +41,16 @@ export function levelsOfUserTraffic(topology: Topology): Level[] {
   return topology.users.length === 0 ? [] : levelsReadableBy(ceiling);
 }
 
+/** Compartments by KMS (DESIGN §3): the topology's compartments a clearance lacks, each denied to its holder. */
+export function compartmentsOutside(clearance: Label, topology: Topology): string[] {
+  return [...topology.compartments].filter((c) => !clearance.compartments.includes(c));
+}
+
+/** The compartments user traffic may carry: those of some user's clearance; the API is denied the rest. */
+export function compartmentsOfUserTraffic(topology: Topology): Label {
+  return join(...topology.users.map((u) => u.clearance));
+}
+
 /** Queue send rights follow the topology's edges and nothing else (DESIGN §3). */
 export function sendTargetsOf(agent: AgentConfig): readonly string[] {
   return agent.sendsTo;

@@ -7,6 +7,8 @@ import { Actor } from './actor';
 import { Agent } from './agent';
 import {
   DECLASSIFIER,
+  compartmentsOfUserTraffic,
+  compartmentsOutside,
   levelsOfSealedRequests,
   levelsOfUserTraffic,
   levelsReadableBy,
@@ -66,10 +68,12 @@ export class AgentSecStack extends Stack {
     for (const agent of this.agents.values()) {
       this.keyring.grantRead(agent, levelsReadableBy(agent.config.clearance));
       this.keyring.grantWrite(agent, levelsWritableBy(agent.config));
+      this.keyring.denyCompartments(agent, compartmentsOutside(agent.config.clearance, topology));
     }
     const userTraffic = levelsOfUserTraffic(topology);
     this.keyring.grantRead(this.api, userTraffic);
     this.keyring.grantWrite(this.api, userTraffic);
+    if (topology.users.length > 0) this.keyring.denyCompartments(this.api, compartmentsOutside(compartmentsOfUserTraffic(topology), topology));
     this.keyring.grantWrite(this.signer, levelsSealedBySigner(topology));
     // The signer opens the requests agents and the API seal for it, to learn from KMS who asks (DESIGN §1, §5).
     this.keyring.grantRead(this.signer, levelsOfSealedRequests(topology));

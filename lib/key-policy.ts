@@ -80,6 +80,27 @@ export function grantKeyUse(key: kms.Key, actor: Actor, use: KeyUse): void {
   );
 }
 
+/**
+ * Denies `actor` the use of `key` under `use.conditions`, in the actor's identity policy and in the key policy: an
+ * explicit deny in either layer wins over every allow (DESIGN §3: compartments enforced by KMS).
+ */
+export function denyKeyUse(key: kms.Key, actor: Actor, use: KeyUse): void {
+  const conditions = use.conditions ?? {};
+  actor.role.addToPrincipalPolicy(
+    new iam.PolicyStatement({ effect: iam.Effect.DENY, actions: [...use.actions], resources: [key.keyArn], conditions }),
+  );
+  key.addToResourcePolicy(
+    new iam.PolicyStatement({
+      sid: use.sid,
+      effect: iam.Effect.DENY,
+      principals: [new iam.AccountRootPrincipal()],
+      actions: [...use.actions],
+      resources: ['*'],
+      conditions: { ...conditions, ArnEquals: { 'aws:PrincipalArn': actor.role.roleArn } },
+    }),
+  );
+}
+
 /** A statement id from an actor's name (`edge-1` → `EdgeDash1`): alphanumeric, one per name. */
 export function sidOf(prefix: string, actorName: string): string {
   const parts = actorName.split(/([-_])/).map((p) => (p === '-' ? 'Dash' : p === '_' ? 'Under' : p.charAt(0).toUpperCase() + p.slice(1)));

@@ -3,7 +3,8 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
 import { LEVELS, Level } from '../functions/kernel/labels';
 import { Actor } from './actor';
-import { administrationOnlyKeyPolicy, grantKeyUse, sidOf } from './key-policy';
+import { compartmentContextKey } from '../functions/kernel/messages/envelope-cipher';
+import { administrationOnlyKeyPolicy, denyKeyUse, grantKeyUse, sidOf } from './key-policy';
 import { TAG } from './tags';
 
 export interface KeyringProps {
@@ -62,6 +63,24 @@ export class Keyring extends Construct {
           StringLike: { 'kms:EncryptionContext:label': labelsOfLevel(level) },
         },
       });
+    }
+  }
+
+  /**
+   * Compartments by KMS (DESIGN §3): `reader` may not decrypt, at any level, an envelope whose context carries one
+   * of `compartments` (each travels as a key of its own), whatever else it is granted. An explicit deny in its
+   * identity policy and in every level key's policy, so a SECRET agent without MEDICAL cannot open SECRET/MEDICAL
+   * even addressed to itself at its own level.
+   */
+  denyCompartments(reader: Actor, compartments: readonly string[]): void {
+    for (const compartment of compartments) {
+      for (const level of LEVELS) {
+        denyKeyUse(this.keys[level], reader, {
+          sid: sidOf(`DenyCompartment${compartment.replace(/_/g, '')}To`, reader.actorName),
+          actions: ['kms:Decrypt'],
+          conditions: { Null: { [`kms:EncryptionContext:${compartmentContextKey(compartment)}`]: 'false' } },
+        });
+      }
     }
   }
 

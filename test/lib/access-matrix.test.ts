@@ -1,5 +1,7 @@
 import { LEVELS } from '../../functions/kernel/labels';
-import { ADMINISTRATOR, expectedKeyAccess } from './support/expected-access';
+import { ADMINISTRATOR, expectedCompartmentAccess, expectedKeyAccess } from './support/expected-access';
+import { encryptionContextOf } from '../../functions/kernel/messages/envelope-cipher';
+import { label } from '../../functions/kernel/labels';
 import { Cell, administratorCaller, evaluateMatrix, formatMatrix } from './support/kms-matrix';
 import { PolicyEvaluator } from '../../redteam/iam/policy-evaluator';
 import { Synthesized, synthesize } from './support/synth';
@@ -40,6 +42,39 @@ describe('the KMS access matrix', () => {
 
   it('the key policies alone grant exactly the matrix', async () => {
     expect(mismatches(await evaluateMatrix(evaluator, roles, keys, { layer: 'resource' }))).toEqual([]);
+  });
+
+  /** The condition keys KMS sees when `principal` opens an envelope labelled `lbl` addressed to itself. */
+  const openContext = (principal: string, lbl: ReturnType<typeof label>) =>
+    Object.fromEntries(
+      Object.entries(encryptionContextOf({ from: 'peer', to: principal, label: lbl, messageId: 'm', commandId: 'c' })).map(([k, v]) => [`kms:EncryptionContext:${k}`, v]),
+    );
+
+  it('every principal × level × compartment: Decrypt only when its clearance holds the compartment (identity and key policies, each layer alone too)', async () => {
+    const wrong: string[] = [];
+    for (const [principal, role] of roles) {
+      for (const level of LEVELS) {
+        for (const compartment of s.topology.compartments) {
+          const context = openContext(principal, label(level, [compartment]));
+          const expected = expectedCompartmentAccess(s.topology, principal, level, compartment);
+          for (const layer of [undefined, 'identity', 'resource'] as const) {
+            const allowed = await evaluator.allows({ caller: { role }, action: 'kms:Decrypt', resource: keys.get(level)!, context, ...(layer ? { layer } : {}) });
+            if (allowed !== expected) wrong.push(`${principal} ${allowed ? 'CAN' : 'cannot'} open ${level}/${compartment}${layer ? ` (${layer} layer alone)` : ''}`);
+          }
+        }
+      }
+    }
+    expect(wrong).toEqual([]);
+  });
+
+  it('a SECRET agent without MEDICAL cannot decrypt SECRET/MEDICAL addressed to it: KMS denies by the compartment key', async () => {
+    const auditor = { role: roles.get('auditor')! };
+    const secretMedical = openContext('auditor', label('SECRET', ['MEDICAL']));
+    expect(await evaluator.decide({ caller: auditor, action: 'kms:Decrypt', resource: keys.get('SECRET')!, context: secretMedical })).toBe('ExplicitlyDenied');
+    expect(await evaluator.allows({ caller: auditor, action: 'kms:Decrypt', resource: keys.get('SECRET')!, context: openContext('auditor', label('SECRET')) })).toBe(true);
+    // The analyst, cleared for MEDICAL, opens it.
+    const analyst = { role: roles.get('analyst')! };
+    expect(await evaluator.allows({ caller: analyst, action: 'kms:Decrypt', resource: keys.get('SECRET')!, context: openContext('analyst', label('SECRET', ['MEDICAL'])) })).toBe(true);
   });
 
   it('a CONFIDENTIAL agent cannot decrypt a SECRET message', async () => {

@@ -55,11 +55,24 @@ describe('the keyring', () => {
   it('pins every level-key statement to the sender (from) or the addressee (to) and to the key’s level', () => {
     for (const level of LEVELS) {
       const statements = keyOf(level).Properties!.KeyPolicy.Statement as Array<Record<string, any>>;
-      for (const st of statements.filter((x) => x.Sid !== 'KeyAdministrationWithoutCryptographicUse')) {
+      for (const st of statements.filter((x) => x.Sid !== 'KeyAdministrationWithoutCryptographicUse' && x.Effect === 'Allow')) {
         const pin = st.Action === 'kms:Decrypt' ? 'kms:EncryptionContext:to' : 'kms:EncryptionContext:from';
         expect(['kms:Decrypt', 'kms:GenerateDataKey']).toContain(st.Action);
         expect(st.Condition.StringEquals[pin]).toEqual(expect.any(String));
         expect(st.Condition.StringLike['kms:EncryptionContext:label']).toEqual([level, `${level}/*`]);
+      }
+    }
+  });
+
+  it('every level key denies Decrypt to each role for each compartment its clearance lacks, whenever that compartment’s key is in the context', () => {
+    for (const level of LEVELS) {
+      const denies = (keyOf(level).Properties!.KeyPolicy.Statement as Array<Record<string, any>>).filter((x) => x.Effect === 'Deny');
+      const expected = [...s.topology.agents.values()].flatMap((a) => [...s.topology.compartments].filter((c) => !a.clearance.compartments.includes(c)));
+      expect(denies).toHaveLength(expected.length);
+      for (const st of denies) {
+        expect(st.Action).toBe('kms:Decrypt');
+        expect(Object.keys(st.Condition.Null)).toEqual([expect.stringMatching(/^kms:EncryptionContext:compartment-[A-Z0-9_]+$/)]);
+        expect(st.Condition.ArnEquals['aws:PrincipalArn']).toBeDefined();
       }
     }
   });

@@ -62,7 +62,21 @@ export interface EnvelopeCipherProps {
   readonly recent?: RecentPlaintexts;
 }
 
-/** The encryption context of a message: exactly these five keys. */
+/**
+ * The context key of a compartment: each compartment of a label travels as a key of its own, so IAM can deny
+ * `kms:Decrypt` to a role not cleared for it whenever that key is present (a `Null` condition on
+ * `kms:EncryptionContext:compartment-<NAME>`, DESIGN §3). Compartment names are upper-case letters, digits and `_`.
+ */
+export function compartmentContextKey(compartment: string): string {
+  return `compartment-${compartment}`;
+}
+
+/** One context key per compartment of `label`, its value the compartment's name. */
+function compartmentKeysOf(label: Label): Record<string, string> {
+  return Object.fromEntries(label.compartments.map((c) => [compartmentContextKey(c), c]));
+}
+
+/** The encryption context of a message: exactly these five keys, and one per compartment of its label. */
 export function encryptionContextOf(address: MessageAddress): Record<string, string> {
   return {
     from: address.from,
@@ -70,6 +84,7 @@ export function encryptionContextOf(address: MessageAddress): Record<string, str
     label: formatLabel(address.label),
     messageId: address.messageId,
     commandId: address.commandId,
+    ...compartmentKeysOf(address.label),
   };
 }
 
@@ -83,9 +98,9 @@ export interface StateAddress {
 /** How long and how often one data key may seal state (DESIGN §3: data-key caching within safe limits). */
 export const STATE_KEY_REUSE = { maxAgeMs: 60_000, maxMessages: 100 } as const;
 
-/** The encryption context of sealed state: no message or command id, so that its data key may be reused. */
+/** The encryption context of sealed state (and one key per compartment): no message or command id, so that its data key may be reused. */
 export function stateContextOf(address: StateAddress): Record<string, string> {
-  return { from: address.owner, to: address.owner, label: formatLabel(address.label), purpose: 'state' };
+  return { from: address.owner, to: address.owner, label: formatLabel(address.label), purpose: 'state', ...compartmentKeysOf(address.label) };
 }
 
 const stateBodySchema = z.object({ commandId: z.string(), body: z.string() }).strict();

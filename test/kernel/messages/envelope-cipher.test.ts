@@ -328,7 +328,7 @@ describe('envelope encryption of message bodies', () => {
     });
   });
 
-  it('binds exactly from, to, label, message id and command id into the context', () => {
+  it('binds exactly from, to, label, message id and command id into the context, and each compartment as a key of its own', () => {
     const a = address({ label: label('TOP_SECRET', ['MEDICAL', 'FINANCE']) });
     expect(encryptionContextOf(a)).toEqual({
       from: 'core',
@@ -336,7 +336,17 @@ describe('envelope encryption of message bodies', () => {
       label: 'TOP_SECRET/FINANCE+MEDICAL',
       messageId: a.messageId,
       commandId: a.commandId,
+      'compartment-FINANCE': 'FINANCE',
+      'compartment-MEDICAL': 'MEDICAL',
     });
+    expect(encryptionContextOf(address({ label: label('SECRET') }))).not.toHaveProperty('compartment-MEDICAL');
+  });
+
+  it('a ciphertext whose compartment keys were stripped does not open as its label', async () => {
+    const a = address({ label: label('SECRET', ['MEDICAL']) });
+    const { 'compartment-MEDICAL': _dropped, ...stripped } = encryptionContextOf(a);
+    const ciphertext = await forgeWithSdk(a, { context: stripped });
+    expect(await refusal(cipher.open({ ...a, ciphertext }))).toBe('CONTEXT_MISMATCH');
   });
 
   it('refuses to be built without a key for every level', () => {

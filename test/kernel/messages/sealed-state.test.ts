@@ -79,6 +79,6 @@ describe('state a function seals for itself at rest', () => {
   });
 
   it('its encryption context names the owner as sender and reader, so IAM grants hold as for messages', () => {
-    expect(stateContextOf({ owner: 'core', label: SECRET, commandId: 'c' })).toEqual({ from: 'core', to: 'core', label: 'SECRET/MEDICAL', purpose: 'state' });
+    expect(stateContextOf({ owner: 'core', label: SECRET, commandId: 'c' })).toEqual({ from: 'core', to: 'core', label: 'SECRET/MEDICAL', purpose: 'state', 'compartment-MEDICAL': 'MEDICAL' });
   });
 });

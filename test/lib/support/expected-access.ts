@@ -54,3 +54,16 @@ export function expectedKeyAccess(topology: Topology, principal: string, key: Ke
   }
   return false; // the administrator uses no key
 }
+
+/**
+ * Whether `principal` may open an envelope labelled `key`/`compartment` addressed to itself (DESIGN §3: compartments
+ * by KMS): it may decrypt at that level, and its clearance holds the compartment. The API carries what users are
+ * cleared for; the signer opens requests sealed under any agent's clearance.
+ */
+export function expectedCompartmentAccess(topology: Topology, principal: string, key: Level, compartment: string): boolean {
+  if (!expectedKeyAccess(topology, principal, key, 'kms:Decrypt')) return false;
+  const agent = topology.agents.get(principal);
+  if (agent) return agent.clearance.compartments.includes(compartment);
+  if (principal === 'api') return topology.users.some((u) => u.clearance.compartments.includes(compartment));
+  return principal === 'signer';
+}
