@@ -87,6 +87,18 @@ export function program(): Command {
     .option('--limit <n>', 'at most this many entries')
     .action(run((opts: Parameters<typeof auditLogCommand>[0]) => auditLogCommand(opts)));
 
+  const records = cli.command('records').description('the classified records tools read, sealed at rest in the records table');
+  json(records.command('seed').description("seal the hospital's records into the deployed stack's records table, as its record seeder role"))
+    .option('--outputs <file>', 'stack outputs written by `cdk deploy --outputs-file` (default: .agentsec/aws-outputs.json)')
+    .option('--region <region>', "AWS region (default: the stack's Region output)")
+    .action(
+      run((opts: { outputs?: string; region?: string; json?: boolean }) => {
+        // Loaded on demand: it brings the Encryption SDK and the seed data.
+        const { recordsSeedCommand } = require('./records') as typeof import('./records');
+        return recordsSeedCommand(opts);
+      }),
+    );
+
   json(cli.command('demo').description('run the hospital scenario on a fresh local cloud'))
     .option('--verbose', 'show every ledger entry of each step')
     .action(

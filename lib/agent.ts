@@ -5,6 +5,7 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { formatLabel } from '../functions/kernel/labels';
 import { AgentConfig, RuntimeConfig, failedQueueRedriveCount } from '../functions/kernel/topology/topology';
+import { toolBundleDefines } from '../functions/tools/registry';
 import { Actor } from './actor';
 import { DECLASSIFIER } from './access-rules';
 import { HandlerFunction } from './handler-function';
@@ -18,9 +19,10 @@ export interface AgentProps {
 }
 
 /**
- * One agent (DESIGN §9): its function (the kernel agent runs `core.ts`, every other agent `effector.ts`), its
- * role tagged with its name and clearance, its queue and dead-letter queue, and the SQS event source with
- * partial batch failures. Other actors may send to its queue only through {@link grantSendTo}.
+ * One agent (DESIGN §9): its function (the kernel agent runs `core.ts`, every other agent `effector.ts`, each bundled
+ * with the tools it owns and no other), its role tagged with its name and clearance, its queue and dead-letter queue,
+ * and the SQS event source with partial batch failures. Other actors may send to its queue only through
+ * {@link grantSendTo}.
  */
 export class Agent extends Construct implements Actor {
   readonly config: AgentConfig;
@@ -69,6 +71,8 @@ export class Agent extends Construct implements Actor {
       handler: agent.name === DECLASSIFIER ? 'core' : 'effector',
       memoryMiB: agent.memoryMiB,
       timeout: Duration.seconds(agent.timeoutSeconds),
+      // Its own tools only (DESIGN §3): the modules of every other tool are dead code, left out of its bundle.
+      define: toolBundleDefines(agent.tools),
     });
     this.role = this.handler.role;
     Tags.of(this.role).add(TAG.agent, agent.name);

@@ -18,8 +18,10 @@ import {
   serviceSendTargets,
 } from './access-rules';
 import { AuthorityKey } from './authority-key';
+import { ClassifiedRecords } from './classified-records';
 import { CommandApi } from './command-api';
 import { DataTables } from './data-tables';
+import { EffectGateway } from './effect-gateway';
 import { HandlerFunction } from './handler-function';
 import { Keyring } from './keyring';
 import { Signer } from './signer';
@@ -46,6 +48,7 @@ export class AgentSecStack extends Stack {
   readonly data: DataTables;
   readonly agents: ReadonlyMap<string, Agent>;
   readonly signer: Signer;
+  readonly effects: EffectGateway;
   readonly api: CommandApi;
 
   constructor(scope: Construct, id: string, props: AgentSecStackProps) {
@@ -56,6 +59,7 @@ export class AgentSecStack extends Stack {
     this.authority = new AuthorityKey(this, 'Authority');
     this.data = new DataTables(this, 'Data');
     this.signer = new Signer(this, 'Signer');
+    this.effects = new EffectGateway(this, 'Effects');
     this.api = new CommandApi(this, 'Api');
     this.agents = new Map(
       [...topology.agents.values()].map((agent) => [
@@ -77,6 +81,8 @@ export class AgentSecStack extends Stack {
     this.keyring.grantWrite(this.signer, levelsSealedBySigner(topology));
     // The signer opens the requests agents and the API seal for it, to learn from KMS who asks (DESIGN §1, §5).
     this.keyring.grantRead(this.signer, levelsOfSealedRequests(topology));
+    // The effect gateway opens the requests agents seal for it (DESIGN §5).
+    this.keyring.grantRead(this.effects, levelsOfSealedRequests(topology));
     this.authority.grantSign(this.signer);
     for (const actor of this.actors()) this.authority.grantVerify(actor);
 
@@ -94,7 +100,10 @@ export class AgentSecStack extends Stack {
     for (const agent of this.agents.values()) {
       this.data.grantSingleUseConsumption(agent);
       this.data.grantIdempotencyRecords(agent);
-      if (agent.config.tools.length > 0) this.data.grantToolEffects(agent);
+      if (agent.config.tools.length > 0) {
+        this.data.grantContinuations(agent);
+        this.effects.grantInvoke(agent);
+      }
       this.signer.grantInvoke(agent);
     }
     // Recording the last approval asks the signer to decide (DESIGN §5).
@@ -105,14 +114,18 @@ export class AgentSecStack extends Stack {
     this.data.grantApprovalReading(this.api);
     this.data.grantCommandAuthorityCheck(this.signer);
     this.data.grantApprovalDecisions(this.signer);
+    this.data.grantEffectRecording(this.effects);
+    // Classified records (DESIGN §3): owners of a tool that reads them open what they are cleared for; only the seeder seals.
+    const records = new ClassifiedRecords(this, 'Records', { keyring: this.keyring, data: this.data });
+    for (const reader of topology.recordReaders()) records.grantRead(this.agent(reader.name));
 
     this.configureEnvironments(topology);
     this.addOutputs();
   }
 
-  /** Every function that acts under a name: the agents, the API and the signer. */
+  /** Every function that acts under a name: the agents, the API, the signer and the effect gateway. */
   actors(): Actor[] {
-    return [...this.agents.values(), this.api, this.signer];
+    return [...this.agents.values(), this.api, this.signer, this.effects];
   }
 
   /** The named agent; an unknown name is a topology error, never skipped. */
@@ -143,6 +156,7 @@ export class AgentSecStack extends Stack {
         AGENTSEC_DLQ_URL: agent.deadLetterQueue.queueUrl,
         AGENTSEC_FAILED_QUEUE_URL: agent.failedQueue.queueUrl,
         AGENTSEC_SIGNER_FUNCTION: this.signer.functionName,
+        ...(agent.config.tools.length > 0 ? { AGENTSEC_EFFECTS_FUNCTION: this.effects.functionName } : {}),
       });
     }
     apply(this.api.handler, {
@@ -152,6 +166,7 @@ export class AgentSecStack extends Stack {
       AGENTSEC_USER_POOL_CLIENT_ID: this.api.userPoolClient.userPoolClientId,
     });
     apply(this.signer.handler, { AGENTSEC_QUEUE_URLS: queueUrls(serviceSendTargets(this.signer.actorName, topology)) });
+    apply(this.effects.handler, {});
   }
 
   private addOutputs(): void {

@@ -160,10 +160,31 @@ export class DataTables extends Construct {
     this.grant(actor, 'approvals', ['PutItem', 'ConditionCheckItem', 'GetItem', 'Query', 'UpdateItem']);
   }
 
-  /** A tool owner: writes each side effect once and parks work that waits for approvals (expired by TTL). */
-  grantToolEffects(actor: Actor): void {
-    this.grant(actor, 'outbox', ['PutItem', 'GetItem']);
+  /** A tool owner: parks work that waits for approvals (expired by TTL), in its own partitions. Effects go through the gateway. */
+  grantContinuations(actor: Actor): void {
     this.grantOwn(actor, 'continuations', ['PutItem', 'GetItem']);
+  }
+
+  /** The effect gateway, the only writer of the outbox: records each effect once, reads it back, marks it dispatched. */
+  grantEffectRecording(gateway: Actor): void {
+    this.grant(gateway, 'outbox', ['PutItem', 'GetItem', 'UpdateItem']);
+  }
+
+  /**
+   * The owner of a tool that reads classified records: gets one record by id, in its own partition only (the records
+   * sealed for it, DESIGN §3), so it learns neither which records others hold nor their labels; KMS decides what opens.
+   */
+  grantRecordReads(actor: Actor): void {
+    this.grant(actor, 'records', ['GetItem'], {
+      'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': [actor.actorName] },
+      // ForAllValues holds for a request without partition keys: require one.
+      Null: { 'dynamodb:LeadingKeys': 'false' },
+    });
+  }
+
+  /** The record seeder, the only writer of records: puts sealed records, and reads nothing back. */
+  grantRecordSeeding(seeder: Actor): void {
+    this.grant(seeder, 'records', ['PutItem']);
   }
 
   /**

@@ -16,6 +16,7 @@ export const HANDLER_ENTRIES = {
   core: 'functions/handlers/core.ts',
   effector: 'functions/handlers/effector.ts',
   signer: 'functions/handlers/signer.ts',
+  effects: 'functions/handlers/effects.ts',
 } as const;
 
 export type HandlerKind = keyof typeof HANDLER_ENTRIES;
@@ -36,6 +37,8 @@ export interface HandlerFunctionProps {
   readonly environment?: Record<string, string>;
   /** How long its logs are kept. @default logs.RetentionDays.THREE_MONTHS */
   readonly logRetention?: logs.RetentionDays;
+  /** Build-time constants for esbuild (`define`): an agent's selects the tools its bundle holds. @default none */
+  readonly define?: Record<string, string>;
 }
 
 /**
@@ -91,6 +94,7 @@ export class HandlerFunction extends Construct implements Actor {
         // ES module builds first: they tree-shake (zod's locales and JSON-schema converters stay out of the bundle).
         mainFields: ['module', 'main'],
         tsconfig: path.join(PROJECT_ROOT, 'tsconfig.json'),
+        ...(props.define && { define: props.define }),
       },
     });
   }

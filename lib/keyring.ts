@@ -3,7 +3,7 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
 import { LEVELS, Level } from '../functions/kernel/labels';
 import { Actor } from './actor';
-import { compartmentContextKey } from '../functions/kernel/messages/envelope-cipher';
+import { RECORD_SEALER, compartmentContextKey } from '../functions/kernel/messages/envelope-cipher';
 import { administrationOnlyKeyPolicy, denyKeyUse, grantKeyUse, sidOf } from './key-policy';
 import { TAG } from './tags';
 
@@ -96,6 +96,24 @@ export class Keyring extends Construct {
         actions: ['kms:GenerateDataKey'],
         conditions: {
           StringEquals: { 'kms:EncryptionContext:from': writer.actorName },
+          StringLike: { 'kms:EncryptionContext:label': labelsOfLevel(level) },
+        },
+      });
+    }
+  }
+
+  /**
+   * Lets `seeder` seal classified records at `levels` (DESIGN §3: data at rest): data keys only as the record sealer
+   * (`from` = RECORD_SEALER, which no agent's name can be) for a record (`purpose` = `record`) labelled at the key's
+   * level. It opens nothing; each record's addressee opens it through {@link grantRead}.
+   */
+  grantRecordSealing(seeder: Actor, levels: readonly Level[]): void {
+    for (const level of levels) {
+      grantKeyUse(this.keys[level], seeder, {
+        sid: 'SealRecordsAsRecordSeeder',
+        actions: ['kms:GenerateDataKey'],
+        conditions: {
+          StringEquals: { 'kms:EncryptionContext:from': RECORD_SEALER, 'kms:EncryptionContext:purpose': 'record' },
           StringLike: { 'kms:EncryptionContext:label': labelsOfLevel(level) },
         },
       });

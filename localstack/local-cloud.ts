@@ -1,3 +1,4 @@
+import * as path from 'node:path';
 import { existsSync } from 'node:fs';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { CoreAgent } from '../functions/agents/core';
@@ -9,6 +10,9 @@ import { signerFromEnvironment } from '../functions/handlers/signer';
 import { awsClientConfig } from '../functions/platform/aws-clients';
 import { KERNEL_AGENT } from '../functions/kernel/flow/edges';
 import { InProcessSignerClient, SignerClient } from '../functions/signer/signer-client';
+import { EffectGatewayTransport, InProcessEffectGateway } from '../functions/effects/client';
+import { MailboxFileSender, MemorySender } from '../functions/effects/senders';
+import { effectGatewayFromEnvironment } from '../functions/handlers/effects';
 import { Topology, loadTopology } from '../functions/kernel/topology/topology';
 import { localStateFile } from './state-files';
 import { createTokenVerifier } from './cognito';
@@ -111,6 +115,8 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
       ...(options.compromised ? { AGENTSEC_MODEL_MODE: 'compromised' } : {}),
     };
     const signer = inProcessSigner(resources, topology, agentEnv);
+    // Effects go out to a mailbox file beside the state file (or stay in memory without one).
+    const effects = inProcessEffectGateway(resources, topology, stateFile ? mailboxFileOf(stateFile) : undefined);
     const checkpoints = checkpointSchedule(signer, {
       intervalMs: options.checkpointIntervalMs ?? 5000,
       timeoutMs: options.checkpointTimeoutMs ?? CHECKPOINT_TIMEOUT_MS,
@@ -120,7 +126,7 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
 
     const sqs = new SQSClient(awsClientConfig({ endpoint: emulator.endpoint, region: resources.region }));
     stack.push(async () => sqs.destroy());
-    const sources = topology.agentNames().map((name) => agentEventSources(name, { topology, resources, sqs, signer, agentEnv, logger: options.logger }));
+    const sources = topology.agentNames().map((name) => agentEventSources(name, { topology, resources, sqs, signer, effects, agentEnv, logger: options.logger }));
     const all = sources.flat();
     await Promise.all(all.map((s) => s.start()));
     stack.push(async () => void (await Promise.all(all.map((s) => s.stop()))));
@@ -186,6 +192,17 @@ function inProcessSigner(resources: ProvisionedResources, topology: Topology, ex
   return new InProcessSignerClient(signerFromEnvironment(env, topology));
 }
 
+/** The effect gateway, in this process: the only writer of the outbox; it dispatches to `mailbox` (a file) or to memory. */
+function inProcessEffectGateway(resources: ProvisionedResources, topology: Topology, mailbox: string | undefined): EffectGatewayTransport {
+  const env = environmentFor(resources, { sendsTo: [] });
+  return new InProcessEffectGateway(effectGatewayFromEnvironment(env, topology, mailbox ? new MailboxFileSender(mailbox) : new MemorySender()));
+}
+
+/** `.agentsec/mailbox.jsonl`: one line per effect the local cloud dispatched (the email sent, the booking made). */
+export function mailboxFileOf(stateFile: string): string {
+  return path.join(path.dirname(stateFile), 'mailbox.jsonl');
+}
+
 /**
  * Asks the signer for a checkpoint every `intervalMs` (DESIGN §7: every N entries), one call at a time; a call
  * that has not answered within `timeoutMs` is given up, as Lambda ends an invocation at its timeout, and the
@@ -229,6 +246,7 @@ interface AgentSourceProps {
   readonly resources: ProvisionedResources;
   readonly sqs: SQSClient;
   readonly signer: SignerClient;
+  readonly effects: EffectGatewayTransport;
   readonly agentEnv: Record<string, string>;
   readonly logger?: Pick<Console, 'error' | 'warn'>;
 }
@@ -246,7 +264,7 @@ function agentEventSources(name: string, props: AgentSourceProps): SqsEventSourc
     ...environmentFor(resources, { agent: name, sendsTo: agent.sendsTo, signerFunction: SIGNER_FUNCTION }),
   };
   const Agent = name === KERNEL_AGENT ? CoreAgent : EffectorAgent;
-  const handler = createAgentHandler(Agent, { env, topology, signer: () => props.signer });
+  const handler = createAgentHandler(Agent, { env, topology, signer: () => props.signer, effects: () => props.effects });
   const visibility = topology.runtime.visibilityTimeoutSeconds;
   const source = (queueUrl: string, batchSize: number, maxConcurrency: number) =>
     new SqsEventSource({

@@ -1,5 +1,6 @@
 import { CognitoIdentityProviderClient } from '@aws-sdk/client-cognito-identity-provider';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { KMSClient } from '@aws-sdk/client-kms';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { awsClientConfig } from '../functions/platform/aws-clients';
@@ -7,6 +8,8 @@ import type { Topology } from '../functions/kernel/topology/topology';
 import type { ProvisionedResources } from './local-state';
 import { ensureAuthorityKey, ensureLevelKeys } from './provision-keys';
 import { ensureAgentQueues } from './provision-queues';
+import { seedRecords } from './provision-records';
+import { hospitalRecords } from './fixtures/patient-records';
 import { ensureTables } from './provision-tables';
 import { ensureUserPool, ensureUsers } from './provision-users';
 
@@ -26,9 +29,10 @@ const PREFIX = /^[a-z][a-z0-9-]{0,30}$/;
 
 /**
  * Creates, through the AWS APIs, everything the topology needs on one machine (DESIGN §9): level keys and the
- * authority key, each agent's queue, failed queue and DLQ, every table, the Cognito user pool, its client and the seeded
- * users. Idempotent per prefix: keys, queues, tables, pool and client are found again and reused; users are
- * updated to the topology's clearance and given the passwords passed in, or fresh ones.
+ * authority key, each agent's queue, failed queue and DLQ, every table, the classified records sealed into the records
+ * table, the Cognito user pool, its client and the seeded users. Idempotent per prefix: keys, queues, tables, pool and
+ * client are found again and reused; records are sealed again under the same ids; users are updated to the topology's
+ * clearance and given the passwords passed in, or fresh ones.
  * The result lacks `apiUrl` and `modelUrl`, which belong to the servers the caller starts.
  *
  * @example
@@ -59,7 +63,11 @@ export async function provisionLocalCloud(options: ProvisionOptions): Promise<Pr
       ensureTables(dynamo, prefix),
       ensureUserPool(cognito, prefix),
     ]);
-    const users = await ensureUsers(cognito, pool.userPoolId, topology.users, options.passwords);
+    const [users] = await Promise.all([
+      ensureUsers(cognito, pool.userPoolId, topology.users, options.passwords),
+      // Classified records at rest (DESIGN §3), sealed by provisioning as the record seeder; again, the same records.
+      seedRecords({ kms, doc: DynamoDBDocumentClient.from(dynamo), keyArns: keys, tableName: tables.records, topology, records: hospitalRecords() }),
+    ]);
     return {
       endpoint: options.endpoint,
       region: config.region,

@@ -1,6 +1,6 @@
 import type { LedgerEntry } from '../functions/kernel/ledger/entry';
 import { dominates, label } from '../functions/kernel/labels';
-import { PATIENT_RECORDS } from '../functions/tools/fixtures/patient-records';
+import { PATIENT_RECORDS } from '../localstack/fixtures/patient-records';
 import type { RedTeamCloud } from './cloud';
 
 /**

@@ -1,7 +1,7 @@
 import { dominates, Label, parseLabel } from '../functions/kernel/labels';
 import type { LedgerEntry } from '../functions/kernel/ledger/entry';
 import type { OutboxRecord } from '../functions/stores/outbox';
-import { formatPatientRecord, PATIENT_RECORDS } from '../functions/tools/fixtures/patient-records';
+import { formatPatientRecord, PATIENT_RECORDS } from '../localstack/fixtures/patient-records';
 import { ApiRequestError, CommandRequestBody, CommandView } from '../cli/api-client';
 import { publishAttackerPage } from './attacker-pages';
 import { inParallel, Outcome, outcome } from './attempt';

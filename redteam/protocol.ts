@@ -4,7 +4,7 @@ import type { ReasonCode } from '../functions/kernel/errors';
 import { dominates, formatLabel, Label, label, levelRank } from '../functions/kernel/labels';
 import { newMessageId } from '../functions/kernel/messages/envelope';
 import { KERNEL_AGENT, SERVICE_SENDERS } from '../functions/kernel/flow/edges';
-import { formatPatientRecord, PATIENT_RECORDS } from '../functions/tools/fixtures/patient-records';
+import { formatPatientRecord, PATIENT_RECORDS } from '../localstack/fixtures/patient-records';
 import type { RedTeamCloud } from './cloud';
 import { forge, Forgery } from './craft';
 import type { Delivery } from './delivery';

@@ -7,6 +7,9 @@ import { KERNEL_AGENT } from '../functions/kernel/flow/edges';
 import { signerFromEnvironment } from '../functions/handlers/signer';
 import { Topology } from '../functions/kernel/topology/topology';
 import { environmentFor } from '../localstack/handler-environment';
+import { effectGatewayFromEnvironment } from '../functions/handlers/effects';
+import { MemorySender } from '../functions/effects/senders';
+import { EFFECT_GATEWAY } from '../functions/effects/protocol';
 import { Outcome, outcome } from './attempt';
 import type { RedTeamCloud } from './cloud';
 import { AwsRequest, StackTemplate } from './iam/stack-template';
@@ -116,6 +119,32 @@ export function runtimeAttempts(topology: Topology, agent: string): RuntimeAttem
         : { mechanism: 'succeeded', evidence: `the signer answered ${JSON.stringify(answer)}` };
     },
   });
+  const invokeGateway: AwsRequest = { action: 'lambda:InvokeFunction', resource: { kind: 'function', actor: EFFECT_GATEWAY } };
+  const sealForGateway: AwsRequest = { action: 'kms:GenerateDataKey', resource: { kind: 'key', level: self.clearance.level }, context: messageContext(agent, EFFECT_GATEWAY, own) };
+  const recordThroughGateway = (tool: string, args: Record<string, unknown>) => async (rt: RedTeamCloud, probe: RuntimeProbe) => {
+    const commandId = await probe.liveCommand(rt);
+    const messageId = randomUUID();
+    const effect = { tool, agent, commandId, messageId, args, payload: { kind: 'forged', ...args } };
+    const body = { kind: 'record', effectId: randomUUID(), effect };
+    const sealed = await sealRequest(probe.cipher, { from: agent, to: EFFECT_GATEWAY, label: own, requestId: randomUUID(), commandId, body });
+    const answer = await probe.gateway.receive(sealed);
+    if (answer.status !== 'refused') return { mechanism: 'succeeded' as const, evidence: `the gateway answered ${JSON.stringify(answer)}` };
+    const entries = await rt.ledger();
+    const found = entries.find((e) => e.actor === EFFECT_GATEWAY && e.type === 'tool.denied' && e.messageId === messageId);
+    return { mechanism: 'refused by code' as const, evidence: `${answer.reason}${found ? `, ledgered at seq ${found.seq}` : ', but no ledger entry'}` };
+  };
+  const foreignTool = [...topology.tools.values()].find((t) => t.priority !== 'low' && !t.owners.includes(agent));
+  if (foreignTool) {
+    add(`record an effect of ${foreignTool.name}, a tool it does not own, through the gateway`, [sealForGateway, invokeGateway], {
+      atRuntime: recordThroughGateway(foreignTool.name, { patientId: 'P-1001' }),
+    });
+  }
+  const ownHighTool = [...topology.tools.values()].find((t) => t.priority !== 'low' && t.owners.includes(agent));
+  if (ownHighTool) {
+    add(`record an effect of ${ownHighTool.name} without a directive, through the gateway`, [sealForGateway, invokeGateway], {
+      atRuntime: recordThroughGateway(ownHighTool.name, { to: 'attacker@evil.example' }),
+    });
+  }
   add('append a ledger entry in another actor’s name', [
     { action: 'dynamodb:PutItem', resource: table({ kind: 'table', table: 'ledger' }), context: { 'dynamodb:LeadingKeys': 'main' } },
   ], {
@@ -134,6 +163,7 @@ export function runtimeAttempts(topology: Topology, agent: string): RuntimeAttem
 /** What the runtime half needs: the signer as its function runs it, a cipher over the level keys, and ledger checks. */
 export interface RuntimeProbe {
   readonly signer: ReturnType<typeof signerFromEnvironment>;
+  readonly gateway: ReturnType<typeof effectGatewayFromEnvironment>;
   readonly cipher: EnvelopeCipher;
   liveCommand(rt: RedTeamCloud): Promise<string>;
   judgeDenial(rt: RedTeamCloud, decision: unknown, requestId: string): Promise<{ mechanism: Mechanism; evidence: string }>;
@@ -143,10 +173,12 @@ export interface RuntimeProbe {
 function probeOf(rt: RedTeamCloud): RuntimeProbe {
   const env = { ...process.env, ...environmentFor(rt.state, { sendsTo: rt.topology.agentNames() }) };
   const signer = signerFromEnvironment(env, rt.topology);
+  const gateway = effectGatewayFromEnvironment(env, rt.topology, new MemorySender());
   const cipher = new EnvelopeCipher({ kms: rt.kms, keyArns: rt.state.keys });
   let command: string | undefined;
   const probe: RuntimeProbe = {
     signer,
+    gateway,
     cipher,
     async liveCommand(cloud) {
       command ??= (await (await cloud.as('alice')).submit({ text: 'What are the visiting hours?', classification: { level: 'UNCLASSIFIED', compartments: [] } })).commandId;

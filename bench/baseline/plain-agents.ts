@@ -6,6 +6,7 @@ import { formatLabel, label as makeLabel } from '../../functions/kernel/labels';
 import { LabelledMessage, ModelClient, ToolSpec } from '../../functions/platform/model-client';
 import { Topology } from '../../functions/kernel/topology/topology';
 import { toolRegistry, toolSpecs } from '../../functions/tools/registry';
+import type { RecordReader } from '../../functions/kernel/tools/tool';
 import { PlainMessage, sendPlain } from './plain-message';
 
 /**
@@ -25,6 +26,8 @@ export interface PlainAgentProps {
   readonly sqs: SQSClient;
   readonly doc: DynamoDBDocumentClient;
   readonly commandsTable: string;
+  /** The records table, seeded in clear (no label, no KMS): what the tools read. */
+  readonly recordsTable: string;
   readonly queueUrls: Readonly<Record<string, string>>;
   /** Base URL of the model server, for every endpoint. */
   readonly modelUrl: string;
@@ -201,11 +204,27 @@ export class PlainEffector {
         const tool = registry.get(call.name)?.definition;
         const args = tool?.args.safeParse(call.args);
         const outcome = tool && args?.success
-          ? await tool.execute(args.data, { agent: name, commandId: message.commandId, principal: message.principal, effectId: randomUUID() })
+          ? await tool.execute(args.data, {
+              agent: name,
+              commandId: message.commandId,
+              principal: message.principal,
+              effectId: randomUUID(),
+              records: plainRecords(this.props.doc, this.props.recordsTable),
+            })
           : { content: `[no such call: ${call.name}]` };
         messages.push({ role: 'tool', toolCallId: call.id, content: outcome.content, label: NONE });
       }
     }
     return messages.filter((m) => m.role === 'tool').map((m) => m.content).join('\n');
   }
+}
+
+/** Records as the baseline keeps them: in clear, one GetItem per read, no label check and no KMS. */
+function plainRecords(doc: DynamoDBDocumentClient, table: string): RecordReader {
+  return {
+    async read(recordId) {
+      const item = (await doc.send(new GetCommand({ TableName: table, Key: { recordId } }))).Item as { body?: string } | undefined;
+      return item?.body === undefined ? undefined : { recordId, label: NONE, body: JSON.parse(item.body) as unknown };
+    },
+  };
 }

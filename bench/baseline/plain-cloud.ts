@@ -1,11 +1,13 @@
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { awsClientConfig, createAwsClients } from '../../functions/platform/aws-clients';
 import { KERNEL_AGENT } from '../../functions/kernel/flow/edges';
 import { Topology } from '../../functions/kernel/topology/topology';
 import { HttpApiHandler, startHttpApi } from '../../localstack/http-api';
 import { ensureAgentQueues } from '../../localstack/provision-queues';
 import { ensureTables } from '../../localstack/provision-tables';
+import { hospitalRecords } from '../../localstack/fixtures/patient-records';
 import { SqsEventSource } from '../../localstack/sqs-event-source';
 import { PlainCore, PlainEffector, plainBatchHandler } from './plain-agents';
 import { PLAIN_API_ROUTES, plainApiHandler } from './plain-api';
@@ -48,11 +50,17 @@ export async function startPlainCloud(options: PlainCloudOptions): Promise<Plain
     }),
     ensureTables(admin.dynamo, options.prefix),
   ]);
+  // The hospital's records, in clear: the baseline's counterpart of the sealed records table.
+  const seeder = createAwsClients(config).doc;
+  await Promise.all(
+    hospitalRecords().map((r) => seeder.send(new PutCommand({ TableName: tables.records, Item: { recordId: r.recordId, body: JSON.stringify(r.body) } }))),
+  );
+  seeder.destroy();
   admin.dynamo.destroy();
 
   const sources = topology.agentNames().map((name) => {
     const { sqs, doc } = createAwsClients(config);
-    const props = { name, topology, sqs, doc, commandsTable: tables.commands, queueUrls: queues.queues, modelUrl: options.modelUrl };
+    const props = { name, topology, sqs, doc, commandsTable: tables.commands, recordsTable: tables.records, queueUrls: queues.queues, modelUrl: options.modelUrl };
     const agent = name === KERNEL_AGENT ? new PlainCore(props) : new PlainEffector(props);
     const self = topology.agent(name);
     const visibility = topology.runtime.visibilityTimeoutSeconds;

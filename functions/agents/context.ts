@@ -7,12 +7,14 @@ import { EnvelopeCipher } from '../kernel/messages/envelope-cipher';
 import { AgentSecEnvironment, readEnvironment, tableName } from '../platform/environment';
 import { LedgerWriter } from '../kernel/ledger/ledger';
 import { ModelClient } from '../platform/model-client';
-import { Outbox } from '../stores/outbox';
+import type { EffectLog } from '../kernel/tools/effects';
+import { EffectGatewayTransport, GatewayEffectLog } from '../effects/client';
 import { RecentPlaintexts } from '../kernel/messages/recent-plaintexts';
 import { SignerClient } from '../signer/signer-client';
 import { SingleUseStore } from '../kernel/messages/single-use';
 import { AgentConfig, Topology, loadTopology } from '../kernel/topology/topology';
 import { ToolRegistry, toolRegistry } from '../tools/registry';
+import { RecordStore } from '../stores/records';
 
 /** Everything an agent's kernel needs, built once per container from the environment and the topology. */
 export interface AgentContext {
@@ -26,9 +28,12 @@ export interface AgentContext {
   readonly ledger: LedgerWriter;
   readonly singleUse: SingleUseStore;
   readonly verifier: DirectiveVerifier;
-  readonly outbox: Outbox;
-  /** The tools of this code base, checked against the topology at cold start (a mismatch stops the function). */
+  /** The outbox, through the effect gateway: the agent's role cannot write it (DESIGN §5). */
+  readonly outbox: EffectLog;
+  /** This agent's tools, checked against the topology at cold start (a mismatch stops the function). */
   readonly tools: ToolRegistry;
+  /** The sealed records its tools may read (DESIGN §3); the kernel checks labels, KMS and IAM the rest. */
+  readonly records: RecordStore;
   readonly model: ModelClient;
   readonly signer: SignerClient;
 }
@@ -38,6 +43,8 @@ export interface AgentContextOptions {
   topology?: Topology;
   /** How this agent reaches the signer (Lambda invoke on AWS, in-process in the local cloud). */
   signer: (env: AgentSecEnvironment, topology: Topology) => SignerClient;
+  /** How this agent reaches the effect gateway (Lambda invoke on AWS, in-process in the local cloud). */
+  effects: (env: AgentSecEnvironment, topology: Topology) => EffectGatewayTransport;
 }
 
 export function createAgentContext(options: AgentContextOptions): AgentContext {
@@ -47,6 +54,7 @@ export function createAgentContext(options: AgentContextOptions): AgentContext {
   if (!env.AGENTSEC_AGENT) throw new Error('AGENTSEC_AGENT is not set: an agent function must know who it is');
   const self = topology.agent(env.AGENTSEC_AGENT);
   const { kms, sqs, doc } = createAwsClients(awsClientConfigFrom(rawEnv));
+  const cipher = new EnvelopeCipher({ kms, keyArns: env.AGENTSEC_KEY_ARNS as never, recent: new RecentPlaintexts() });
   return {
     topology,
     self,
@@ -54,12 +62,13 @@ export function createAgentContext(options: AgentContextOptions): AgentContext {
     kms,
     sqs,
     doc,
-    cipher: new EnvelopeCipher({ kms, keyArns: env.AGENTSEC_KEY_ARNS as never, recent: new RecentPlaintexts() }),
+    cipher,
     ledger: new LedgerWriter({ doc, tableName: tableName(env, 'ledger') }),
     singleUse: new SingleUseStore(doc, tableName(env, 'nonces'), self.name),
     verifier: new DirectiveVerifier({ kms, authorityKeyArn: env.AGENTSEC_AUTHORITY_KEY_ARN }),
-    outbox: new Outbox(doc, tableName(env, 'outbox')),
-    tools: toolRegistry(topology),
+    outbox: new GatewayEffectLog({ transport: options.effects(env, topology), cipher, agent: self.name, clearance: self.clearance }),
+    tools: toolRegistry(topology, self.name),
+    records: new RecordStore(doc, tableName(env, 'records'), topology.compartments),
     model: new ModelClient(topology.modelEndpoint(self.model), { env: rawEnv }),
     signer: options.signer(env, topology),
   };

@@ -160,6 +160,7 @@ export class EffectorAgent {
         outbox: ctx.outbox,
         ledger: ctx.ledger,
         registry: ctx.tools,
+        records: { source: ctx.records, cipher: ctx.cipher },
       });
       content = result.content;
       resultLabel = result.label;

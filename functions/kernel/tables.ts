@@ -43,6 +43,12 @@ export const TABLES = {
   continuations: { partitionKey: 'id', ttlAttribute: 'expiresAt', env: 'AGENTSEC_TABLE_CONTINUATIONS', ownPartitions: true },
   /** Powertools idempotency records for message handling, and the API's idempotency-key claims. */
   idempotency: { partitionKey: 'id', ttlAttribute: 'expiration', env: 'AGENTSEC_TABLE_IDEMPOTENCY', ownPartitions: true },
+  /**
+   * Classified records tools read (a patient's chart), each sealed under its level's key with its label in the encryption
+   * context (DESIGN §3: data at rest), once for each agent cleared to read it, in that agent's partition; written only
+   * by the record seeder, read by each reader in its own partition only (IAM `dynamodb:LeadingKeys`).
+   */
+  records: { partitionKey: 'reader', sortKey: { name: 'recordId', type: 'S' }, env: 'AGENTSEC_TABLE_RECORDS' },
 } as const satisfies Record<string, TableDefinition>;
 
 export type TableName = keyof typeof TABLES;

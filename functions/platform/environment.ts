@@ -30,6 +30,8 @@ export const environmentSchema = z.object({
   AGENTSEC_QUEUE_URLS: jsonRecord(z.string().min(1)).default({}),
   /** Name of the signer function (invoked synchronously for directives). */
   AGENTSEC_SIGNER_FUNCTION: z.string().optional(),
+  /** Name of the effect gateway function (invoked synchronously to record a tool's effect). */
+  AGENTSEC_EFFECTS_FUNCTION: z.string().optional(),
   AGENTSEC_TABLE_COMMANDS: z.string().min(1),
   AGENTSEC_TABLE_LEDGER: z.string().min(1),
   AGENTSEC_TABLE_NONCES: z.string().min(1),
@@ -37,6 +39,7 @@ export const environmentSchema = z.object({
   AGENTSEC_TABLE_OUTBOX: z.string().min(1),
   AGENTSEC_TABLE_IDEMPOTENCY: z.string().min(1),
   AGENTSEC_TABLE_CONTINUATIONS: z.string().min(1),
+  AGENTSEC_TABLE_RECORDS: z.string().min(1),
   /** This agent's dead-letter queue: a message refused for a security reason goes there at once, never into retries. */
   AGENTSEC_DLQ_URL: z.string().optional(),
   /**

@@ -1,4 +1,4 @@
-import { DynamoDBDocumentClient, GetCommand, PutCommand, paginateScan } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand, paginateScan } from '@aws-sdk/lib-dynamodb';
 import { TABLES } from '../kernel/tables';
 import { writeIf } from '../kernel/conditional-write';
 import type { EffectLog, OutboxRecord, SideEffect } from '../kernel/tools/effects';
@@ -22,7 +22,10 @@ export class Outbox implements EffectLog {
     private readonly now: () => Date = () => new Date(),
   ) {}
 
-  /** Records `effect` under `effectId`; false, with nothing written, when that id is already recorded. */
+  /**
+   * Records `effect` under `effectId`; false, with nothing written, when that id is already recorded. Only the effect
+   * gateway calls it (and only its role may write the outbox), after checking the directive.
+   */
   async record(effectId: string, effect: SideEffect): Promise<boolean> {
     const item: OutboxRecord = { ...withoutUndefined(effect), effectId, recordedAt: this.now().toISOString() };
     return writeIf(() =>
@@ -42,6 +45,22 @@ export class Outbox implements EffectLog {
   async get(effectId: string): Promise<OutboxRecord | undefined> {
     const out = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: { [KEY]: effectId }, ConsistentRead: true }));
     return out.Item as OutboxRecord | undefined;
+  }
+
+  /** Marks a recorded effect dispatched (its sender did it); false when it already was. */
+  async markDispatched(effectId: string): Promise<boolean> {
+    return writeIf(() =>
+      this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { [KEY]: effectId },
+          UpdateExpression: 'SET #at = :at',
+          ConditionExpression: 'attribute_exists(#id) AND attribute_not_exists(#at)',
+          ExpressionAttributeNames: { '#id': KEY, '#at': 'dispatchedAt' },
+          ExpressionAttributeValues: { ':at': this.now().toISOString() },
+        }),
+      ),
+    );
   }
 
   /** Every record (a full scan: for tests and operators, never on a request path). */

@@ -1,8 +1,7 @@
 import * as z from 'zod';
 import { sha256Hex } from '../kernel/canonical';
-import { patientRecord } from './fixtures/patient-records';
-import { patientIdSchema } from './read-patient-record';
-import { defineTool } from '../kernel/tools/tool';
+import { chartRecordId, patientIdSchema } from './patients';
+import { defineTool, recordsOf } from '../kernel/tools/tool';
 
 export const PrescribeArgs = z.strictObject({
   patientId: patientIdSchema,
@@ -10,14 +9,15 @@ export const PrescribeArgs = z.strictObject({
   doseMg: z.number().positive().max(5000).describe('Dose in milligrams'),
 });
 
-/** Issues a prescription: the order is the effect the runtime writes to the outbox. */
+/** Issues a prescription for a patient with a chart: the order is the effect the runtime writes to the outbox. */
 export const prescribe = defineTool({
   name: 'prescribe',
   argsName: 'PrescribeArgs',
   args: PrescribeArgs,
-  execute({ patientId, drug, doseMg }, { effectId }) {
-    if (!patientRecord(patientId)) return { content: `No patient ${patientId}; nothing was prescribed.` };
-    const prescriptionId = `RX-${sha256Hex(effectId).slice(0, 8).toUpperCase()}`;
+  reads: ['records'],
+  async execute({ patientId, drug, doseMg }, ctx) {
+    if (!(await recordsOf(ctx).read(chartRecordId(patientId)))) return { content: `No patient ${patientId}; nothing was prescribed.` };
+    const prescriptionId = `RX-${sha256Hex(ctx.effectId).slice(0, 8).toUpperCase()}`;
     return {
       content: `Prescription ${prescriptionId} issued for ${patientId}: ${drug} ${doseMg} mg.`,
       effect: { kind: 'prescription', prescriptionId, patientId, drug, doseMg },

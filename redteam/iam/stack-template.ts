@@ -66,6 +66,7 @@ export class StackTemplate {
       ...[...this.stack.agents.values()].map((a) => [a.actorName, a.role]),
       ['api', this.stack.api.role],
       ['signer', this.stack.signer.role],
+      ['effects', this.stack.effects.role],
     ]);
     const role = roles[actor];
     if (!role) throw new Error(`no role for ${actor}`);
@@ -84,7 +85,13 @@ export class StackTemplate {
         return this.id(this.stack.agent(resource.agent).queue);
       case 'function': {
         const fn =
-          resource.actor === 'signer' ? this.stack.signer.handler.fn : resource.actor === 'api' ? this.stack.api.handler.fn : this.stack.agent(resource.actor).handler.fn;
+          resource.actor === 'signer'
+            ? this.stack.signer.handler.fn
+            : resource.actor === 'effects'
+              ? this.stack.effects.handler.fn
+              : resource.actor === 'api'
+                ? this.stack.api.handler.fn
+                : this.stack.agent(resource.actor).handler.fn;
         return this.id(fn);
       }
     }

@@ -12,6 +12,9 @@ import { prepareMessage } from '../../functions/kernel/messages/send';
 import { createAgentHandler } from '../../functions/handlers/agent-lambda';
 import { loadTopology, parseTopology } from '../../functions/kernel/topology/topology';
 import { InProcessSignerClient } from '../../functions/signer/signer-client';
+import { InProcessEffectGateway } from '../../functions/effects/client';
+import { MemorySender } from '../../functions/effects/senders';
+import { effectGatewayFromEnvironment } from '../../functions/handlers/effects';
 import { signerFromEnvironment } from '../../functions/handlers/signer';
 import { environmentFor } from '../../localstack/provision';
 import { createLambdaContext } from '../../localstack/lambda-runtime';
@@ -100,7 +103,8 @@ describe('duplicate delivery', () => {
     const models = { AGENTSEC_ONPREM_MODEL_URL: cloud.cloud.model.url, AGENTSEC_PARTNER_MODEL_URL: cloud.cloud.model.url, AGENTSEC_EXTERNAL_MODEL_URL: cloud.cloud.model.url };
     const env = { ...process.env, ...models, ...environmentFor(cloud.state, { agent: 'edge', sendsTo: ['core'], signerFunction: 'signer' }) };
     const signer = new InProcessSignerClient(signerFromEnvironment({ ...process.env, ...environmentFor(cloud.state, { sendsTo: ['core', 'edge'] }) }));
-    const handler = createAgentHandler(EffectorAgent, { env, signer: () => signer });
+    const effects = new InProcessEffectGateway(effectGatewayFromEnvironment({ ...process.env, ...environmentFor(cloud.state, { sendsTo: [] }) }, undefined, new MemorySender()));
+    const handler = createAgentHandler(EffectorAgent, { env, signer: () => signer, effects: () => effects });
     const record = {
       messageId: randomUUID(),
       body: JSON.stringify(message),

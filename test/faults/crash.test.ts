@@ -31,9 +31,10 @@ describe('a handler killed in the middle of its work', () => {
     expect(run.entries.filter((e) => e.type === 'directive.signed')).toHaveLength(1);
   });
 
-  it.concurrent('an effector killed after spending its directive, before recording the effect: the appointment is booked once', async () => {
+  it.concurrent('an effector killed after spending its directive, before its effect was recorded: the appointment is booked once', async () => {
+    // The effect gateway's outbox write hangs, so the scheduler's invocation waiting on it is killed at its timeout.
     const run = await killedOnce(
-      (id) => [{ name: 'scheduler dies before booking', fault: 'hang', service: 'dynamodb', origins: ['scheduler'], when: outboxWrite(id), first: 1 }],
+      (id) => [{ name: 'scheduler dies before booking', fault: 'hang', service: 'dynamodb', origins: ['effects'], when: outboxWrite(id), first: 1 }],
       { text: 'Ask the scheduler to schedule_appointment for P-1001 in cardiology.', classification: CONFIDENTIAL, allow: ['schedule_appointment'] },
     );
     expect(suite.faults.injected('scheduler dies before booking')).toBe(1);

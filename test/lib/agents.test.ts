@@ -30,7 +30,7 @@ describe('the agents', () => {
 
   it('runs every function on Node.js 24 on arm64 with JSON logs to its own log group', () => {
     const fns = Object.values(s.json.Resources).filter((r) => r.Type === 'AWS::Lambda::Function');
-    expect(fns).toHaveLength(s.topology.agents.size + 2);
+    expect(fns).toHaveLength(s.topology.agents.size + 3);
     for (const fn of fns) {
       expect(fn.Properties).toMatchObject({
         Runtime: 'nodejs24.x',

@@ -86,7 +86,7 @@ describe('npx cdk synth', () => {
       expect(js.length / js.split('\n').length).toBeGreaterThan(200);
     }
     const functions = Object.values(template.Resources).filter((r) => r.Type === 'AWS::Lambda::Function');
-    expect(functions).toHaveLength(7);
+    expect(functions).toHaveLength(8);
   });
 });
 

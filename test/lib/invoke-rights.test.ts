@@ -5,7 +5,7 @@ import { principalRoles } from './support/template-lookup';
 /**
  * DESIGN §3: who may invoke which function, evaluated on the synthesized template for every principal × function.
  * Agents are reached only through their queues; the signer by the agents (sealed requests) and the API (votes,
- * resumes); nothing else is invocable by any AgentSec role.
+ * resumes); the effect gateway by the agents that own tools; nothing else is invocable by any AgentSec role.
  */
 describe('invoke rights', () => {
   let s: Synthesized;
@@ -19,8 +19,10 @@ describe('invoke rights', () => {
 
   /** The functions a principal may invoke, by the name of the function's actor. */
   function expectedInvocations(principal: string): string[] {
-    if (s.topology.agents.has(principal) || principal === 'api') return ['signer'];
-    return [];
+    const agent = s.topology.agents.get(principal);
+    // Tool owners record effects through the gateway; everyone who asks for directives or votes reaches the signer.
+    if (agent) return agent.tools.length > 0 ? ['signer', 'effects'] : ['signer'];
+    return principal === 'api' ? ['signer'] : [];
   }
 
   it('every principal × function × lambda:InvokeFunction is what the topology implies', async () => {
@@ -29,6 +31,7 @@ describe('invoke rights', () => {
       ...[...s.stack.agents.values()].map((a) => [logicalIdOf(s.stack, a.handler.fn), a.actorName] as [string, string]),
       [logicalIdOf(s.stack, s.stack.api.handler.fn), 'api'],
       [logicalIdOf(s.stack, s.stack.signer.handler.fn), 'signer'],
+      [logicalIdOf(s.stack, s.stack.effects.handler.fn), 'effects'],
     ]);
     const wrong: string[] = [];
     for (const [principal, role] of roles) {

@@ -9,7 +9,8 @@ type ItemAction = (typeof ITEM_ACTIONS)[number];
 
 /**
  * The least each duty needs (DESIGN §4, §5, §7): the ledger is append-only, a nonce is consumed with one
- * conditional put, side effects are written by tool owners, commands by the API, the kernel agent and the signer.
+ * conditional put, side effects are written by tool owners, commands by the API, the kernel agent and the signer;
+ * classified records are read by the owners of a tool that reads them.
  */
 function expectedTableAccess(s: Synthesized, principal: string, table: TableName): ItemAction[] {
   const agent = s.topology.agents.get(principal);
@@ -20,8 +21,10 @@ function expectedTableAccess(s: Synthesized, principal: string, table: TableName
     commands: principal === 'api' ? ['GetItem', 'PutItem', 'UpdateItem'] : principal === 'core' || principal === 'signer' ? ['GetItem', 'UpdateItem'] : [],
     approvals:
       principal === 'api' ? ['GetItem', 'Query', 'Scan'] : principal === 'signer' ? ['GetItem', 'PutItem', 'ConditionCheckItem', 'UpdateItem', 'Query'] : [],
-    outbox: agent && agent.tools.length > 0 ? ['GetItem', 'PutItem'] : [],
+    outbox: principal === 'effects' ? ['GetItem', 'PutItem', 'UpdateItem'] : [],
     continuations: agent && agent.tools.length > 0 ? ['GetItem', 'PutItem'] : [],
+    // Classified records: one item by id, for the owners of a tool the topology says reads records (DESIGN §3).
+    records: agent && agent.tools.some((t) => s.topology.tool(t).reads.includes('records')) ? ['GetItem'] : [],
   };
   return rules[table];
 }
@@ -70,7 +73,11 @@ describe('the tables', () => {
 
   /** The partition a principal names in a legitimate request: its own in a table of own partitions. */
   const ownContext = (principal: string, table: TableName): Record<string, string> =>
-    'ownPartitions' in TABLES[table] ? { 'dynamodb:LeadingKeys': `${principal}#item` } : {};
+    'ownPartitions' in TABLES[table]
+      ? { 'dynamodb:LeadingKeys': `${principal}#item` }
+      : table === 'records'
+        ? { 'dynamodb:LeadingKeys': principal } // the records sealed for it, in its partition
+        : {};
 
   it('every principal × table × item action is the least its duties need', async () => {
     const wrong: string[] = [];
@@ -116,6 +123,16 @@ describe('the tables', () => {
     expect(await put('continuations', 'analyst#work#5c1e0f3a')).toBe(false);
     expect(await put('idempotency', 'analyst#deliver#abc')).toBe(false);
     expect(await put('nonces', 'edge#message#5c1e0f3a')).toBe(true);
+  });
+
+  it('only the effect gateway writes the outbox: no agent can record or overwrite an effect', async () => {
+    const writers: string[] = [];
+    for (const [principal, role] of roles) {
+      for (const action of ['PutItem', 'UpdateItem', 'DeleteItem', 'BatchWriteItem']) {
+        if (await evaluator.allows({ caller: { role }, action: `dynamodb:${action}`, resource: tableId('outbox') })) writers.push(`${principal} ${action}`);
+      }
+    }
+    expect(writers).toEqual(['effects PutItem', 'effects UpdateItem']);
   });
 
   it('only the signer writes approvals: no agent and not the API can forge a vote', async () => {

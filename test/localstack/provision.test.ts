@@ -7,15 +7,18 @@ import {
   DescribeUserPoolCommand,
 } from '@aws-sdk/client-cognito-identity-provider';
 import { DescribeTableCommand, DescribeTimeToLiveCommand } from '@aws-sdk/client-dynamodb';
+import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { CreateAliasCommand, CreateKeyCommand, DescribeKeyCommand, ListAliasesCommand, ListResourceTagsCommand, SignCommand } from '@aws-sdk/client-kms';
 import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import { readEnvironment } from '../../functions/platform/environment';
-import { LEVELS } from '../../functions/kernel/labels';
+import { LEVELS, formatLabel } from '../../functions/kernel/labels';
+import { EnvelopeCipher } from '../../functions/kernel/messages/envelope-cipher';
+import { CHART_LABEL, PATIENT_RECORDS, hospitalRecords } from '../../localstack/fixtures/patient-records';
 import { TABLES, TableName } from '../../functions/kernel/tables';
 import { login } from '../../localstack/cognito';
 import { readLocalState, writeLocalState } from '../../localstack/local-state';
 import { environmentFor, provisionLocalCloud } from '../../localstack/provision';
-import { dynamo, emulatorEndpoint, kms } from '../support/aws';
+import { documentClient, dynamo, emulatorEndpoint, kms } from '../support/aws';
 import { cognito, sqs, topologyWith, uniquePrefix } from './support';
 
 const topology = topologyWith({ visibilityTimeoutSeconds: 7, maxReceiveCount: 4 });
@@ -116,6 +119,25 @@ describe('provisioning the local cloud', () => {
     expect(aliases).toHaveLength(LEVELS.length + 1);
     const alice = resources.users.find((u) => u.username === 'alice')!;
     await expect(login({ endpoint: emulatorEndpoint(), userPoolClientId: resources.userPoolClientId, ...alice })).resolves.toBeDefined();
+  });
+
+  it('seals the classified records into the records table, one copy per cleared reader, nothing in clear, again the same', async () => {
+    const items = async () =>
+      ((await documentClient().send(new ScanCommand({ TableName: resources.tables.records }))).Items ?? [])
+        .sort((a, b) => `${a.reader}/${a.recordId}`.localeCompare(`${b.reader}/${b.recordId}`));
+    const first = await items();
+    const expected = hospitalRecords().flatMap((r) => topology.recordReadersOf(r.label).map((a) => `${a.name} ${r.recordId} ${formatLabel(r.label)}`));
+    expect(first.map((i) => `${i.reader} ${i.recordId} ${i.label}`).sort()).toEqual(expected.sort());
+    expect(first.map((i) => Object.keys(i).sort())).toEqual(first.map(() => ['ciphertext', 'label', 'reader', 'recordId']));
+    const stored = JSON.stringify(first);
+    for (const r of PATIENT_RECORDS) for (const value of [r.name, r.address, r.passcode, r.diagnosis]) expect(stored).not.toContain(value);
+    // Each copy opens for its reader, under its id and label.
+    const cipher = new EnvelopeCipher({ kms: kms(), keyArns: resources.keys });
+    const chart = first.find((i) => i.reader === 'analyst' && i.recordId === 'chart/P-1001')!;
+    const opened = await cipher.openRecord({ recordId: 'chart/P-1001', label: CHART_LABEL, reader: 'analyst', ciphertext: chart.ciphertext });
+    expect(JSON.parse(opened.toString('utf8'))).toMatchObject({ patientId: 'P-1001', name: 'Margaret Hollis' });
+    await provisionLocalCloud({ endpoint: emulatorEndpoint(), topology, prefix, passwords: Object.fromEntries(resources.users.map((u) => [u.username, u.password])) });
+    expect((await items()).map((i) => `${i.reader} ${i.recordId} ${i.label}`)).toEqual(first.map((i) => `${i.reader} ${i.recordId} ${i.label}`));
   });
 
   it('provisioning never takes a symmetric key as the authority key', async () => {

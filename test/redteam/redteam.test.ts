@@ -72,6 +72,8 @@ it('a compromised agent runtime forges nothing: every AWS call its role could ma
   expect(new Set(attempts.map((o) => o.name.split(':')[0]))).toEqual(new Set(['auditor', 'analyst', 'scheduler', 'edge']));
   expect(attempts.filter((o) => o.verdict !== 'blocked' && o.verdict !== 'residual')).toEqual([]);
   expect(attempts.filter((o) => o.anomaly)).toEqual([]);
+  // The one open gap, named by the design: entries in another actor's name on the shared ledger chain (DESIGN §7).
+  expect(attempts.filter((o) => o.verdict === 'residual').map((o) => o.name.split(': ')[1])).toEqual(Array(4).fill('append a ledger entry in another actor’s name'));
 });
 
 it('an agent cannot drop a compartment from what it writes: a SECRET/MEDICAL result sent at SECRET is refused', () => {

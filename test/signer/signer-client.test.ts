@@ -105,6 +105,7 @@ describe('the signer function', () => {
       AGENTSEC_TABLE_OUTBOX: 'unused-outbox',
       AGENTSEC_TABLE_IDEMPOTENCY: 'unused-idempotency',
       AGENTSEC_TABLE_CONTINUATIONS: 'unused-continuations',
+      AGENTSEC_TABLE_RECORDS: 'unused-records',
       POWERTOOLS_LOG_LEVEL: 'SILENT',
     });
     const { handler } = await import('../../functions/handlers/signer');

@@ -8,6 +8,7 @@ const effect = (messageId: string, body: string): SideEffect => ({
   commandId: 'c-1',
   messageId,
   directiveId: 'd-1',
+  args: { to: 'x@y.example', body },
   payload: { kind: 'email', to: 'x@y.example', body },
 });
 

@@ -41,15 +41,15 @@ export async function createSigningKey(client = kms()): Promise<string> {
   return out.KeyMetadata!.Arn!;
 }
 
-/** A fresh table with a string partition key and an optional numeric sort key. */
-export async function createTable(name: string, partitionKey: string, sortKey?: string): Promise<string> {
+/** A fresh table with a string partition key and an optional sort key (numeric unless `sortKeyType` says `S`). */
+export async function createTable(name: string, partitionKey: string, sortKey?: string, sortKeyType: 'N' | 'S' = 'N'): Promise<string> {
   await dynamo().send(
     new CreateTableCommand({
       TableName: name,
       BillingMode: 'PAY_PER_REQUEST',
       AttributeDefinitions: [
         { AttributeName: partitionKey, AttributeType: ScalarAttributeType.S },
-        ...(sortKey ? [{ AttributeName: sortKey, AttributeType: ScalarAttributeType.N }] : []),
+        ...(sortKey ? [{ AttributeName: sortKey, AttributeType: sortKeyType === 'S' ? ScalarAttributeType.S : ScalarAttributeType.N }] : []),
       ],
       KeySchema: [
         { AttributeName: partitionKey, KeyType: KeyType.HASH },

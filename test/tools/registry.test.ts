@@ -4,13 +4,17 @@ import embedded from '../../agentsec.config.json';
 import type { ToolSpec } from '../../functions/platform/model-client';
 import { redact } from '../../functions/kernel/flow/redaction';
 import { loadTopology, parseTopology } from '../../functions/kernel/topology/topology';
-import { PATIENT_RECORDS } from '../../functions/tools/fixtures/patient-records';
+import { PATIENT_RECORDS, hospitalRecords } from '../../localstack/fixtures/patient-records';
 import { PUBLIC_PAGES } from '../../functions/tools/fixtures/public-pages';
 import { DEFAULT_TOOLS, FunctionToolSpec, ToolRegistry, ToolRegistryError, toolRegistry, toolSpecs } from '../../functions/tools/registry';
-import { defineTool } from '../../functions/kernel/tools/tool';
+import { RecordReader, ToolContext, defineTool } from '../../functions/kernel/tools/tool';
 
 const topology = loadTopology();
-const ctx = { agent: 'analyst', commandId: 'c', principal: 'alice', effectId: 'e' };
+/** The seeded records, already opened: what the kernel's reader gives a cleared tool (test/tools/records.test.ts proves that part). */
+const seeded: RecordReader = {
+  read: async (recordId) => hospitalRecords().find((r) => r.recordId === recordId),
+};
+const ctx: ToolContext = { agent: 'analyst', commandId: 'c', principal: 'alice', effectId: 'e', records: seeded };
 
 /** The problems a registry built from `definitions` and `topology` reports at start-up. */
 function startupProblems(t = topology, definitions = DEFAULT_TOOLS): readonly string[] {
@@ -49,6 +53,23 @@ describe('the tool registry', () => {
     expect(startupProblems(t)).toEqual(['tool "send_email": the topology names args schema "SendFaxArgs", the registry has "SendEmailArgs"']);
   });
 
+  it('fails at start-up when the topology and the code disagree about the records a tool reads', () => {
+    const t = parseTopology({ ...embedded, tools: { ...embedded.tools, prescribe: { ...embedded.tools.prescribe, reads: [] } } });
+    expect(startupProblems(t)).toEqual(['tool "prescribe": the topology says it reads [], the code [records]']);
+    const u = parseTopology({ ...embedded, tools: { ...embedded.tools, send_email: { ...embedded.tools.send_email, reads: ['records'] } } });
+    expect(startupProblems(u)).toEqual(['tool "send_email": the topology says it reads [records], the code []']);
+  });
+
+  it("an agent's registry holds its own tools only, and needs no other in its bundle", () => {
+    for (const agent of topology.agents.values()) {
+      expect(toolRegistry(topology, agent.name).names().sort()).toEqual([...agent.tools].sort());
+      const own = DEFAULT_TOOLS.filter((d) => agent.tools.includes(d.name));
+      expect(new ToolRegistry(topology, own, { agent: agent.name }).names().sort()).toEqual([...agent.tools].sort());
+    }
+    expect(toolRegistry(topology, 'edge').get('read_patient_record')).toBeUndefined();
+    expect(() => new ToolRegistry(topology, [], { agent: 'analyst' })).toThrow(ToolRegistryError);
+  });
+
   it('fails at start-up when code defines one tool twice', () => {
     const twin = defineTool({ name: 'send_email', argsName: 'SendEmailArgs', args: z.object({}), execute: () => ({ content: '' }) });
     expect(startupProblems(topology, [...DEFAULT_TOOLS, twin])).toEqual(['tool "send_email" is defined twice']);
@@ -85,7 +106,7 @@ describe('tool specs for the model', () => {
 });
 
 describe('the default tools', () => {
-  it('read_patient_record returns the five fictional records and nothing for an unknown id', async () => {
+  it('read_patient_record returns the five fictional records, read through its record reader, and nothing for an unknown id', async () => {
     const { definition } = toolRegistry(topology).get('read_patient_record')!;
     expect(PATIENT_RECORDS.map((r) => r.patientId)).toEqual(['P-1001', 'P-1002', 'P-1003', 'P-1004', 'P-1005']);
     for (const r of PATIENT_RECORDS) {

@@ -103,6 +103,37 @@ export function stateContextOf(address: StateAddress): Record<string, string> {
   return { from: address.owner, to: address.owner, label: formatLabel(address.label), purpose: 'state', ...compartmentKeysOf(address.label) };
 }
 
+/**
+ * The sealer of classified records (`from` in their encryption context): the record seeder, locally the provisioning
+ * code, on AWS the operator's seeding role. The `:` keeps it outside the grammar of agent names, so no agent's
+ * GenerateDataKey grant (`from` = its own name) can ever seal a record.
+ */
+export const RECORD_SEALER = 'records:seeder';
+
+/** A classified record at rest (DESIGN §3): its id, its label and the agent it is sealed for, all bound into its context. */
+export interface RecordAddress {
+  readonly recordId: string;
+  readonly label: Label;
+  /** The agent that may open this copy (`to`): the seeder seals a record once for each agent cleared to read it. */
+  readonly reader: string;
+}
+
+/**
+ * The encryption context of a record: from {@link RECORD_SEALER} to its reader, `purpose` = `record`, its label and id,
+ * and one key per compartment. IAM lets only the addressee decrypt (`to`), at levels its clearance dominates, and
+ * denies it every compartment it lacks (DESIGN §3), as for a message.
+ */
+export function recordContextOf(address: RecordAddress): Record<string, string> {
+  return {
+    from: RECORD_SEALER,
+    to: address.reader,
+    label: formatLabel(address.label),
+    purpose: 'record',
+    recordId: address.recordId,
+    ...compartmentKeysOf(address.label),
+  };
+}
+
 const stateBodySchema = z.object({ commandId: z.string(), body: z.string() }).strict();
 
 function parseJson(text: string): unknown {
@@ -196,6 +227,26 @@ export class EnvelopeCipher {
       throw new SecurityError('CONTEXT_MISMATCH', `state sealed for command ${parsed.data.commandId} opened for ${input.commandId}`);
     }
     return Buffer.from(parsed.data.body, 'base64');
+  }
+
+  /**
+   * Seals a classified record for one reader under the key of its label's level, with its id, label and reader in the
+   * encryption context (one data key per copy, one KMS call). Only the record seeder's role may create such data keys
+   * on AWS.
+   */
+  async sealRecord(input: RecordAddress & { readonly plaintext: Uint8Array | string }): Promise<string> {
+    const keyring = new KmsKeyringNode({ generatorKeyId: this.keyArn(input.label.level), clientProvider: kmsAdapter(this.kms) });
+    const { result } = await encrypt(keyring, input.plaintext, { encryptionContext: recordContextOf(input), suiteId: MESSAGE_SUITE });
+    return result.toString('base64');
+  }
+
+  /**
+   * Opens a record sealed by {@link sealRecord} as this id, label and reader (one KMS call); a record moved to another
+   * id or reader, or relabelled, is CONTEXT_MISMATCH before KMS is asked, and KMS refuses a caller IAM does not let open
+   * it (NOT_AUTHORIZED): another addressee, a level its clearance does not dominate, a compartment it lacks.
+   */
+  openRecord(input: RecordAddress & { readonly ciphertext: string }): Promise<Buffer> {
+    return this.openUnder(input.ciphertext, recordContextOf(input), input.label.level, `record ${input.recordId}`);
   }
 
   /** Decrypts `ciphertext` under the key of `level`, refusing any context but `expected`. */

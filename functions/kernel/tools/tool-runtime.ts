@@ -9,6 +9,8 @@ import type { EffectLog, SideEffect } from './effects';
 import { SingleUseStore } from '../messages/single-use';
 import type { Topology } from '../topology/topology';
 import type { RegisteredTool, ToolRegistry } from './registry';
+import { RecordAccess, recordReader } from './records';
+import type { RecordReader } from './tool';
 
 /** A tool call as a model proposed it: data, not yet trusted. */
 export interface ToolCall {
@@ -35,6 +37,8 @@ export interface RunToolInput {
   readonly ledger: LedgerWriter;
   /** The tools, checked against the topology at start-up; the kernel imports none of them. */
   readonly registry: ToolRegistry;
+  /** Classified records, for the tools the topology says read them (DESIGN §3). @default none: such a tool fails */
+  readonly records?: RecordAccess;
 }
 
 export interface ToolRunResult {
@@ -83,10 +87,19 @@ export async function runTool(input: RunToolInput): Promise<ToolRunResult> {
     // The directive's id names its one side effect; a low tool's call is named by where it was made.
     const effectId = claims ? claims.id : `${commandId}:${messageId}:${tool.config.name}:${argsDigest}`;
     let duplicate = claims ? await spendDirective(input, claims) : false;
-    const outcome = await tool.definition.execute(args, { agent, commandId, principal: input.principal, effectId });
+    const records = recordsFor(input, tool);
+    const outcome = await tool.definition.execute(args, { agent, commandId, principal: input.principal, effectId, ...(records && { records }) });
     if (!duplicate && (claims || outcome.effect)) {
-      const effect: SideEffect = { tool: tool.config.name, agent, commandId, messageId, directiveId, payload: outcome.effect ?? null };
-      duplicate = !(await recordEffectOnce(input.outbox, effectId, effect));
+      const effect: SideEffect = {
+        tool: tool.config.name,
+        agent,
+        commandId,
+        messageId,
+        directiveId,
+        args: args as Record<string, unknown>,
+        payload: outcome.effect ?? null,
+      };
+      duplicate = !(await recordEffectOnce(input.outbox, effectId, effect, input.directive));
     }
     await ledger.append({
       type: 'tool.executed',
@@ -128,6 +141,17 @@ function ownedTool(topology: Topology, registry: ToolRegistry, agent: string, na
 /** No read up (DESIGN §2): an agent never receives a tool result its clearance does not dominate. */
 function assertResultReadable(topology: Topology, agent: string, tool: RegisteredTool): void {
   assertNoReadUp(agent, topology.agent(agent).clearance, tool.config.resultLabel, `${tool.config.name} results`);
+}
+
+/**
+ * The records reader of a tool the topology says reads records, bound to the running agent's clearance and the tool's
+ * result label (DESIGN §2, §3); no reader for any other tool.
+ */
+function recordsFor(input: RunToolInput, tool: RegisteredTool): RecordReader | undefined {
+  if (!tool.config.reads.includes('records')) return undefined;
+  if (!input.records) throw new Error(`tool ${tool.config.name} reads records, but the tool runtime was given no record store`);
+  const { clearance } = input.topology.agent(input.agent);
+  return recordReader({ access: input.records, agent: input.agent, clearance, ceiling: tool.config.resultLabel, tool: tool.config.name });
 }
 
 /** Arguments that fit the tool's schema exactly: what the directive binds is what runs (DESIGN §5). */
@@ -184,8 +208,8 @@ async function spendDirective(input: RunToolInput, claims: DirectiveClaims): Pro
  * Writes the side effect once per effect id. True when written now; false when this same message wrote it
  * before (a duplicate delivery: nothing happens twice); REPLAY when another message did.
  */
-async function recordEffectOnce(outbox: EffectLog, effectId: string, effect: SideEffect): Promise<boolean> {
-  if (await outbox.record(effectId, effect)) return true;
+async function recordEffectOnce(outbox: EffectLog, effectId: string, effect: SideEffect, directive?: SignedDirective): Promise<boolean> {
+  if (await outbox.record(effectId, effect, directive)) return true;
   const existing = await outbox.get(effectId);
   if (existing?.messageId === effect.messageId) return false;
   throw new SecurityError('REPLAY', `effect ${effectId} was already recorded for another call`);

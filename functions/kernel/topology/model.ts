@@ -1,6 +1,9 @@
 import { LEVELS, Label, label as makeLabel, dominates } from '../labels';
 import type { TopologyOutput } from './shape';
 
+export { READABLE_STORES } from './shape';
+export type { ReadableStore } from './shape';
+
 /**
  * The topology file `agentsec.config.json` is the single source of truth: the CDK stack, the IAM matrix,
  * the local cloud and the tests all read it through {@link loadTopology}. Nothing it says is repeated
@@ -95,6 +98,16 @@ export class Topology {
   /** Agents whose clearance dominates `l`: those who may read it. */
   readersOf(l: Label): AgentConfig[] {
     return [...this.agents.values()].filter((a) => dominates(a.clearance, l));
+  }
+
+  /** Agents that own a tool the topology says reads classified records (`reads: ["records"]`, DESIGN §3). */
+  recordReaders(): AgentConfig[] {
+    return [...this.agents.values()].filter((a) => a.tools.some((t) => this.tool(t).reads.includes('records')));
+  }
+
+  /** The record readers cleared for `l` (no read up, DESIGN §2): the record seeder seals a record labelled `l` for each. */
+  recordReadersOf(l: Label): AgentConfig[] {
+    return this.recordReaders().filter((a) => dominates(a.clearance, l));
   }
 
   agentNames(): string[] {

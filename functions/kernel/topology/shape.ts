@@ -37,6 +37,10 @@ const agentSchema = z
   })
   .strict();
 
+/** Stores of classified data a tool may read: `records`, the sealed records table (DESIGN §3: data at rest). */
+export const READABLE_STORES = ['records'] as const;
+export type ReadableStore = (typeof READABLE_STORES)[number];
+
 const toolSchema = z
   .object({
     description: z.string().default(''),
@@ -44,6 +48,10 @@ const toolSchema = z
     owners: z.array(name).min(1).describe('Agents allowed to run this tool'),
     args: z.string().min(1).describe('Name of the argument schema in the tool registry'),
     resultLabel: labelSchema,
+    reads: z
+      .array(z.enum(READABLE_STORES))
+      .default([])
+      .describe('Stores of classified data the tool reads ("records": the sealed records table); its owners are granted reads of it, up to their clearance'),
     approvals: z.number().int().min(1).max(10).optional().describe('Distinct human approvals a critical tool needs'),
   })
   .strict();

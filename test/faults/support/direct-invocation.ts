@@ -12,6 +12,9 @@ import type { AgentMessage } from '../../../functions/kernel/messages/envelope';
 import { KERNEL_AGENT } from '../../../functions/kernel/flow/edges';
 import { prepareMessage } from '../../../functions/kernel/messages/send';
 import { InProcessSignerClient } from '../../../functions/signer/signer-client';
+import { InProcessEffectGateway } from '../../../functions/effects/client';
+import { MemorySender } from '../../../functions/effects/senders';
+import { effectGatewayFromEnvironment } from '../../../functions/handlers/effects';
 import type { Topology } from '../../../functions/kernel/topology/topology';
 import { environmentFor } from '../../../localstack/handler-environment';
 import { createLambdaContext } from '../../../localstack/lambda-runtime';
@@ -28,7 +31,8 @@ export function agentHandler(state: LocalResources, topology: Topology, agent: s
   const env = { ...process.env, ...models, ...environmentFor(state, { agent, sendsTo: topology.agent(agent).sendsTo, signerFunction: 'signer' }) };
   const signerEnv = { ...process.env, ...environmentFor(state, { sendsTo: topology.agentNames() }) };
   const signer = new InProcessSignerClient(signerFromEnvironment(signerEnv, topology));
-  return createAgentHandler(agent === KERNEL_AGENT ? CoreAgent : EffectorAgent, { env, topology, signer: () => signer });
+  const effects = new InProcessEffectGateway(effectGatewayFromEnvironment(signerEnv, topology, new MemorySender()));
+  return createAgentHandler(agent === KERNEL_AGENT ? CoreAgent : EffectorAgent, { env, topology, signer: () => signer, effects: () => effects });
 }
 
 /** A task from core, sealed as core seals it. */

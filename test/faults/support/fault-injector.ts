@@ -138,8 +138,9 @@ export class InjectedCrash extends Error {
 const never = <T>() => new Promise<T>(() => undefined);
 
 /** Which function built a client, from the call stack at construction (test-only attribution). */
-function originOfConstruction(): 'agent' | 'signer' | 'api' | 'other' {
+function originOfConstruction(): 'agent' | 'signer' | 'api' | 'effects' | 'other' {
   const stack = new Error().stack ?? '';
+  if (stack.includes('effectGatewayFromEnvironment')) return 'effects';
   if (stack.includes('createAgentContext')) return 'agent';
   if (stack.includes('signerFromEnvironment')) return 'signer';
   if (stack.includes('createApiContext')) return 'api';

@@ -14,7 +14,12 @@ import { TABLES } from '../../../functions/kernel/tables';
 import { RunToolInput, ToolCall, ToolRunResult, runTool } from '../../../functions/kernel/tools/tool-runtime';
 import { Topology, loadTopology } from '../../../functions/kernel/topology/topology';
 import { toolRegistry } from '../../../functions/tools/registry';
-import { createSigningKey, createTable, documentClient, kms, unique } from '../../support/aws';
+import { EnvelopeCipher } from '../../../functions/kernel/messages/envelope-cipher';
+import type { RecordAccess } from '../../../functions/kernel/tools/records';
+import { RecordStore } from '../../../functions/stores/records';
+import { hospitalRecords } from '../../../localstack/fixtures/patient-records';
+import { seedRecords } from '../../../localstack/provision-records';
+import { createLevelKeys, createSigningKey, createTable, documentClient, kms, unique } from '../../support/aws';
 
 /** The real pieces the tool runtime uses, on the emulator: tables, the authority key and an impostor key. */
 export class ToolRuntimeBed {
@@ -25,17 +30,24 @@ export class ToolRuntimeBed {
     readonly authorityKeyArn: string,
     readonly impostorKeyArn: string,
     readonly tables: { ledger: string; nonces: string; outbox: string },
+    /** The hospital's records, sealed into a records table under fresh level keys, as provisioning seeds them. */
+    readonly records: RecordAccess,
   ) {}
 
   static async create(topology: Topology = loadTopology()): Promise<ToolRuntimeBed> {
-    const [authority, impostor, ledger, nonces, outbox] = await Promise.all([
+    const [authority, impostor, ledger, nonces, outbox, records, keyArns] = await Promise.all([
       createSigningKey(),
       createSigningKey(),
       createTable(unique('ledger'), TABLES.ledger.partitionKey, TABLES.ledger.sortKey.name),
       createTable(unique('nonces'), TABLES.nonces.partitionKey),
       createTable(unique('outbox'), TABLES.outbox.partitionKey),
+      createTable(unique('records'), TABLES.records.partitionKey, TABLES.records.sortKey.name, 'S'),
+      createLevelKeys(),
     ]);
-    return new ToolRuntimeBed(topology, kms(), documentClient(), authority, impostor, { ledger, nonces, outbox });
+    const doc = documentClient();
+    await seedRecords({ kms: kms(), doc, keyArns, tableName: records, topology, records: hospitalRecords() });
+    const access = { source: new RecordStore(doc, records, topology.compartments), cipher: new EnvelopeCipher({ kms: kms(), keyArns }) };
+    return new ToolRuntimeBed(topology, kms(), doc, authority, impostor, { ledger, nonces, outbox }, access);
   }
 
   /** A fresh command served by `agent`, with its own ledger chain. */
@@ -101,7 +113,8 @@ export class Scenario {
       singleUse: this.singleUse,
       outbox: this.outbox,
       ledger: this.ledger,
-      registry: toolRegistry(this.bed.topology),
+      registry: options.registry ?? toolRegistry(this.bed.topology),
+      records: this.bed.records,
       ...options,
     });
   }

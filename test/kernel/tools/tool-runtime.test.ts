@@ -262,7 +262,7 @@ describe('duplicate delivery', () => {
     const s = bed.scenario('edge');
     const directive = await s.sign(email);
     await s.outbox.record(directive.claims.id, {
-      tool: 'send_email', agent: 'edge', commandId: s.commandId, messageId: s.messageId, directiveId: randomUUID(), payload: null,
+      tool: 'send_email', agent: 'edge', commandId: s.commandId, messageId: s.messageId, directiveId: randomUUID(), args: {}, payload: null,
     });
     const spent = await freshNonces();
     await spent.consume(`directive#${directive.claims.nonce}`, directive.claims.expiresAt);

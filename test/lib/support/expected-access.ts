@@ -45,6 +45,10 @@ export function expectedKeyAccess(topology: Topology, principal: string, key: Ke
     // Commands and answers at most at the highest clearance of any user (DESIGN §8).
     return topology.users.some((u) => levelRank(u.clearance.level) >= levelRank(key));
   }
+  if (principal === 'effects') {
+    // The effect gateway opens the requests agents seal for it, and seals nothing (§5).
+    return action === 'kms:Decrypt' && (key === LEVELS[0] || [...topology.agents.values()].some((a) => a.clearance.level === key));
+  }
   if (principal === 'signer') {
     // It opens the requests agents seal for it under their own clearance, and votes the API seals at the lowest
     // level, to authenticate who asks (§1, §5).
@@ -65,5 +69,5 @@ export function expectedCompartmentAccess(topology: Topology, principal: string,
   const agent = topology.agents.get(principal);
   if (agent) return agent.clearance.compartments.includes(compartment);
   if (principal === 'api') return topology.users.some((u) => u.clearance.compartments.includes(compartment));
-  return principal === 'signer';
+  return principal === 'signer' || principal === 'effects';
 }

@@ -24,7 +24,7 @@ function single(ids: string[], what: string): string {
 
 /**
  * The principals of the stack by name, found as an outside test finds them: agent roles by `agentsec:agent`,
- * the signer by `agentsec:purpose`; the API's role (which has no contract tag) through the construct.
+ * the signer and the effect gateway by `agentsec:purpose`; the API's role (which has no contract tag) through the construct.
  */
 export function principalRoles(s: Synthesized): Map<string, string> {
   const roles = new Map<string, string>();
@@ -33,6 +33,7 @@ export function principalRoles(s: Synthesized): Map<string, string> {
   }
   roles.set('api', logicalIdOf(s.stack, s.stack.api.role));
   roles.set('signer', single(taggedResources(s.json.Resources, 'AWS::IAM::Role', 'agentsec:purpose', 'signer'), 'signer role'));
+  roles.set('effects', single(taggedResources(s.json.Resources, 'AWS::IAM::Role', 'agentsec:purpose', 'effects'), 'effect gateway role'));
   return roles;
 }
 
