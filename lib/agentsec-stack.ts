@@ -1,4 +1,4 @@
-import { CfnOutput, Stack, StackProps } from 'aws-cdk-lib';
+import { CfnOutput, DefaultStackSynthesizer, Fn, Stack, StackProps } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
 import { z } from 'zod';
 import { environmentSchema } from '../functions/platform/environment';
@@ -23,6 +23,7 @@ import { CommandApi } from './command-api';
 import { DataTables } from './data-tables';
 import { EffectGateway } from './effect-gateway';
 import { HandlerFunction } from './handler-function';
+import { KeyAdministrators, checkBreakGlassRoleArn } from './key-policy';
 import { Keyring } from './keyring';
 import { Signer } from './signer';
 
@@ -35,6 +36,11 @@ type HandlerEnvironment = Partial<Record<keyof z.input<typeof environmentSchema>
 export interface AgentSecStackProps extends StackProps {
   /** The topology the whole stack is generated from (`loadTopology()`). */
   readonly topology: Topology;
+  /**
+   * A break-glass role that administers every KMS key instead of the account root (with the CloudFormation
+   * execution role, which stack updates need). @default the account: any IAM administrator may administer the keys
+   */
+  readonly keyAdministratorRoleArn?: string;
 }
 
 /**
@@ -55,9 +61,10 @@ export class AgentSecStack extends Stack {
     super(scope, id, { description: 'AgentSec: LLM agents under labels, clearances, per-level keys and signed directives', ...props });
     const { topology } = props;
 
-    this.keyring = new Keyring(this, 'Keyring');
-    this.authority = new AuthorityKey(this, 'Authority');
-    this.data = new DataTables(this, 'Data');
+    const administrators = this.keyAdministrators(props.keyAdministratorRoleArn);
+    this.keyring = new Keyring(this, 'Keyring', { administrators });
+    this.authority = new AuthorityKey(this, 'Authority', { administrators });
+    this.data = new DataTables(this, 'Data', { administrators });
     this.signer = new Signer(this, 'Signer');
     this.effects = new EffectGateway(this, 'Effects');
     this.api = new CommandApi(this, 'Api');
@@ -136,6 +143,19 @@ export class AgentSecStack extends Stack {
   }
 
   /** The variables of functions/platform/environment.ts for each function: only the queues it may send to. */
+  /**
+   * The break-glass role and the role CloudFormation deploys as, or the account (the default). KMS refuses a key
+   * policy that would lock out its writer, so the deployment role stays an administrator: whoever deploys the
+   * stack can rewrite it, keys included.
+   */
+  private keyAdministrators(breakGlassRoleArn: string | undefined): KeyAdministrators | undefined {
+    if (breakGlassRoleArn === undefined) return undefined;
+    if (!(this.synthesizer instanceof DefaultStackSynthesizer)) {
+      throw new Error('keyAdministratorRoleArn needs the default stack synthesizer (it names the CloudFormation execution role)');
+    }
+    return { breakGlassRoleArn: checkBreakGlassRoleArn(breakGlassRoleArn), deploymentRoleArn: Fn.sub(this.synthesizer.cloudFormationExecutionRoleArn) };
+  }
+
   private configureEnvironments(topology: Topology): void {
     const shared: HandlerEnvironment = {
       AGENTSEC_KEY_ARNS: Stack.of(this).toJsonString(this.keyring.keyArns()),

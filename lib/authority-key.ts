@@ -3,10 +3,12 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
 import { Actor } from './actor';
-import { administrationOnlyKeyPolicy, grantKeyUse, sidOf } from './key-policy';
+import { KeyAdministrators, administrationOnlyKeyPolicy, grantKeyUse, sidOf } from './key-policy';
 import { TAG } from './tags';
 
 export interface AuthorityKeyProps {
+  /** Who administers the key. @default the account (see {@link KeyAdministrators}) */
+  readonly administrators?: KeyAdministrators;
   /** Days KMS waits before deleting the key once scheduled. @default 30 */
   readonly pendingWindowDays?: number;
   /** What happens to the key when the stack is deleted. @default RemovalPolicy.RETAIN */
@@ -29,7 +31,7 @@ export class AuthorityKey extends Construct {
       alias: 'alias/agentsec/authority',
       keySpec: kms.KeySpec.ECC_NIST_P256,
       keyUsage: kms.KeyUsage.SIGN_VERIFY,
-      policy: administrationOnlyKeyPolicy(),
+      policy: administrationOnlyKeyPolicy(props.administrators),
       pendingWindow: Duration.days(props.pendingWindowDays ?? 30),
       removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
     });

@@ -6,12 +6,14 @@ import { Construct } from 'constructs';
 import { anchorPartition } from '../functions/kernel/ledger/checkpoint-anchor';
 import { TABLES, TableName, ownPartitionPattern } from '../functions/kernel/tables';
 import { Actor } from './actor';
-import { administrationOnlyKeyPolicy, viaDynamoDb } from './key-policy';
+import { KeyAdministrators, administrationOnlyKeyPolicy, viaDynamoDb } from './key-policy';
 
 /** The ledger's one chain (functions/kernel/ledger/ledger.ts writes `main` by default). */
 const LEDGER_CHAIN = 'main';
 
 export interface DataTablesProps {
+  /** Who administers the storage key. @default the account (see {@link KeyAdministrators}) */
+  readonly administrators?: KeyAdministrators;
   /** Refuse `DeleteTable` until an operator turns protection off. @default true */
   readonly deletionProtection?: boolean;
   /** What happens to tables and their key when the stack is deleted. @default RemovalPolicy.RETAIN */
@@ -51,7 +53,7 @@ export class DataTables extends Construct {
       description: 'AgentSec tables at rest (usable only through DynamoDB)',
       alias: 'alias/agentsec/storage',
       enableKeyRotation: true,
-      policy: administrationOnlyKeyPolicy(),
+      policy: administrationOnlyKeyPolicy(props.administrators),
       pendingWindow: Duration.days(30),
       removalPolicy,
     });

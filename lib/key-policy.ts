@@ -39,13 +39,38 @@ export const KEY_ADMINISTRATION_ACTIONS = [
   'kms:UpdateKeyDescription',
 ];
 
-/** A key policy that lets the account's IAM administer the key and nothing else. */
-export function administrationOnlyKeyPolicy(): iam.PolicyDocument {
+/**
+ * Who may administer AgentSec's keys. By default the account (any IAM principal its identity policies allow);
+ * with a break-glass role, that role and the CloudFormation execution role only, so no other account
+ * administrator can rewrite a key policy (and with it any Deny in it).
+ */
+export interface KeyAdministrators {
+  /** The break-glass role that administers every key instead of the account root. */
+  readonly breakGlassRoleArn: string;
+  /** The role CloudFormation deploys the stack as: stack updates rewrite key policies, and KMS refuses a key policy its writer could not write again. */
+  readonly deploymentRoleArn: string;
+}
+
+const ROLE_ARN = /^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@\/-]{1,512}$/;
+
+/** Checks a break-glass role ARN given on the command line or in the stack's props; a sentence when it is not one. */
+export function checkBreakGlassRoleArn(arn: string): string {
+  if (!ROLE_ARN.test(arn)) {
+    throw new Error(`keyAdministratorRoleArn must be an IAM role ARN (arn:aws:iam::<account>:role/<name>), got "${arn}"`);
+  }
+  return arn;
+}
+
+/** A key policy that lets the key's administrators administer it and nothing else. */
+export function administrationOnlyKeyPolicy(administrators?: KeyAdministrators): iam.PolicyDocument {
+  const principals = administrators
+    ? [new iam.ArnPrincipal(administrators.breakGlassRoleArn), new iam.ArnPrincipal(administrators.deploymentRoleArn)]
+    : [new iam.AccountRootPrincipal()];
   return new iam.PolicyDocument({
     statements: [
       new iam.PolicyStatement({
         sid: 'KeyAdministrationWithoutCryptographicUse',
-        principals: [new iam.AccountRootPrincipal()],
+        principals,
         actions: KEY_ADMINISTRATION_ACTIONS,
         resources: ['*'],
       }),

@@ -4,10 +4,12 @@ import { Construct } from 'constructs';
 import { LEVELS, Level } from '../functions/kernel/labels';
 import { Actor } from './actor';
 import { RECORD_SEALER, compartmentContextKey } from '../functions/kernel/messages/envelope-cipher';
-import { administrationOnlyKeyPolicy, denyKeyUse, grantKeyUse, sidOf } from './key-policy';
+import { KeyAdministrators, administrationOnlyKeyPolicy, denyKeyUse, grantKeyUse, sidOf } from './key-policy';
 import { TAG } from './tags';
 
 export interface KeyringProps {
+  /** Who administers the keys. @default the account (see {@link KeyAdministrators}) */
+  readonly administrators?: KeyAdministrators;
   /** Days KMS waits before deleting a key scheduled for deletion. @default 30 */
   readonly pendingWindowDays?: number;
   /** What happens to the keys when the stack is deleted. @default RemovalPolicy.RETAIN */
@@ -33,7 +35,7 @@ export class Keyring extends Construct {
         enableKeyRotation: true,
         keySpec: kms.KeySpec.SYMMETRIC_DEFAULT,
         keyUsage: kms.KeyUsage.ENCRYPT_DECRYPT,
-        policy: administrationOnlyKeyPolicy(),
+        policy: administrationOnlyKeyPolicy(props.administrators),
         pendingWindow: Duration.days(props.pendingWindowDays ?? 30),
         removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
       });

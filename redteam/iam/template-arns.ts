@@ -72,6 +72,12 @@ export class TemplateArns {
         if (attr === 'QueueName') return id;
         throw new Error(`no rule for Fn::GetAtt ${id}.${attr}`);
       }
+      if (k === 'Fn::Sub' && typeof arg === 'string') {
+        return arg.replace(/\$\{([^}]+)\}/g, (_, name: string) => {
+          const [id, attr] = name.split('.');
+          return attr ? this.resolve({ 'Fn::GetAtt': [id, attr] }) : this.ref(id);
+        });
+      }
       if (k === 'Fn::Join') {
         const [sep, parts] = arg as [string, unknown[]];
         return (this.resolve(parts) as unknown[]).map(String).join(sep);

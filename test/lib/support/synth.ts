@@ -18,6 +18,8 @@ export interface SynthOptions {
   readonly bundling?: boolean;
   /** The topology to generate from. @default loadTopology() */
   readonly topology?: Topology;
+  /** The stack's break-glass key administrator. @default none: the account administers the keys */
+  readonly keyAdministratorRoleArn?: string;
 }
 
 export interface Synthesized {
@@ -45,7 +47,7 @@ export function synthesize(options: SynthOptions = {}): Synthesized {
     builtinCloudFormationValidation: false,
     context: options.bundling ? {} : { 'aws:cdk:bundling-stacks': [] },
   });
-  const stack = new AgentSecStack(app, STACK_NAME, { topology });
+  const stack = new AgentSecStack(app, STACK_NAME, { topology, keyAdministratorRoleArn: options.keyAdministratorRoleArn });
   const template = Template.fromStack(stack);
   return { app, stack, template, json: template.toJSON() as CloudFormationTemplate, topology };
 }
