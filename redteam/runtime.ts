@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { encryptionContextOf } from '../functions/kernel/messages/envelope-cipher';
+import { RECORD_SEALER, encryptionContextOf, recordContextOf } from '../functions/kernel/messages/envelope-cipher';
 import { EnvelopeCipher } from '../functions/kernel/messages/envelope-cipher';
 import { sealRequest } from '../functions/kernel/messages/sealed-request';
 import { LEVELS, Label, label, levelRank } from '../functions/kernel/labels';
@@ -47,6 +47,12 @@ function messageContext(from: string, to: string, lbl: Label): Record<string, st
   return Object.fromEntries(Object.entries(context).map(([k, v]) => [`kms:EncryptionContext:${k}`, v]));
 }
 
+/** `kms:EncryptionContext:<key>` for each key of the context a record sealed for `reader` carries. */
+function recordContext(reader: string, lbl: Label): Record<string, string> {
+  const context = recordContextOf({ recordId: `chart/${randomUUID()}`, label: lbl, reader });
+  return Object.fromEntries(Object.entries(context).map(([k, v]) => [`kms:EncryptionContext:${k}`, v]));
+}
+
 /** Every attempt of a compromised `agent` whose victims are the other agents of the topology. */
 export function runtimeAttempts(topology: Topology, agent: string): RuntimeAttempt[] {
   const self = topology.agent(agent);
@@ -81,6 +87,17 @@ export function runtimeAttempts(topology: Topology, agent: string): RuntimeAttem
       { action: 'kms:Decrypt', resource: { kind: 'key', level: self.clearance.level }, context: messageContext(KERNEL_AGENT, agent, lbl) },
     ]);
   }
+  const otherReader = topology.recordReaders().find((a) => a.name !== agent)?.name;
+  if (otherReader) {
+    add(`read ${otherReader}'s sealed records`, [
+      { action: 'dynamodb:GetItem', resource: table({ kind: 'table', table: 'records' }), context: { 'dynamodb:LeadingKeys': otherReader } },
+    ]);
+    add(`open a record sealed for ${otherReader}`, [{ action: 'kms:Decrypt', resource: { kind: 'key', level: self.clearance.level }, context: recordContext(otherReader, own) }]);
+  }
+  add('forge a record (write the records table)', [
+    { action: 'dynamodb:PutItem', resource: table({ kind: 'table', table: 'records' }), context: { 'dynamodb:LeadingKeys': agent } },
+  ]);
+  add(`seal a record as ${RECORD_SEALER}`, [{ action: 'kms:GenerateDataKey', resource: { kind: 'key', level: self.clearance.level }, context: recordContext(agent, own) }]);
   add('sign with the authority key', [{ action: 'kms:Sign', resource: { kind: 'authority' } }]);
   for (const target of topology.agentNames().filter((n) => n !== agent && !self.sendsTo.includes(n))) {
     add(`send to ${target} (not an edge of the topology)`, [{ action: 'sqs:SendMessage', resource: { kind: 'queue', agent: target } }]);
