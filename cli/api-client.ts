@@ -1,4 +1,6 @@
 import type { CheckpointOutcome } from '../functions/kernel/ledger/checkpoints';
+import type { AuditVerification } from '../functions/kernel/ledger/verify-audit';
+import type { InclusionProof } from '../functions/kernel/ledger/log-tree';
 
 /** A small client of the AgentSec HTTP API (DESIGN §10), used by the CLI and the demo. */
 
@@ -108,8 +110,13 @@ export class ApiClient {
     return this.request('GET', `/v1/audit${qs ? `?${qs}` : ''}`);
   }
 
-  verifyAudit(): Promise<{ ok: boolean; entries: number; checkpoints: number; firstBadSeq: number | null; reason?: string }> {
+  verifyAudit(): Promise<AuditVerification> {
     return this.request('GET', '/v1/audit/verify');
+  }
+
+  /** The inclusion proof of one ledger entry under a signed tree head (functions/kernel/ledger/log-tree.ts). */
+  prove(seq: number): Promise<InclusionProof> {
+    return this.request('GET', `/v1/audit/proofs/${seq}`);
   }
 
   /** Asks the signer for a ledger checkpoint now (functions/kernel/ledger/checkpoints.ts `CheckpointOutcome`). */

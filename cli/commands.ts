@@ -1,6 +1,9 @@
 import type { ApprovalDecisionView } from '../functions/api/approvals';
 import type { PendingApprovalView } from '../functions/api/approvals';
 import { CommandRequestBody, CommandView, TERMINAL } from './api-client';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { KeyObject, createPublicKey } from 'node:crypto';
+import { ProofCheck, checkInclusion, ledgerVerifierKey } from '../functions/kernel/ledger/log-tree';
 import { CliError, EXIT } from './errors';
 import { EntryView, describeEntry, short, table } from './output';
 import { auditSince, ledgerHead, watchCommand } from './progress';
@@ -129,10 +132,63 @@ export async function decideCommand(requestId: string, decision: 'approve' | 're
 export async function auditVerifyCommand(opts: Common): Promise<number> {
   const { api } = await connect({ user: opts.user });
   const r = await api.verifyAudit();
-  if (opts.json) printJson({ ok: r.ok, entries: r.entries, checkpoints: r.checkpoints, firstBadSeq: r.firstBadSeq });
-  else if (r.ok) print(`Ledger intact: ${r.entries} entries and ${r.checkpoints} checkpoints verify.`);
+  if (opts.json) {
+    printJson({
+      ok: r.ok,
+      entries: r.entries,
+      checkpoints: r.checkpoints,
+      firstBadSeq: r.firstBadSeq,
+      treeSize: r.treeSize,
+      rootHash: r.rootHash,
+      latestHeadAt: r.latestHeadAt,
+    });
+  } else if (r.ok) {
+    print(`Ledger intact: ${r.entries} entries and ${r.checkpoints} checkpoints verify.`);
+    print(r.treeSize ? `The latest signed tree head covers entries 1-${r.treeSize} (root ${r.rootHash}, signed ${r.latestHeadAt}).` : 'No signed tree head yet.');
+  }
   else print(`Ledger TAMPERED: the first bad entry is seq ${r.firstBadSeq}${r.reason ? ` (${r.reason})` : ''}.`);
   return r.ok ? 0 : EXIT.failed;
+}
+
+export async function auditProveCommand(seqText: string, opts: Common & { out?: string }): Promise<number> {
+  const seq = count(seqText, '<seq>');
+  if (!seq) throw new CliError('<seq> must be a positive integer: the sequence number of a ledger entry');
+  const { api } = await connect({ user: opts.user });
+  const proof = await api.prove(seq);
+  const text = `${JSON.stringify(proof, null, 2)}\n`;
+  if (opts.out) {
+    writeFileSync(opts.out, text);
+    print(`Inclusion proof of entry ${seq} under the signed tree head of ${proof.treeSize} entries written to ${opts.out}. Check it offline: agentsec audit check-proof ${opts.out} --key '<verifier key>'.`);
+  } else process.stdout.write(text);
+  return 0;
+}
+
+/** The ledger verifier key from the authority key's public key (base64 DER, as `aws kms get-public-key` prints it). */
+export function auditVerifierKeyCommand(opts: { publicKey: string; chain?: string }): number {
+  let key: KeyObject;
+  try {
+    key = createPublicKey({ key: Buffer.from(opts.publicKey, 'base64'), format: 'der', type: 'spki' });
+  } catch {
+    throw new CliError('--public-key must be the base64 DER public key of the authority key (aws kms get-public-key --query PublicKey)');
+  }
+  if (key.asymmetricKeyDetails?.namedCurve !== 'prime256v1') throw new CliError('the authority key is an ECC_NIST_P256 key; this public key is not');
+  print(ledgerVerifierKey(opts.chain ?? 'main', key));
+  return 0;
+}
+
+/** Checks an inclusion proof offline: no local cloud, no AWS, only the verifier key (DESIGN §7). */
+export function auditCheckProofCommand(file: string, opts: { key: string; json?: boolean }): number {
+  let input: unknown;
+  try {
+    input = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (err) {
+    throw new CliError(`cannot read the proof in ${file}: ${(err as Error).message}`);
+  }
+  const result: ProofCheck = checkInclusion(input, opts.key);
+  if (opts.json) printJson(result);
+  else if (result.ok) print(`Proof holds: entry ${result.seq} is in ${result.origin} as signed at ${result.treeSize} entries.`);
+  else print(`Proof REFUSED: ${result.reason}.`);
+  return result.ok ? 0 : EXIT.failed;
 }
 
 export async function auditCheckpointCommand(opts: Common): Promise<number> {

@@ -3,7 +3,10 @@ import { LEVELS } from '../functions/kernel/labels';
 import {
   approvalsCommand,
   askCommand,
+  auditCheckProofCommand,
   auditCheckpointCommand,
+  auditProveCommand,
+  auditVerifierKeyCommand,
   auditLogCommand,
   auditVerifyCommand,
   decideCommand,
@@ -80,6 +83,16 @@ export function program(): Command {
   const audit = cli.command('audit').description('the tamper-evident ledger');
   json(asUser(audit.command('verify').description('recompute the hash chain, checkpoint signatures and anchor; exit 1 when tampered with')))
     .action(run((opts: Parameters<typeof auditVerifyCommand>[0]) => auditVerifyCommand(opts)));
+  asUser(audit.command('prove').description("print an entry's inclusion proof under the latest signed tree head covering it").argument('<seq>'))
+    .option('--out <file>', 'write the proof to this file')
+    .action(run((seq: string, opts: Parameters<typeof auditProveCommand>[1]) => auditProveCommand(seq, opts)));
+  audit.command('verifier-key').description("the ledger's verifier key, from the authority key's public key (offline)")
+    .requiredOption('--public-key <base64>', 'the DER public key, as `aws kms get-public-key --query PublicKey --output text` prints it')
+    .option('--chain <name>', 'the ledger chain', 'main')
+    .action(run(async (opts: Parameters<typeof auditVerifierKeyCommand>[0]) => auditVerifierKeyCommand(opts)));
+  json(audit.command('check-proof').description('check an inclusion proof offline, with only the verifier key').argument('<file>'))
+    .requiredOption('--key <vkey>', 'the ledger verifier key (agentsec.ledger/<chain>+<key id>+<key>)')
+    .action(run(async (file: string, opts: Parameters<typeof auditCheckProofCommand>[1]) => auditCheckProofCommand(file, opts)));
   json(asUser(audit.command('checkpoint').description('have the signer sign a checkpoint of the ledger now')))
     .action(run((opts: Parameters<typeof auditCheckpointCommand>[0]) => auditCheckpointCommand(opts)));
   json(asUser(audit.command('log').description('list ledger entries')))

@@ -1,15 +1,18 @@
-import { AuditSources, verifyAudit } from '../kernel/ledger/verify-audit';
+import { AuditSources, AuditVerification, verifyAudit } from '../kernel/ledger/verify-audit';
+import { InclusionProof, entryLeaf, proveInclusion, treeHeadNoteOf } from '../kernel/ledger/log-tree';
+import { rootOf } from '../kernel/ledger/merkle';
+import { openTreeHead } from '../kernel/ledger/tree-head';
+import { isSecurityError } from '../kernel/errors';
 import { CheckpointSignatures, CheckpointOutcome } from '../kernel/ledger/checkpoints';
 import { LedgerEntry } from '../kernel/ledger/entry';
 import { LedgerReader } from '../kernel/ledger/ledger';
-import { ChainVerification } from '../kernel/ledger/verify-chain';
 import { SignerClient } from '../signer/signer-client';
 import { Caller } from './caller';
 import { ApiError } from './errors';
-import { AuditQuery, auditQuerySchema, checkpointRequestSchema, parseRequest } from './schemas';
+import { AuditQuery, auditQuerySchema, checkpointRequestSchema, entrySeqSchema, parseRequest } from './schemas';
 
 /** What `GET /v1/audit/verify` answers (the shape of `agentsec audit verify --json`, DESIGN §10). */
-export type AuditVerification = ChainVerification;
+export type { AuditVerification };
 
 export interface AuditServiceProps {
   readonly reader: Pick<LedgerReader, 'since' | 'readAll' | 'chain'>;
@@ -29,7 +32,7 @@ export function mayAudit(caller: Caller): boolean {
   return caller.clearance.level === 'TOP_SECRET' || caller.isApprover;
 }
 
-/** `GET /v1/audit`, `GET /v1/audit/verify` and `POST /v1/audit/checkpoints`. */
+/** `GET /v1/audit`, `GET /v1/audit/verify`, `GET /v1/audit/proofs/{seq}` and `POST /v1/audit/checkpoints`. */
 export class AuditService {
   constructor(private readonly props: AuditServiceProps) {}
 
@@ -46,6 +49,34 @@ export class AuditService {
     this.assertMayAudit(caller);
     const { reader, anchors } = this.props;
     return verifyAudit({ reader, anchors, signatures: await this.props.signatures() });
+  }
+
+  /**
+   * The inclusion proof of entry `seq` under the latest signed tree head that covers it (DESIGN §7), which anyone can
+   * check offline with the verifier key (`agentsec audit check-proof`). 404 for an entry the ledger does not hold,
+   * 409 while no verified head covers it yet (`POST /v1/audit/checkpoints` signs one now).
+   */
+  async prove(caller: Caller, seqParam: string): Promise<InclusionProof> {
+    const seq = parseRequest(entrySeqSchema, seqParam, 'entry sequence number');
+    this.assertMayAudit(caller);
+    const { reader } = this.props;
+    const entries = await reader.readAll();
+    if (entries[seq - 1]?.seq !== seq) throw ApiError.notFound(`ledger entry ${seq}`);
+    const vkey = (await this.props.signatures()).verifierKey(reader.chain);
+    const leaves = entries.map(entryLeaf);
+    for (const carrier of [...entries].reverse()) {
+      if (carrier.type !== 'checkpoint' || carrier.seq <= seq) continue;
+      const note = treeHeadNoteOf(carrier);
+      if (note === undefined) continue;
+      try {
+        const head = openTreeHead(note, vkey);
+        // Only a head that still matches the ledger proves anything; a mismatch is for `audit verify` to name.
+        if (head.size >= seq && rootOf(leaves.slice(0, head.size)).equals(head.rootHash)) return proveInclusion(entries, seq, head.size, note, vkey);
+      } catch (err) {
+        if (!isSecurityError(err, 'TAMPERED')) throw err;
+      }
+    }
+    throw ApiError.conflict(`ledger entry ${seq} is not yet covered by a signed tree head: have the signer checkpoint the ledger (POST /v1/audit/checkpoints)`);
   }
 
   /** Asks the signer to checkpoint the ledger now, whether or not one is due. */

@@ -35,6 +35,7 @@ export const ROUTES: Readonly<Record<RouteKey, Route>> = {
   'POST /v1/approvals/{id}': { status: 200, run: (ctx, caller, event, id) => ctx.approvals.decide(caller, id, readJsonBody(event)) },
   'GET /v1/audit': { status: 200, run: (ctx, caller, event) => ctx.audit.list(caller, event.queryStringParameters) },
   'GET /v1/audit/verify': { status: 200, run: (ctx, caller) => ctx.audit.verify(caller) },
+  'GET /v1/audit/proofs/{id}': { status: 200, run: (ctx, caller, _event, seq) => ctx.audit.prove(caller, seq) },
   'POST /v1/audit/checkpoints': { status: 200, run: (ctx, caller, event) => ctx.audit.checkpoint(caller, event.body ? readJsonBody(event) : {}) },
 };
 

@@ -69,6 +69,9 @@ export const auditQuerySchema = z.strictObject({
 
 export type AuditQuery = z.output<typeof auditQuerySchema>;
 
+/** `GET /v1/audit/proofs/{seq}`: the sequence number of one ledger entry. */
+export const entrySeqSchema = z.string().regex(/^[1-9]\d{0,14}$/, 'must be a positive integer').transform(Number);
+
 /** `POST /v1/audit/checkpoints`: no body, or an empty object; nothing a caller says shapes the checkpoint. */
 export const checkpointRequestSchema = z.strictObject({});
 

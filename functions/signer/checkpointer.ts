@@ -3,13 +3,16 @@ import { SecurityError } from '../kernel/errors';
 import type { CheckpointAnchors } from '../kernel/ledger/checkpoint-anchor';
 import { CheckpointOutcome, checkpointEntry, signCheckpoint } from '../kernel/ledger/checkpoints';
 import type { LedgerReader, LedgerWriter } from '../kernel/ledger/ledger';
+import { authorityPublicKey } from '../kernel/directives/verify';
+import { treeHeadOf } from '../kernel/ledger/log-tree';
+import { kmsNoteSigner, treeHeadText } from '../kernel/ledger/tree-head';
 
 export interface CheckpointerProps {
   /** KMS client for `Sign` with the authority key: the signer's only (DESIGN §3). */
   readonly kms: KMSClient;
   readonly authorityKeyArn: string;
-  /** Reads the head of the chain to checkpoint. */
-  readonly reader: Pick<LedgerReader, 'head'>;
+  /** Reads the head of the chain to checkpoint, and the entries its tree head covers. */
+  readonly reader: Pick<LedgerReader, 'head' | 'readAll'>;
   /** Appends the `checkpoint` entry to the same chain. */
   readonly ledger: Pick<LedgerWriter, 'append' | 'chain'>;
   /** The chain's anchor, outside the chain. */
@@ -49,9 +52,26 @@ export class Checkpointer {
     const appended = headSeq - (lastCheckpoint ?? 0);
     if (head === undefined || appended === 0 || (!force && appended < every)) return { status: 'not_due', head: headSeq, lastCheckpoint };
     const signed = await signCheckpoint(kms, authorityKeyArn, { chain: ledger.chain, seq: head.seq, hash: head.hash });
-    const entry = await ledger.append(checkpointEntry(signed, actor));
+    const entry = await ledger.append(checkpointEntry(signed, actor, await this.signTreeHead(head.seq, head.hash)));
     // False when a concurrent checkpoint anchored this head or a later one first: the anchor only moves forward.
     await anchors.advance({ checkpoint: signed, entrySeq: entry.seq });
     return { status: 'written', checkpoint: signed, entrySeq: entry.seq };
+  }
+
+  /**
+   * The tree head over entries 1..`size` as a C2SP checkpoint signed by the authority key (DESIGN §7): its root and the
+   * signature line's blob, which the checkpoint entry records. Refuses a chain whose entry `size` is not the head it
+   * was asked to vouch for.
+   */
+  private async signTreeHead(size: number, hash: string): Promise<{ size: number; root: string; signature: string }> {
+    const { kms, authorityKeyArn, reader, ledger } = this.props;
+    const entries = await reader.readAll();
+    if (entries.length < size || entries[size - 1].hash !== hash || entries[size - 1].seq !== size) {
+      throw new SecurityError('CHAIN_BROKEN', `chain ${ledger.chain} does not hold the head it is asked to vouch for at seq ${size}`);
+    }
+    const head = treeHeadOf(ledger.chain, entries, size);
+    const signer = kmsNoteSigner(kms, authorityKeyArn, await authorityPublicKey(kms, authorityKeyArn), head.origin);
+    const signature = await signer.sign(Buffer.from(treeHeadText(head), 'utf8'));
+    return { size, root: head.rootHash.toString('base64'), signature: Buffer.concat([signer.keyId, signature]).toString('base64') };
   }
 }

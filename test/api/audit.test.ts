@@ -70,7 +70,7 @@ describe('GET /v1/audit/verify', () => {
     expect(await f.signer.checkpoint(true)).toMatchObject({ status: 'written', entrySeq: 7 });
     const res = await verify('alice');
     expect(res.status).toBe(200);
-    expect(res.body).toEqual({ ok: true, entries: 7, checkpoints: 1, firstBadSeq: null });
+    expect(res.body).toEqual({ ok: true, entries: 7, checkpoints: 1, firstBadSeq: null, treeSize: 6, rootHash: expect.any(String), latestHeadAt: expect.any(String) });
   });
 
   test('an edited entry is named as the first bad one', async () => {

@@ -51,6 +51,6 @@ describe('GET /v1/audit/verify checks signatures and truncation by default', () 
     const entries = await f.ledgerEntries();
     const doomed = entries.filter((e) => e.seq >= 6).map((e) => ({ DeleteRequest: { Key: { chain: 'main', seq: e.seq } } }));
     await f.doc.send(new BatchWriteCommand({ RequestItems: { [f.tables.ledger]: doomed } }));
-    expect((await verify()).body).toEqual({ ok: false, entries: 5, checkpoints: 1, firstBadSeq: 6, reason: expect.stringMatching(/^truncated/) });
+    expect((await verify()).body).toEqual({ ok: false, entries: 5, checkpoints: 1, firstBadSeq: 6, reason: expect.stringMatching(/^truncated/), treeSize: 3, rootHash: expect.any(String), latestHeadAt: expect.any(String) });
   });
 });

@@ -6,7 +6,8 @@ import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { ApiClient } from '../../cli/api-client';
 import { LocalResources, readLocalState } from '../../localstack/local-state';
 import { freePort } from '../../localstack/emulator';
-import { documentClient } from '../support/aws';
+import { GetPublicKeyCommand } from '@aws-sdk/client-kms';
+import { documentClient, kms } from '../support/aws';
 import { agentsec, json, startDev, stop } from './support';
 
 /**
@@ -114,7 +115,7 @@ describe('agentsec CLI against a running local cloud', () => {
     const result = await run('audit', 'verify', '--json');
     expect(result.code).toBe(0);
     const out = json<Record<string, unknown>>(result);
-    expect(Object.keys(out).sort()).toEqual(['checkpoints', 'entries', 'firstBadSeq', 'ok']);
+    expect(Object.keys(out).sort()).toEqual(['checkpoints', 'entries', 'firstBadSeq', 'latestHeadAt', 'ok', 'rootHash', 'treeSize']);
     expect(out).toMatchObject({ ok: true, firstBadSeq: null });
     expect(out.entries).toBeGreaterThan(5);
   });
@@ -131,6 +132,29 @@ describe('agentsec CLI against a running local cloud', () => {
     expect(json<{ ok: boolean; checkpoints: number }>(verified)).toMatchObject({ ok: true, checkpoints: expect.any(Number) });
     expect(json<{ checkpoints: number }>(verified).checkpoints).toBeGreaterThan(0);
     expect((await run('audit', 'verify')).stdout).toMatch(/^Ledger intact: \d+ entries and [1-9]\d* checkpoints verify\.$/m);
+  });
+
+  test('audit prove writes an inclusion proof that audit check-proof checks offline with the verifier key; a tampered proof exits 1', async () => {
+    expect((await run('audit', 'checkpoint')).code).toBe(0);
+    const file = path.join(stateDir, 'proof.json');
+    const proved = await run('audit', 'prove', '1', '--out', file);
+    expect(proved.code).toBe(0);
+    const proof = JSON.parse(readFileSync(file, 'utf8'));
+    // The verifier key pinned from an independent source: the authority key's public key, as KMS gives it.
+    const publicKey = (await kms().send(new GetPublicKeyCommand({ KeyId: state.authorityKeyArn }))).PublicKey!;
+    const pinned = await run('audit', 'verifier-key', '--public-key', Buffer.from(publicKey).toString('base64'));
+    expect(pinned.code).toBe(0);
+    expect(pinned.stdout.trim()).toBe(proof.verifierKey);
+    const checked = await run('audit', 'check-proof', file, '--key', pinned.stdout.trim());
+    expect(checked.code).toBe(0);
+    expect(checked.stdout).toMatch(/^Proof holds: entry 1 is in agentsec\.ledger\/main as signed at \d+ entries\.$/m);
+    writeFileSync(file, JSON.stringify({ ...proof, entry: { ...proof.entry, actor: 'carol' } }));
+    const refused = await run('audit', 'check-proof', file, '--key', proof.verifierKey, '--json');
+    expect(refused.code).toBe(1);
+    expect(json(refused)).toMatchObject({ ok: false, reason: expect.stringMatching(/not in the signed tree/) });
+    const unusable = await run('audit', 'check-proof', file, '--key', 'nonsense');
+    expect(unusable.code).toBe(1);
+    expect(unusable.stdout).toMatch(/^Proof REFUSED: a verifier key is <name>\+<8 hex digits>\+<base64 key>\.$/m);
   });
 
   test('audit log --json lists entries with seq, type, actor, commandId, reason and directiveId', async () => {

@@ -21,6 +21,7 @@ describe('the HTTP API and the user pool', () => {
         'POST /v1/approvals/{id}',
         'GET /v1/audit',
         'GET /v1/audit/verify',
+        'GET /v1/audit/proofs/{id}',
         'POST /v1/audit/checkpoints',
       ].sort(),
     );

@@ -240,6 +240,7 @@ describe('the local HTTP API', () => {
       'POST /v1/approvals/{id}',
       'GET /v1/audit',
       'GET /v1/audit/verify',
+      'GET /v1/audit/proofs/{id}',
       'POST /v1/audit/checkpoints',
     ]);
     behaviour = (event) => ({ routeKey: event.routeKey });

@@ -5,6 +5,7 @@ import { canonicalJson } from '../canonical';
 import { authorityPublicKey, signatureValid } from '../directives/verify';
 import { LedgerEntry, LedgerEntryInput } from './entry';
 import { CheckpointVerifier } from './verify-chain';
+import { ledgerVerifierKey } from './log-tree';
 
 /**
  * Signed ledger checkpoints (DESIGN §7): the signer signs "entry `seq` of `chain` has hash `hash`" with the
@@ -51,13 +52,20 @@ export async function signCheckpoint(kms: KMSClient, authorityKeyArn: string, st
   return signedCheckpointSchema.parse({ chain: statement.chain, seq: statement.seq, hash: statement.hash, keyId: authorityKeyArn, signature });
 }
 
-/** The ledger entry that records a checkpoint: the covered hash and the signature as digests, seq and key as detail. */
-export function checkpointEntry(signed: SignedCheckpoint, actor: string): LedgerEntryInput {
+/**
+ * The ledger entry that records a checkpoint: the covered hash and the signature as digests, seq and key as detail,
+ * and the signed tree head over the same entries (its root and signature line, `functions/kernel/ledger/log-tree.ts`).
+ */
+export function checkpointEntry(
+  signed: SignedCheckpoint,
+  actor: string,
+  tree?: { readonly size: number; readonly root: string; readonly signature: string },
+): LedgerEntryInput {
   return {
     type: 'checkpoint',
     actor,
-    digests: { hash: signed.hash, signature: signed.signature },
-    detail: { seq: signed.seq, keyId: signed.keyId },
+    digests: { hash: signed.hash, signature: signed.signature, ...(tree ? { treeRoot: tree.root, treeSignature: tree.signature } : {}) },
+    detail: { seq: signed.seq, keyId: signed.keyId, ...(tree ? { treeSize: tree.size } : {}) },
   };
 }
 
@@ -89,6 +97,11 @@ export class CheckpointSignatures {
   /** Built from the authority key's public key, fetched once per process (functions/kernel/directives/verify.ts). */
   static async forAuthority(kms: KMSClient, authorityKeyArn: string): Promise<CheckpointSignatures> {
     return new CheckpointSignatures(await authorityPublicKey(kms, authorityKeyArn), authorityKeyArn);
+  }
+
+  /** The verifier key of a chain's signed tree heads (c2sp.org/signed-note), made from the authority's public key. */
+  verifierKey(chain: string): string {
+    return ledgerVerifierKey(chain, this.publicKey);
   }
 
   /** True when the authority key signed this statement. The checkpoint never chooses the key that vouches for it. */

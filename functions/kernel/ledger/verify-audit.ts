@@ -4,6 +4,22 @@ import { isSecurityError } from '../errors';
 import { LedgerEntry } from './entry';
 import { LedgerReader } from './ledger';
 import { ChainVerification, verifyChain } from './verify-chain';
+import { entryLeaf, treeHeadNoteOf } from './log-tree';
+import { rootOf } from './merkle';
+import { openTreeHead } from './tree-head';
+
+/**
+ * The audit's verdict: the chain's, and the latest signed tree head that verified (its size, root and time), so a
+ * reader sees how much of the ledger a signature vouches for (`entries - treeSize` are not yet vouched for).
+ */
+export interface AuditVerification extends ChainVerification {
+  /** Entries the latest verified tree head covers; 0 before the first. */
+  treeSize: number;
+  /** Its RFC 9162 root, base64; null before the first. */
+  rootHash: string | null;
+  /** When it was recorded (ISO-8601); null before the first. */
+  latestHeadAt: string | null;
+}
 
 /** Where the audit comes from: one chain, its anchor, and the authority's public key. */
 export interface AuditSources {
@@ -26,7 +42,7 @@ interface Failure {
  * const signatures = await CheckpointSignatures.forAuthority(kms, authorityKeyArn);
  * const result = await verifyAudit({ reader, anchors: new CheckpointAnchors({ doc, tableName }), signatures });
  */
-export async function verifyAudit(sources: AuditSources): Promise<ChainVerification> {
+export async function verifyAudit(sources: AuditSources): Promise<AuditVerification> {
   const { reader, anchors, signatures } = sources;
   // The anchor first: the chain only grows, so a chain read after it holds every entry the anchor names.
   let anchor: CheckpointAnchor | undefined | 'malformed';
@@ -39,12 +55,55 @@ export async function verifyAudit(sources: AuditSources): Promise<ChainVerificat
   const entries = await reader.readAll();
   const chain = verifyChain(entries, { verifyCheckpoint: signatures.verifyCheckpoint });
   const intact = chain.ok ? entries.length : (chain.firstBadSeq as number) - 1;
+  const heads = treeHeads(entries.slice(0, intact), reader.chain, signatures);
   const failure = earliest(
-    chain.ok ? undefined : { seq: chain.firstBadSeq as number, reason: chain.reason ?? 'the chain does not verify' },
+    earliest(chain.ok ? undefined : { seq: chain.firstBadSeq as number, reason: chain.reason ?? 'the chain does not verify' }, heads.failure),
     anchorFailure(anchor, entries, intact, reader.chain, signatures),
   );
-  if (!failure) return chain;
-  return { ok: false, entries: entries.length, checkpoints: chain.checkpoints, firstBadSeq: failure.seq, reason: failure.reason };
+  const tree = { treeSize: heads.latest?.size ?? 0, rootHash: heads.latest?.root ?? null, latestHeadAt: heads.latest?.at ?? null };
+  if (!failure) return { ...chain, ...tree };
+  return { ok: false, entries: entries.length, checkpoints: chain.checkpoints, firstBadSeq: failure.seq, reason: failure.reason, ...tree };
+}
+
+/**
+ * Checks every signed tree head recorded in the (verified) `entries`: signed by the authority as the chain's log,
+ * over as many entries as the checkpoint covers, with the root those entries hash to. A head that fails is named by
+ * the checkpoint entry that carries it. Checkpoints recorded without a tree head are counted by the chain alone.
+ */
+function treeHeads(
+  entries: readonly LedgerEntry[],
+  chain: string,
+  signatures: CheckpointSignatures,
+): { count: number; latest?: { size: number; root: string; at: string }; failure?: Failure } {
+  const vkey = signatures.verifierKey(chain);
+  // Each leaf is hashed once, however many heads cover it.
+  const leaves = entries.map(entryLeaf);
+  let count = 0;
+  let latest: { size: number; root: string; at: string } | undefined;
+  for (const entry of entries) {
+    if (entry.type !== 'checkpoint') continue;
+    const note = treeHeadNoteOf(entry);
+    if (note === undefined) {
+      if (entry.digests?.treeRoot !== undefined || entry.digests?.treeSignature !== undefined || entry.detail?.treeSize !== undefined) {
+        return { count, latest, failure: { seq: entry.seq, reason: `checkpoint ${entry.seq} carries a malformed tree head` } };
+      }
+      continue;
+    }
+    let size: number;
+    let root: Buffer;
+    try {
+      ({ size, rootHash: root } = openTreeHead(note, vkey));
+    } catch (err) {
+      if (!isSecurityError(err, 'TAMPERED')) throw err;
+      return { count, latest, failure: { seq: entry.seq, reason: `checkpoint ${entry.seq}: ${err.message}` } };
+    }
+    if (size !== entry.detail?.seq || size >= entry.seq || !rootOf(leaves.slice(0, size)).equals(root)) {
+      return { count, latest, failure: { seq: entry.seq, reason: `checkpoint ${entry.seq}: the signed tree head does not match the first ${size} entries` } };
+    }
+    count++;
+    latest = { size, root: root.toString('base64'), at: entry.at };
+  }
+  return { count, latest };
 }
 
 /**

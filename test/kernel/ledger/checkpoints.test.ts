@@ -42,7 +42,8 @@ describe('the signer checkpoints the ledger every N entries and on demand', () =
       [8, 'signer', 7],
     ]);
     expect(entries[3].digests?.hash).toBe(entries[2].hash);
-    expect(c.kmsCalls.filter((n) => n === 'Sign')).toHaveLength(2);
+    // Each checkpoint signs twice: the {chain, seq, hash} statement and the tree head over the same entries.
+    expect(c.kmsCalls.filter((n) => n === 'Sign')).toHaveLength(4);
   });
 
   test('a forced checkpoint is written on demand whatever the count; with nothing new nothing is signed', async () => {
@@ -51,7 +52,7 @@ describe('the signer checkpoints the ledger every N entries and on demand', () =
     await c.append(1);
     expect(written(await c.signer.checkpoint(true))).toMatchObject({ entrySeq: 2, checkpoint: { seq: 1 } });
     expect(await c.signer.checkpoint(true)).toEqual({ status: 'not_due', head: 2, lastCheckpoint: 2 });
-    expect(c.kmsCalls.filter((n) => n === 'Sign')).toHaveLength(1);
+    expect(c.kmsCalls.filter((n) => n === 'Sign')).toHaveLength(2);
   });
 
   test('a checkpoint entry appended by anyone else neither counts as a checkpoint nor delays the next one', async () => {
@@ -81,7 +82,7 @@ describe('the signer checkpoints the ledger every N entries and on demand', () =
     const key = createPublicKey({ key: Buffer.from(PublicKey!), format: 'der', type: 'spki' });
     const message = Buffer.from(canonicalize({ chain: c.name, seq: 2, hash: checkpoint.hash })!, 'utf8');
     expect(verifySignature('sha256', message, { key, dsaEncoding: 'der' }, Buffer.from(checkpoint.signature, 'base64'))).toBe(true);
-    expect(await c.verify()).toEqual({ ok: true, entries: 3, checkpoints: 1, firstBadSeq: null });
+    expect(await c.verify()).toEqual({ ok: true, entries: 3, checkpoints: 1, firstBadSeq: null, treeSize: 2, rootHash: expect.any(String), latestHeadAt: expect.any(String) });
   });
 });
 
@@ -141,7 +142,7 @@ describe('the anchor detects truncation of the tail', () => {
     await c.deleteFrom(4);
     // The chain alone cannot tell: what is left is a valid chain.
     expect(verifyChain(await c.reader.readAll(), { verifyCheckpoint: f.signatures.verifyCheckpoint })).toMatchObject({ ok: true });
-    expect(await c.verify()).toEqual({ ok: false, entries: 3, checkpoints: 0, firstBadSeq: 4, reason: expect.stringMatching(/^truncated/) });
+    expect(await c.verify()).toEqual({ ok: false, entries: 3, checkpoints: 0, firstBadSeq: 4, reason: expect.stringMatching(/^truncated/), treeSize: 0, rootHash: null, latestHeadAt: null });
 
     await c.deleteFrom(2);
     expect(await c.verify()).toMatchObject({ ok: false, firstBadSeq: 2, reason: expect.stringMatching(/^truncated/) });

@@ -1,0 +1,71 @@
+import { generateKeyPairSync } from 'node:crypto';
+import { PutCommand } from '@aws-sdk/lib-dynamodb';
+import { LedgerEntry, hashEntry } from '../../../functions/kernel/ledger/entry';
+import { checkInclusion, entryLeaf, ledgerVerifierKey, proveInclusion, treeHeadNoteOf } from '../../../functions/kernel/ledger/log-tree';
+import { rootOf } from '../../../functions/kernel/ledger/merkle';
+import { openTreeHead } from '../../../functions/kernel/ledger/tree-head';
+import { atomicConditionalWrites } from './support';
+import { CheckpointFixture, checkpointFixture } from '../../support/checkpoints';
+
+/**
+ * The ledger as a Merkle tree (DESIGN §7): every checkpoint carries a tree head over the entries it covers, signed by
+ * the authority key as a C2SP checkpoint; an inclusion proof of one entry is checked offline with the verifier key.
+ */
+let f: CheckpointFixture;
+beforeAll(async () => {
+  f = await checkpointFixture();
+  atomicConditionalWrites(f.doc);
+});
+
+async function checkpointed(entries: number) {
+  const c = f.chain(100);
+  await c.append(entries);
+  const outcome = await c.signer.checkpoint(true);
+  if (outcome.status !== 'written') throw new Error('expected a checkpoint');
+  const all = await c.reader.readAll();
+  return { c, all, carrier: all[outcome.entrySeq - 1], vkey: f.signatures.verifierKey(c.name) };
+}
+
+describe('signed tree heads over the ledger', () => {
+  it('every checkpoint carries a tree head over the entries it covers, signed by the authority, opened with the verifier key alone', async () => {
+    const { c, all, carrier, vkey } = await checkpointed(5);
+    const note = treeHeadNoteOf(carrier);
+    expect(note).toBeDefined();
+    const head = openTreeHead(note!, vkey);
+    expect(head).toEqual({ origin: `agentsec.ledger/${c.name}`, size: 5, rootHash: rootOf(all.slice(0, 5).map(entryLeaf)) });
+    expect(await c.verify()).toMatchObject({ ok: true, treeSize: 5, rootHash: head.rootHash.toString('base64') });
+  });
+
+  it('a forged tree head in a resealed checkpoint entry is refused at that entry', async () => {
+    const { c, carrier } = await checkpointed(4);
+    // Another root under the authority's name and key ID: the signature no longer verifies.
+    const forged: LedgerEntry = { ...carrier, digests: { ...carrier.digests, treeRoot: Buffer.alloc(32, 7).toString('base64') } };
+    const { hash: _old, ...unsealed } = forged;
+    await f.doc.send(new PutCommand({ TableName: f.tables.ledger, Item: { ...unsealed, hash: hashEntry(unsealed) } }));
+    expect(await c.verify()).toMatchObject({ ok: false, firstBadSeq: carrier.seq, reason: expect.stringMatching(/does not verify/) });
+  });
+
+  it('an inclusion proof of any entry checks offline, and only for that entry, that head and that key', async () => {
+    const { all, carrier, vkey } = await checkpointed(7);
+    const note = treeHeadNoteOf(carrier)!;
+    for (const seq of [1, 4, 7]) {
+      const proof = JSON.parse(JSON.stringify(proveInclusion(all, seq, 7, note, vkey)));
+      expect(checkInclusion(proof, vkey)).toEqual({ ok: true, seq, treeSize: 7, origin: `agentsec.ledger/${carrier.chain}` });
+    }
+    const proof = JSON.parse(JSON.stringify(proveInclusion(all, 4, 7, note, vkey)));
+    // The entry edited: its leaf is not in the signed tree.
+    expect(checkInclusion({ ...proof, entry: { ...proof.entry, actor: 'carol' } }, vkey)).toMatchObject({ ok: false, reason: expect.stringMatching(/not in the signed tree/) });
+    // Another entry presented at its place.
+    expect(checkInclusion({ ...proof, entry: all[2] }, vkey)).toMatchObject({ ok: false });
+    // A path element flipped.
+    const path = [...proof.proof];
+    path[0] = Buffer.alloc(32).toString('base64');
+    expect(checkInclusion({ ...proof, proof: path }, vkey)).toMatchObject({ ok: false });
+    // Another key: nobody else's head proves anything.
+    const other = ledgerVerifierKey(carrier.chain, generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey);
+    expect(checkInclusion(proof, other)).toMatchObject({ ok: false, reason: expect.stringMatching(/no signature/) });
+    // A head rolled back to a smaller size under the same signature.
+    expect(checkInclusion({ ...proof, checkpoint: proof.checkpoint.replace('\n7\n', '\n6\n') }, vkey)).toMatchObject({ ok: false });
+    expect(checkInclusion({ nonsense: true }, vkey)).toEqual({ ok: false, reason: 'not an inclusion proof' });
+  });
+});
