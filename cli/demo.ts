@@ -6,6 +6,7 @@ import { ModelServer, startModelServer } from '../model-server/server';
 import { ApiClient, CommandRequestBody, CommandView, TERMINAL } from './api-client';
 import { EntryView, describeEntry, short, table } from './output';
 import { ledgerHead, watchCommand } from './progress';
+import { checkInclusion } from '../functions/kernel/ledger/log-tree';
 
 /**
  * `agentsec demo` (what `npm start` runs): a fresh local cloud, then the hospital scenario told through the
@@ -150,7 +151,7 @@ class HospitalDemo {
       },
       {
         title: 'Audit',
-        expected: 'the ledger hash chain verifies',
+        expected: 'the ledger verifies under a signed tree head, and one entry is proved offline',
         run: () => this.audit(),
       },
     ];
@@ -258,9 +259,18 @@ class HospitalDemo {
   }
 
   private async audit(): Promise<string> {
-    const r = await this.as('alice').verifyAudit();
+    const api = this.as('alice');
+    // A signed tree head over everything the scenario recorded, then the check an outside auditor would make.
+    const outcome = await api.checkpoint();
+    const r = await api.verifyAudit();
     expect(r.ok, `the ledger does not verify: first bad seq ${r.firstBadSeq}`);
-    return `${r.entries} entries, ${r.checkpoints} checkpoints, intact`;
+    expect(r.treeSize > 0, 'no signed tree head covers the ledger');
+    this.say(`   signed tree head: entries 1-${r.treeSize}, root ${r.rootHash}${outcome.status === 'written' ? ` (checkpoint seq ${outcome.entrySeq})` : ''}`);
+    const proof = await api.prove(r.treeSize);
+    const check = checkInclusion(proof, proof.verifierKey);
+    expect(check.ok, `the inclusion proof of entry ${r.treeSize} does not check`);
+    this.say(`   entry ${r.treeSize} proved in the signed tree with ${proof.proof.length} hashes, checked offline with the verifier key`);
+    return `${r.entries} entries, ${r.checkpoints} checkpoints, intact; a signed tree head covers entries 1-${r.treeSize}`;
   }
 
   /** Submits as `username` and follows the command (status changes and its ledger entries). */
