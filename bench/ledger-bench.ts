@@ -3,6 +3,8 @@ import { BatchWriteCommand, DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb
 import { LedgerEntry } from '../functions/kernel/ledger/entry';
 import { LedgerReader, LedgerWriter } from '../functions/kernel/ledger/ledger';
 import { verifyChain } from '../functions/kernel/ledger/verify-chain';
+import { entryLeaf } from '../functions/kernel/ledger/log-tree';
+import { HASH_BYTES, inclusionProof, rootOf, verifyInclusion } from '../functions/kernel/ledger/merkle';
 import { buildChain, sampleInput } from './ledger-fixtures';
 import { SdkMeter } from './sdk-meter';
 import { Summary, summarize } from './stats';
@@ -132,3 +134,33 @@ export function measureVerify(entries: number): VerifyRate {
   return { entries, ms, entriesPerSec: entries / (ms / 1000), ok: result.ok && result.entries === entries };
 }
 
+
+export interface TreeRate {
+  readonly entries: number;
+  /** Leaf hashes (RFC 8785 JSON of each entry, then SHA-256) and the root over them. */
+  readonly rootMs: number;
+  readonly entriesPerSec: number;
+  /** One inclusion proof checked, as `audit check-proof` does offline. */
+  readonly proofVerifyUs: number;
+  readonly proofHashes: number;
+  /** The audit path of an entry in a tree of 10^6 entries: ceil(log2(10^6)) hashes of 32 bytes (computed). */
+  readonly proofBytesAt1e6: number;
+  readonly ok: boolean;
+}
+
+/** The Merkle tree over `entries` synthetic entries in memory: the root a tree head signs, and an inclusion proof's check. */
+export function measureTree(entries: number): TreeRate {
+  const chain = buildChain(entries, 'bench-tree');
+  const start = performance.now();
+  const leaves = chain.map(entryLeaf);
+  const root = rootOf(leaves);
+  const rootMs = performance.now() - start;
+  const index = Math.floor(entries / 3);
+  const proof = inclusionProof(index, leaves);
+  const rounds = 1000;
+  const t = performance.now();
+  let ok = true;
+  for (let i = 0; i < rounds; i++) ok = verifyInclusion(index, entries, leaves[index], proof, root) && ok;
+  const proofVerifyUs = ((performance.now() - t) * 1000) / rounds;
+  return { entries, rootMs, entriesPerSec: entries / (rootMs / 1000), proofVerifyUs, proofHashes: proof.length, proofBytesAt1e6: Math.ceil(Math.log2(1e6)) * HASH_BYTES, ok };
+}

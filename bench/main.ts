@@ -14,7 +14,7 @@ import { judge, overall } from './budgets';
 import { BundleMeasurement, measureBundles, synthesize } from './bundles';
 import { CommandCost, Throughput, commandCost, measureLatency, measureThroughput } from './end-to-end';
 import { HopOverheadResult, measureHopOverhead } from './hop-overhead';
-import { AppendThroughput, LengthIndependence, VerifyRate, measureAppendThroughput, measureLengthIndependence, measureVerify } from './ledger-bench';
+import { AppendThroughput, LengthIndependence, TreeRate, VerifyRate, measureAppendThroughput, measureLengthIndependence, measureTree, measureVerify } from './ledger-bench';
 import { BenchResult, formatTable, jsonLine } from './report';
 import { SdkMeter } from './sdk-meter';
 import { round } from './stats';
@@ -40,6 +40,7 @@ const SIZES = {
 interface Measured {
   hops?: HopOverheadResult;
   verify?: VerifyRate;
+  tree?: TreeRate;
   bundles?: BundleMeasurement[];
   secure?: CommandCost;
   baseline?: CommandCost;
@@ -97,6 +98,10 @@ async function main(): Promise<void> {
   await phase('ledger verify', async () => {
     measured.verify = measureVerify(sizes.verify);
     progress(`  ${sizes.verify} entries in ${measured.verify.ms.toFixed(0)} ms`);
+  });
+  await phase('ledger tree', async () => {
+    measured.tree = measureTree(sizes.verify);
+    progress(`  root over ${sizes.verify} entries in ${measured.tree.rootMs.toFixed(0)} ms; an inclusion proof (${measured.tree.proofHashes} hashes) checks in ${measured.tree.proofVerifyUs.toFixed(1)} µs`);
   });
   if (!values['skip-bundles']) {
     await phase('bundles', async () => {
@@ -198,6 +203,9 @@ function result(m: Measured, errors: Record<string, string>, handlerFailures: st
       ? Object.fromEntries([m.length.short, m.length.long].map((c) => [String(c.length), { lastWriter: r(c.warm.p50), freshWriter: r(c.cold.p50) }]))
       : null,
     ledgerVerifyPerSec: r(m.verify?.entriesPerSec, 0),
+    ledgerTreePerSec: r(m.tree?.entriesPerSec, 0),
+    ledgerProofVerifyUs: r(m.tree?.proofVerifyUs, 1),
+    ledgerProofBytesAt1e6: m.tree?.proofBytesAt1e6 ?? null,
     budgets,
     pass: overall(budgets),
     errors,
@@ -219,6 +227,7 @@ function result(m: Measured, errors: Record<string, string>, handlerFailures: st
       ledgerAppend: m.appends,
       ledgerLength: m.length,
       ledgerVerify: m.verify,
+      ledgerTree: m.tree,
       handlerFailures: handlerFailures.slice(0, 5),
       handlerFailureCount: handlerFailures.length,
     },

@@ -23,6 +23,12 @@ export interface BenchResult {
   /** p50 append latency by chain length: by the writer that wrote the head last (a put), and by a fresh writer (query + put). */
   readonly ledgerAppendP50Ms: Readonly<Record<string, { readonly lastWriter: number | null; readonly freshWriter: number | null }>> | null;
   readonly ledgerVerifyPerSec: number | null;
+  /** Entries hashed into the RFC 9162 tree a signed head covers, per second (in memory). */
+  readonly ledgerTreePerSec: number | null;
+  /** One inclusion proof checked offline, µs. */
+  readonly ledgerProofVerifyUs: number | null;
+  /** An inclusion proof's audit path at 10^6 entries, bytes (computed). */
+  readonly ledgerProofBytesAt1e6: number | null;
   readonly budgets: readonly Verdict[];
   readonly pass: boolean | null;
   /** Phases that could not run, and why. */
@@ -56,6 +62,9 @@ export function formatTable(r: BenchResult): string {
     [`ledgerAppendPerSec (${r.ledgerAppendWriters} writers)`, show(r.ledgerAppendPerSec, '/s', 0), '', ''],
     ...ledgerRows(r),
     ['ledgerVerifyPerSec (100k in memory)', show(r.ledgerVerifyPerSec, '/s', 0), '', ''],
+    ['ledgerTreePerSec (100k in memory)', show(r.ledgerTreePerSec, '/s', 0), '', ''],
+    ['ledgerProofVerifyUs', show(r.ledgerProofVerifyUs, ' µs', 1), '', ''],
+    ['ledgerProofBytesAt1e6 (computed)', show(r.ledgerProofBytesAt1e6, ' B', 0), '', ''],
   ];
   const bundles: string[][] = [['bundle', 'bundleBytes', 'verdict', 'coldInitMs (median of 5)', 'verdict']];
   for (const name of Object.keys(r.bundleBytes ?? {})) {
