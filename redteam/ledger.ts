@@ -1,3 +1,4 @@
+import { generateKeyPairSync, sign } from 'node:crypto';
 import { DeleteCommand, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { anchorPartition } from '../functions/kernel/ledger/checkpoint-anchor';
 import { hashEntry, LedgerEntry, linkEntry } from '../functions/kernel/ledger/entry';
@@ -5,6 +6,8 @@ import { TABLES } from '../functions/kernel/tables';
 import { Outcome, outcome } from './attempt';
 import type { RedTeamCloud } from './cloud';
 import { CommandWatch } from './command-watch';
+import { treeHeadNoteOf } from '../functions/kernel/ledger/log-tree';
+import { noteKeyId } from '../functions/kernel/ledger/tree-head';
 
 /**
  * Ledger tampering (DESIGN §7) with the SDK, as someone with write access to the table: entries edited, deleted,
@@ -179,6 +182,10 @@ function attacks(rt: RedTeamCloud, b: Baseline): Attack[] {
     { name: `copy seq 2 over seq ${mid} (a replayed entry)`, firstBad: mid, apply: () => put({ ...at(2), seq: mid }) },
     { name: `forge the signature of checkpoint seq ${cp}`, firstBad: cp, apply: () => rechain(cp, (e) => (e.digests = { ...e.digests, signature: Buffer.alloc(70, 1).toString('base64') })) },
     { name: `point checkpoint seq ${cp} at another hash`, firstBad: cp, apply: () => rechain(cp, (e) => (e.digests = { ...e.digests, hash: entries[0].hash })) },
+    { name: `forge the tree head signature of checkpoint seq ${cp}`, firstBad: cp, apply: () => rechain(cp, (e) => (e.digests = { ...e.digests, treeSignature: forgedTreeSignature(e) })) },
+    { name: `re-root the tree head of checkpoint seq ${cp}`, firstBad: cp, apply: () => rechain(cp, (e) => (e.digests = { ...e.digests, treeRoot: Buffer.alloc(32, 9).toString('base64') })) },
+    { name: `roll the tree head of checkpoint seq ${cp} back one entry`, firstBad: cp, apply: () => rechain(cp, (e) => (e.detail = { ...e.detail, treeSize: Number(e.detail?.treeSize) - 1 })) },
+    { name: `sign the tree head of checkpoint seq ${cp} with another key`, firstBad: cp, apply: () => rechain(cp, (e) => (e.digests = { ...e.digests, treeSignature: otherKeyTreeSignature(e) })) },
     { name: `truncate from seq ${b.lastCheckpoint} (the last checkpoint and after)`, firstBad: b.lastCheckpoint, apply: () => truncate(b.lastCheckpoint) },
     { name: `truncate from seq ${mid}`, firstBad: mid, apply: () => truncate(mid) },
     { name: 'forge the anchor signature', firstBad: n + 1, apply: () => put({ ...b.anchor, checkpoint: { ...(b.anchor.checkpoint as object), signature: Buffer.alloc(70, 2).toString('base64') } }) },
@@ -220,3 +227,19 @@ async function restore(rt: RedTeamCloud, b: Baseline): Promise<void> {
   for (const e of now) if (e.seq > b.entries.length) await rt.doc.send(new DeleteCommand({ TableName: table, Key: { [CHAIN_KEY]: CHAIN, [SEQ_KEY]: e.seq } }));
   await rt.doc.send(new PutCommand({ TableName: table, Item: b.anchor }));
 }
+
+/** The authority's key ID with a signature that is not one: the head names the right key, and fails its check. */
+function forgedTreeSignature(e: Entry): string {
+  const blob = Buffer.from(String(e.digests?.treeSignature ?? ''), 'base64');
+  return Buffer.concat([blob.subarray(0, 4), Buffer.alloc(70, 3)]).toString('base64');
+}
+
+/** The head's own text signed by a key of the attacker's, under its own key ID. */
+function otherKeyTreeSignature(e: Entry): string {
+  const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const note = treeHeadNoteOf(e as never);
+  const text = note ? note.slice(0, note.lastIndexOf('\n\n') + 1) : '';
+  const signature = sign('sha256', Buffer.from(text, 'utf8'), { key: privateKey, dsaEncoding: 'der' });
+  return Buffer.concat([noteKeyId(publicKey), signature]).toString('base64');
+}
+
