@@ -1,6 +1,6 @@
 import type { CheckpointOutcome } from '../functions/kernel/ledger/checkpoints';
 import type { AuditVerification } from '../functions/kernel/ledger/verify-audit';
-import type { InclusionProof } from '../functions/kernel/ledger/log-tree';
+import type { ConsistencyProof, InclusionProof } from '../functions/kernel/ledger/log-tree';
 
 /** A small client of the AgentSec HTTP API (DESIGN §10), used by the CLI and the demo. */
 
@@ -117,6 +117,11 @@ export class ApiClient {
   /** The inclusion proof of one ledger entry under a signed tree head (functions/kernel/ledger/log-tree.ts). */
   prove(seq: number): Promise<InclusionProof> {
     return this.request('GET', `/v1/audit/proofs/${seq}`);
+  }
+
+  /** The consistency proof between the signed tree heads of `from` and `to` entries. */
+  proveConsistency(from: number, to: number): Promise<ConsistencyProof> {
+    return this.request('GET', `/v1/audit/consistency?from=${from}&to=${to}`);
   }
 
   /** Asks the signer for a ledger checkpoint now (functions/kernel/ledger/checkpoints.ts `CheckpointOutcome`). */

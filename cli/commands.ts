@@ -3,7 +3,7 @@ import type { PendingApprovalView } from '../functions/api/approvals';
 import { CommandRequestBody, CommandView, TERMINAL } from './api-client';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { KeyObject, createPublicKey } from 'node:crypto';
-import { ProofCheck, checkInclusion, ledgerVerifierKey } from '../functions/kernel/ledger/log-tree';
+import { ProofCheck, checkConsistency, checkInclusion, ledgerVerifierKey } from '../functions/kernel/ledger/log-tree';
 import { CliError, EXIT } from './errors';
 import { EntryView, describeEntry, short, table } from './output';
 import { auditSince, ledgerHead, watchCommand } from './progress';
@@ -163,6 +163,37 @@ export async function auditProveCommand(seqText: string, opts: Common & { out?: 
   return 0;
 }
 
+export async function auditProveConsistencyCommand(fromText: string, toText: string, opts: Common & { out?: string }): Promise<number> {
+  const from = count(fromText, '<from>');
+  const to = count(toText, '<to>');
+  if (!from || !to || from > to) throw new CliError('<from> and <to> are the sizes of two signed tree heads, 0 < from <= to');
+  const { api } = await connect({ user: opts.user });
+  const proof = await api.proveConsistency(from, to);
+  const text = `${JSON.stringify(proof, null, 2)}\n`;
+  if (opts.out) {
+    writeFileSync(opts.out, text);
+    print(`Consistency proof from the signed tree head of ${from} entries to that of ${to} written to ${opts.out}. Check it offline: agentsec audit check-consistency ${opts.out} --key '<verifier key>'.`);
+  } else process.stdout.write(text);
+  return 0;
+}
+
+/** Checks offline, with only the verifier key, that one signed tree head extends another (what a witness checks). */
+export function auditCheckConsistencyCommand(file: string, opts: { key: string; json?: boolean }): number {
+  const result = checkConsistency(readProof(file), opts.key);
+  if (opts.json) printJson(result);
+  else if (result.ok) print(`Consistent: ${result.origin} at ${result.toSize} entries extends its signed head at ${result.fromSize}.`);
+  else print(`Consistency REFUSED: ${result.reason}.`);
+  return result.ok ? 0 : EXIT.failed;
+}
+
+function readProof(file: string): unknown {
+  try {
+    return JSON.parse(readFileSync(file, 'utf8'));
+  } catch (err) {
+    throw new CliError(`cannot read the proof in ${file}: ${(err as Error).message}`);
+  }
+}
+
 /** The ledger verifier key from the authority key's public key (base64 DER, as `aws kms get-public-key` prints it). */
 export function auditVerifierKeyCommand(opts: { publicKey: string; chain?: string }): number {
   let key: KeyObject;
@@ -178,13 +209,7 @@ export function auditVerifierKeyCommand(opts: { publicKey: string; chain?: strin
 
 /** Checks an inclusion proof offline: no local cloud, no AWS, only the verifier key (DESIGN §7). */
 export function auditCheckProofCommand(file: string, opts: { key: string; json?: boolean }): number {
-  let input: unknown;
-  try {
-    input = JSON.parse(readFileSync(file, 'utf8'));
-  } catch (err) {
-    throw new CliError(`cannot read the proof in ${file}: ${(err as Error).message}`);
-  }
-  const result: ProofCheck = checkInclusion(input, opts.key);
+  const result: ProofCheck = checkInclusion(readProof(file), opts.key);
   if (opts.json) printJson(result);
   else if (result.ok) print(`Proof holds: entry ${result.seq} is in ${result.origin} as signed at ${result.treeSize} entries.`);
   else print(`Proof REFUSED: ${result.reason}.`);

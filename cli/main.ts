@@ -5,7 +5,9 @@ import {
   askCommand,
   auditCheckProofCommand,
   auditCheckpointCommand,
+  auditCheckConsistencyCommand,
   auditProveCommand,
+  auditProveConsistencyCommand,
   auditVerifierKeyCommand,
   auditLogCommand,
   auditVerifyCommand,
@@ -86,6 +88,12 @@ export function program(): Command {
   asUser(audit.command('prove').description("print an entry's inclusion proof under the latest signed tree head covering it").argument('<seq>'))
     .option('--out <file>', 'write the proof to this file')
     .action(run((seq: string, opts: Parameters<typeof auditProveCommand>[1]) => auditProveCommand(seq, opts)));
+  asUser(audit.command('prove-consistency').description('print the proof that the signed tree head of <to> entries extends that of <from>').argument('<from>').argument('<to>'))
+    .option('--out <file>', 'write the proof to this file')
+    .action(run((from: string, to: string, opts: Parameters<typeof auditProveConsistencyCommand>[2]) => auditProveConsistencyCommand(from, to, opts)));
+  json(audit.command('check-consistency').description('check a consistency proof between two signed tree heads offline, with only the verifier key').argument('<file>'))
+    .requiredOption('--key <vkey>', 'the ledger verifier key (agentsec.ledger/<chain>+<key id>+<key>)')
+    .action(run(async (file: string, opts: Parameters<typeof auditCheckConsistencyCommand>[1]) => auditCheckConsistencyCommand(file, opts)));
   audit.command('verifier-key').description("the ledger's verifier key, from the authority key's public key (offline)")
     .requiredOption('--public-key <base64>', 'the DER public key, as `aws kms get-public-key --query PublicKey --output text` prints it')
     .option('--chain <name>', 'the ledger chain', 'main')

@@ -1,5 +1,5 @@
 import { AuditSources, AuditVerification, verifyAudit } from '../kernel/ledger/verify-audit';
-import { InclusionProof, entryLeaf, proveInclusion, treeHeadNoteOf } from '../kernel/ledger/log-tree';
+import { ConsistencyProof, InclusionProof, entryLeaf, proveConsistency, proveInclusion, treeHeadNoteOf } from '../kernel/ledger/log-tree';
 import { rootOf } from '../kernel/ledger/merkle';
 import { openTreeHead } from '../kernel/ledger/tree-head';
 import { isSecurityError } from '../kernel/errors';
@@ -9,7 +9,7 @@ import { LedgerReader } from '../kernel/ledger/ledger';
 import { SignerClient } from '../signer/signer-client';
 import { Caller } from './caller';
 import { ApiError } from './errors';
-import { AuditQuery, auditQuerySchema, checkpointRequestSchema, entrySeqSchema, parseRequest } from './schemas';
+import { AuditQuery, ConsistencyQuery, auditQuerySchema, checkpointRequestSchema, consistencyQuerySchema, entrySeqSchema, parseRequest } from './schemas';
 
 /** What `GET /v1/audit/verify` answers (the shape of `agentsec audit verify --json`, DESIGN §10). */
 export type { AuditVerification };
@@ -32,7 +32,7 @@ export function mayAudit(caller: Caller): boolean {
   return caller.clearance.level === 'TOP_SECRET' || caller.isApprover;
 }
 
-/** `GET /v1/audit`, `GET /v1/audit/verify`, `GET /v1/audit/proofs/{seq}` and `POST /v1/audit/checkpoints`. */
+/** `GET /v1/audit`, `GET /v1/audit/verify`, `GET /v1/audit/proofs/{seq}`, `GET /v1/audit/consistency` and `POST /v1/audit/checkpoints`. */
 export class AuditService {
   constructor(private readonly props: AuditServiceProps) {}
 
@@ -59,24 +59,55 @@ export class AuditService {
   async prove(caller: Caller, seqParam: string): Promise<InclusionProof> {
     const seq = parseRequest(entrySeqSchema, seqParam, 'entry sequence number');
     this.assertMayAudit(caller);
+    const { entries, heads, vkey } = await this.signedHeads();
+    if (entries[seq - 1]?.seq !== seq) throw ApiError.notFound(`ledger entry ${seq}`);
+    const head = heads.find((h) => h.size >= seq);
+    if (!head) {
+      throw ApiError.conflict(`ledger entry ${seq} is not yet covered by a signed tree head: have the signer checkpoint the ledger (POST /v1/audit/checkpoints)`);
+    }
+    return proveInclusion(entries, seq, head.size, head.note, vkey);
+  }
+
+  /**
+   * The consistency proof between the signed tree heads of `from` and `to` entries (DESIGN §7): what a witness checks,
+   * with the verifier key alone, to know the log only grew (`agentsec audit check-consistency`). 404 when no verified
+   * signed head has one of those sizes.
+   */
+  async consistency(caller: Caller, query: unknown): Promise<ConsistencyProof> {
+    const { from, to }: ConsistencyQuery = parseRequest(consistencyQuerySchema, query ?? {}, 'consistency query');
+    this.assertMayAudit(caller);
+    const { entries, heads, vkey } = await this.signedHeads();
+    const head = (size: number) => {
+      const found = heads.find((h) => h.size === size);
+      if (!found) throw ApiError.notFound(`a signed tree head of ${size} entries`);
+      return found;
+    };
+    const [a, b] = [head(from), head(to)];
+    return proveConsistency(entries, a.size, a.note, b.size, b.note, vkey);
+  }
+
+  /**
+   * The ledger and its signed tree heads that still match it, latest first. A head that does not verify or no longer
+   * matches the entries proves nothing; naming it is `audit verify`'s job.
+   */
+  private async signedHeads(): Promise<{ entries: LedgerEntry[]; heads: Array<{ size: number; note: string }>; vkey: string }> {
     const { reader } = this.props;
     const entries = await reader.readAll();
-    if (entries[seq - 1]?.seq !== seq) throw ApiError.notFound(`ledger entry ${seq}`);
     const vkey = (await this.props.signatures()).verifierKey(reader.chain);
     const leaves = entries.map(entryLeaf);
+    const heads: Array<{ size: number; note: string }> = [];
     for (const carrier of [...entries].reverse()) {
-      if (carrier.type !== 'checkpoint' || carrier.seq <= seq) continue;
+      if (carrier.type !== 'checkpoint') continue;
       const note = treeHeadNoteOf(carrier);
       if (note === undefined) continue;
       try {
         const head = openTreeHead(note, vkey);
-        // Only a head that still matches the ledger proves anything; a mismatch is for `audit verify` to name.
-        if (head.size >= seq && rootOf(leaves.slice(0, head.size)).equals(head.rootHash)) return proveInclusion(entries, seq, head.size, note, vkey);
+        if (head.size < carrier.seq && rootOf(leaves.slice(0, head.size)).equals(head.rootHash)) heads.push({ size: head.size, note });
       } catch (err) {
         if (!isSecurityError(err, 'TAMPERED')) throw err;
       }
     }
-    throw ApiError.conflict(`ledger entry ${seq} is not yet covered by a signed tree head: have the signer checkpoint the ledger (POST /v1/audit/checkpoints)`);
+    return { entries, heads, vkey };
   }
 
   /** Asks the signer to checkpoint the ledger now, whether or not one is due. */

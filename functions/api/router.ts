@@ -36,6 +36,7 @@ export const ROUTES: Readonly<Record<RouteKey, Route>> = {
   'GET /v1/audit': { status: 200, run: (ctx, caller, event) => ctx.audit.list(caller, event.queryStringParameters) },
   'GET /v1/audit/verify': { status: 200, run: (ctx, caller) => ctx.audit.verify(caller) },
   'GET /v1/audit/proofs/{id}': { status: 200, run: (ctx, caller, _event, seq) => ctx.audit.prove(caller, seq) },
+  'GET /v1/audit/consistency': { status: 200, run: (ctx, caller, event) => ctx.audit.consistency(caller, event.queryStringParameters) },
   'POST /v1/audit/checkpoints': { status: 200, run: (ctx, caller, event) => ctx.audit.checkpoint(caller, event.body ? readJsonBody(event) : {}) },
 };
 

@@ -22,6 +22,7 @@ export const API_ROUTES = [
   { method: 'GET', path: '/v1/audit', authorization: 'JWT' },
   { method: 'GET', path: '/v1/audit/verify', authorization: 'JWT' },
   { method: 'GET', path: '/v1/audit/proofs/{id}', authorization: 'JWT' },
+  { method: 'GET', path: '/v1/audit/consistency', authorization: 'JWT' },
   { method: 'POST', path: '/v1/audit/checkpoints', authorization: 'JWT' },
 ] as const satisfies readonly ApiRoute[];
 

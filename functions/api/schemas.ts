@@ -72,6 +72,13 @@ export type AuditQuery = z.output<typeof auditQuerySchema>;
 /** `GET /v1/audit/proofs/{seq}`: the sequence number of one ledger entry. */
 export const entrySeqSchema = z.string().regex(/^[1-9]\d{0,14}$/, 'must be a positive integer').transform(Number);
 
+/** `GET /v1/audit/consistency?from=M&to=N`: the sizes of two signed tree heads, the earlier first. */
+export const consistencyQuerySchema = z
+  .strictObject({ from: entrySeqSchema, to: entrySeqSchema })
+  .refine((q) => q.from <= q.to, { message: 'from must not exceed to', path: ['from'] });
+
+export type ConsistencyQuery = z.output<typeof consistencyQuerySchema>;
+
 /** `POST /v1/audit/checkpoints`: no body, or an empty object; nothing a caller says shapes the checkpoint. */
 export const checkpointRequestSchema = z.strictObject({});
 

@@ -157,6 +157,26 @@ describe('agentsec CLI against a running local cloud', () => {
     expect(unusable.stdout).toMatch(/^Proof REFUSED: a verifier key is <name>\+<8 hex digits>\+<base64 key>\.$/m);
   });
 
+  test('audit prove-consistency between two signed heads checks offline with audit check-consistency; heads swapped exit 1', async () => {
+    // One more ledgered decision (bob asks above his clearance), then one more signed head.
+    expect((await run('ask', 'Read the chart.', '--level', 'SECRET', '--user', 'bob')).code).toBe(1);
+    expect((await run('audit', 'checkpoint')).code).toBe(0);
+    const log = json<Array<{ type: string; detail?: { treeSize?: number } }>>(await run('audit', 'log', '--json'));
+    const sizes = log.filter((e) => e.type === 'checkpoint').map((e) => e.detail?.treeSize as number);
+    expect(sizes.length).toBeGreaterThanOrEqual(2);
+    const file = path.join(stateDir, 'consistency.json');
+    const proved = await run('audit', 'prove-consistency', String(sizes[0]), String(sizes[sizes.length - 1]), '--out', file);
+    expect(proved.code).toBe(0);
+    const proof = JSON.parse(readFileSync(file, 'utf8'));
+    const checked = await run('audit', 'check-consistency', file, '--key', proof.verifierKey);
+    expect(checked.code).toBe(0);
+    expect(checked.stdout).toMatch(/^Consistent: agentsec\.ledger\/main at \d+ entries extends its signed head at \d+\.$/m);
+    writeFileSync(file, JSON.stringify({ ...proof, from: proof.to, to: proof.from }));
+    const refused = await run('audit', 'check-consistency', file, '--key', proof.verifierKey);
+    expect(refused.code).toBe(1);
+    expect(refused.stdout).toMatch(/^Consistency REFUSED: /m);
+  });
+
   test('audit log --json lists entries with seq, type, actor, commandId, reason and directiveId', async () => {
     const result = await run('audit', 'log', '--json');
     expect(result.code).toBe(0);

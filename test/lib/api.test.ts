@@ -22,6 +22,7 @@ describe('the HTTP API and the user pool', () => {
         'GET /v1/audit',
         'GET /v1/audit/verify',
         'GET /v1/audit/proofs/{id}',
+        'GET /v1/audit/consistency',
         'POST /v1/audit/checkpoints',
       ].sort(),
     );

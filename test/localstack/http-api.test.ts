@@ -241,6 +241,7 @@ describe('the local HTTP API', () => {
       'GET /v1/audit',
       'GET /v1/audit/verify',
       'GET /v1/audit/proofs/{id}',
+      'GET /v1/audit/consistency',
       'POST /v1/audit/checkpoints',
     ]);
     behaviour = (event) => ({ routeKey: event.routeKey });

@@ -3,7 +3,7 @@ import * as z from 'zod';
 import { canonicalJson } from '../canonical';
 import { SecurityError, isSecurityError } from '../errors';
 import { LedgerEntry } from './entry';
-import { inclusionProof, leafHash, rootOf, verifyInclusion } from './merkle';
+import { consistencyProof, inclusionProof, leafHash, rootOf, verifyConsistency, verifyInclusion } from './merkle';
 import { TreeHead, openTreeHead, treeHeadText, verifierKeyOf } from './tree-head';
 
 /**
@@ -111,4 +111,53 @@ export function checkInclusion(input: unknown, verifierKey: string): ProofCheck 
     return { ok: false, reason: `entry seq ${entry.seq} is not in the signed tree of ${head.size} entries` };
   }
   return { ok: true, seq: entry.seq, treeSize: head.size, origin: head.origin };
+}
+
+/** What `agentsec audit prove-consistency` prints and `GET /v1/audit/consistency` answers: two signed heads and the proof the log only grew between them. */
+export const consistencyProofSchema = z
+  .object({
+    /** The earlier signed tree head (C2SP checkpoint). */
+    from: z.string(),
+    /** The later one. */
+    to: z.string(),
+    /** RFC 9162 §2.1.4 consistency proof from the first tree to the second, base64 hashes. */
+    proof: z.array(z.base64()),
+    verifierKey: z.string(),
+  })
+  .strict();
+
+export type ConsistencyProof = z.output<typeof consistencyProofSchema>;
+
+/** The consistency proof between two signed heads over `entries` (the earlier of `fromSize` entries). */
+export function proveConsistency(entries: readonly LedgerEntry[], fromSize: number, from: string, toSize: number, to: string, verifierKey: string): ConsistencyProof {
+  const leaves = entries.slice(0, toSize).map(entryLeaf);
+  return { from, to, proof: consistencyProof(fromSize, leaves).map((h) => h.toString('base64')), verifierKey };
+}
+
+export type ConsistencyCheck = { ok: true; origin: string; fromSize: number; toSize: number } | { ok: false; reason: string };
+
+/**
+ * Checks offline, with only the verifier key, that the later signed head extends the earlier one (a witness's check):
+ * both signed by the log's key, of the same log, and the proof leads from the first root to the second. A fork or a
+ * rollback between two signed heads fails here.
+ */
+export function checkConsistency(input: unknown, verifierKey: string): ConsistencyCheck {
+  const parsed = consistencyProofSchema.safeParse(input);
+  if (!parsed.success) return { ok: false, reason: 'not a consistency proof' };
+  const p = parsed.data;
+  let from: TreeHead;
+  let to: TreeHead;
+  try {
+    from = openTreeHead(p.from, verifierKey);
+    to = openTreeHead(p.to, verifierKey);
+  } catch (err) {
+    return { ok: false, reason: (err as Error).message };
+  }
+  if (from.origin !== to.origin) return { ok: false, reason: `the heads are of two logs: ${from.origin} and ${to.origin}` };
+  if (to.size < from.size) return { ok: false, reason: `the later head has ${to.size} entries, fewer than the earlier one's ${from.size}: a rollback` };
+  const proof = p.proof.map((h) => Buffer.from(h, 'base64'));
+  if (!verifyConsistency(from.size, to.size, proof, from.rootHash, to.rootHash)) {
+    return { ok: false, reason: `the tree of ${to.size} entries does not extend the signed tree of ${from.size}: the log was rewritten between them` };
+  }
+  return { ok: true, origin: to.origin, fromSize: from.size, toSize: to.size };
 }

@@ -1,7 +1,7 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { LedgerEntry, hashEntry } from '../../../functions/kernel/ledger/entry';
-import { checkInclusion, entryLeaf, ledgerVerifierKey, proveInclusion, treeHeadNoteOf } from '../../../functions/kernel/ledger/log-tree';
+import { checkConsistency, checkInclusion, entryLeaf, ledgerVerifierKey, proveConsistency, proveInclusion, treeHeadNoteOf } from '../../../functions/kernel/ledger/log-tree';
 import { rootOf } from '../../../functions/kernel/ledger/merkle';
 import { openTreeHead } from '../../../functions/kernel/ledger/tree-head';
 import { atomicConditionalWrites } from './support';
@@ -67,5 +67,23 @@ describe('signed tree heads over the ledger', () => {
     // A head rolled back to a smaller size under the same signature.
     expect(checkInclusion({ ...proof, checkpoint: proof.checkpoint.replace('\n7\n', '\n6\n') }, vkey)).toMatchObject({ ok: false });
     expect(checkInclusion({ nonsense: true }, vkey)).toEqual({ ok: false, reason: 'not an inclusion proof' });
+  });
+
+  it('a consistency proof between two signed heads checks offline; a fork signed by another key or with rewritten entries does not', async () => {
+    const c = f.chain(100);
+    await c.append(3);
+    await c.signer.checkpoint(true);
+    await c.append(4);
+    await c.signer.checkpoint(true);
+    const all = await c.reader.readAll();
+    const [first, second] = all.filter((e) => e.type === 'checkpoint').map((e) => treeHeadNoteOf(e)!);
+    const vkey = f.signatures.verifierKey(c.name);
+    const proof = JSON.parse(JSON.stringify(proveConsistency(all, 3, first, 8, second, vkey)));
+    expect(checkConsistency(proof, vkey)).toEqual({ ok: true, origin: `agentsec.ledger/${c.name}`, fromSize: 3, toSize: 8 });
+    // A proof computed over a history whose first entries were rewritten does not lead from the signed first root.
+    const rewritten = all.map((e) => (e.seq === 2 ? { ...e, actor: 'carol' } : e));
+    const forked = JSON.parse(JSON.stringify(proveConsistency(rewritten, 3, first, 8, second, vkey)));
+    expect(checkConsistency(forked, vkey)).toMatchObject({ ok: false, reason: expect.stringMatching(/rewritten between them/) });
+    expect(checkConsistency(proof, ledgerVerifierKey(c.name, generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey))).toMatchObject({ ok: false });
   });
 });
