@@ -189,7 +189,7 @@ export class SqsEventSource {
       }
       // A poll that returns after stop() leaves its records to reappear after the visibility timeout.
       if (!this.running) break;
-      this.receiveWorked();
+      this.receiveWorked(startedAt);
       if (messages.length === 0) {
         if (this.batchesInFlight === 0 && startedAt >= this.lastBatchEndedAt) this.resolveIdle();
         continue;
@@ -208,7 +208,7 @@ export class SqsEventSource {
     const name = this.props.functionName;
     if (!this.outage) {
       this.outage = { problem, since: now, failedPolls: 1, remindedAt: now };
-      this.logger.error(`[${name}] cannot receive from its queue, retrying with backoff: ${problem}`);
+      this.logger.error(`[${name}] cannot receive from queue ${queueNameOf(this.props.queueUrl)}, retrying with backoff: ${problem}`);
       return 1;
     }
     const o = this.outage;
@@ -216,16 +216,20 @@ export class SqsEventSource {
     if (problem !== o.problem || now - o.remindedAt >= OUTAGE_REMINDER_MS) {
       o.problem = problem;
       o.remindedAt = now;
-      this.logger.error(`[${name}] still cannot receive after ${o.failedPolls} attempts in ${Math.round((now - o.since) / 1000)} s: ${problem}`);
+      this.logger.error(`[${name}] still cannot receive from queue ${queueNameOf(this.props.queueUrl)} after ${o.failedPolls} attempts in ${Math.round((now - o.since) / 1000)} s: ${problem}`);
     }
     return o.failedPolls;
   }
 
-  private receiveWorked(): void {
-    if (!this.outage) return;
+  /**
+   * Ends an outage on a receive that began after it started: a long poll another worker began before the
+   * outage may still come back empty and says nothing about the emulator now.
+   */
+  private receiveWorked(startedAt: number): void {
+    if (!this.outage || startedAt < this.outage.since) return;
     const { failedPolls, since } = this.outage;
     this.outage = undefined;
-    this.logger.warn(`[${this.props.functionName}] receiving again after ${failedPolls} failed attempts in ${Math.round((Date.now() - since) / 1000)} s`);
+    this.logger.warn(`[${this.props.functionName}] receiving from queue ${queueNameOf(this.props.queueUrl)} again after ${failedPolls} failed attempts in ${Math.round((Date.now() - since) / 1000)} s`);
   }
 
   private async receive(): Promise<Message[]> {
@@ -306,15 +310,21 @@ export class SqsEventSource {
 }
 
 /** One line on why a receive failed, naming the likely cause for the failures an operator can act on. */
+/** A queue's name, the last segment of its URL: an agent has two queues (its own and its failed queue). */
+function queueNameOf(queueUrl: string): string {
+  return queueUrl.slice(queueUrl.lastIndexOf('/') + 1);
+}
+
 function describeReceiveFailure(err: unknown, queueUrl: string): string {
   const e = err as { name?: string; code?: string; message?: string; cause?: { code?: string } };
   const text = `${e.name ?? 'Error'}: ${(e.message ?? String(err)).split('\n')[0]}`;
   if (e.name === 'QueueDoesNotExist' || e.name === 'AWS.SimpleQueueService.NonExistentQueue' || /NonExistentQueue|does not exist/i.test(text)) {
     return `queue ${queueUrl} does not exist (${text}); if the emulator restarted, its state is gone: restart the local cloud`;
   }
-  const code = e.code ?? e.cause?.code ?? /\b(ECONNREFUSED|ECONNRESET|ENOTFOUND|EHOSTUNREACH|ETIMEDOUT)\b/.exec(text)?.[1];
+  const code = e.code ?? e.cause?.code ?? /\b(ECONNREFUSED|ECONNRESET|ENOTFOUND|EHOSTUNREACH|ETIMEDOUT)\b/.exec(text)?.[1] ?? (/socket hang up/i.test(text) ? 'ECONNRESET' : undefined);
   if (code && ['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'EHOSTUNREACH', 'ETIMEDOUT'].includes(code)) {
-    return `nothing answers at ${new URL(queueUrl).origin} (${code}); is the AWS emulator running?`;
+    // One problem whatever the code: a dying emulator resets connections, a dead one refuses them.
+    return `nothing answers at ${new URL(queueUrl).origin} (connection refused, reset or timed out); is the AWS emulator running?`;
   }
   return text;
 }

@@ -1,18 +1,19 @@
 import type { KMSClient } from '@aws-sdk/client-kms';
 import { SecurityError } from '../kernel/errors';
-import type { CheckpointAnchors } from '../kernel/ledger/checkpoint-anchor';
+import type { CheckpointAnchor, CheckpointAnchors } from '../kernel/ledger/checkpoint-anchor';
 import { CheckpointOutcome, checkpointEntry, signCheckpoint } from '../kernel/ledger/checkpoints';
 import type { LedgerReader, LedgerWriter } from '../kernel/ledger/ledger';
 import { authorityPublicKey } from '../kernel/directives/verify';
-import { treeHeadOf } from '../kernel/ledger/log-tree';
+import { entryLeaf, logOrigin } from '../kernel/ledger/log-tree';
+import { CompactRange } from '../kernel/ledger/merkle';
 import { kmsNoteSigner, treeHeadText } from '../kernel/ledger/tree-head';
 
 export interface CheckpointerProps {
   /** KMS client for `Sign` with the authority key: the signer's only (DESIGN §3). */
   readonly kms: KMSClient;
   readonly authorityKeyArn: string;
-  /** Reads the head of the chain to checkpoint, and the entries its tree head covers. */
-  readonly reader: Pick<LedgerReader, 'head' | 'readAll'>;
+  /** Reads the head of the chain to checkpoint, and the entries its tree head covers since the last one. */
+  readonly reader: Pick<LedgerReader, 'head' | 'readAll' | 'since'>;
   /** Appends the `checkpoint` entry to the same chain. */
   readonly ledger: Pick<LedgerWriter, 'append' | 'chain'>;
   /** The chain's anchor, outside the chain. */
@@ -52,26 +53,40 @@ export class Checkpointer {
     const appended = headSeq - (lastCheckpoint ?? 0);
     if (head === undefined || appended === 0 || (!force && appended < every)) return { status: 'not_due', head: headSeq, lastCheckpoint };
     const signed = await signCheckpoint(kms, authorityKeyArn, { chain: ledger.chain, seq: head.seq, hash: head.hash });
-    const entry = await ledger.append(checkpointEntry(signed, actor, await this.signTreeHead(head.seq, head.hash)));
+    const tree = await this.signTreeHead(head.seq, head.hash, anchor?.tree);
+    const entry = await ledger.append(checkpointEntry(signed, actor, tree));
     // False when a concurrent checkpoint anchored this head or a later one first: the anchor only moves forward.
-    await anchors.advance({ checkpoint: signed, entrySeq: entry.seq });
+    await anchors.advance({ checkpoint: signed, entrySeq: entry.seq, tree: { size: tree.size, nodes: tree.range.nodes.map((n) => n.toString('base64')) } });
     return { status: 'written', checkpoint: signed, entrySeq: entry.seq };
   }
 
   /**
    * The tree head over entries 1..`size` as a C2SP checkpoint signed by the authority key (DESIGN §7): its root and the
-   * signature line's blob, which the checkpoint entry records. Refuses a chain whose entry `size` is not the head it
-   * was asked to vouch for.
+   * signature line's blob, which the checkpoint entry records. It hashes only the entries since the anchored tree's
+   * right edge (or all of them, without one), so a checkpoint costs the same however long the ledger is. Refuses a
+   * chain whose entry `size` is not the head it was asked to vouch for.
    */
-  private async signTreeHead(size: number, hash: string): Promise<{ size: number; root: string; signature: string }> {
+  private async signTreeHead(
+    size: number,
+    hash: string,
+    anchored: CheckpointAnchor['tree'],
+  ): Promise<{ size: number; root: string; signature: string; range: CompactRange }> {
     const { kms, authorityKeyArn, reader, ledger } = this.props;
-    const entries = await reader.readAll();
-    if (entries.length < size || entries[size - 1].hash !== hash || entries[size - 1].seq !== size) {
+    const from = anchored && anchored.size <= size ? anchored : undefined;
+    const range = from ? CompactRange.of(from.size, from.nodes.map((n) => Buffer.from(n, 'base64'))) : CompactRange.empty();
+    const entries = from ? await reader.since(from.size) : await reader.readAll();
+    for (const entry of entries) {
+      if (range.size === size) break;
+      if (entry.seq !== range.size + 1) break;
+      range.append(entryLeaf(entry));
+    }
+    const last = entries[size - (from?.size ?? 0) - 1];
+    if (range.size !== size || last?.seq !== size || last.hash !== hash) {
       throw new SecurityError('CHAIN_BROKEN', `chain ${ledger.chain} does not hold the head it is asked to vouch for at seq ${size}`);
     }
-    const head = treeHeadOf(ledger.chain, entries, size);
+    const head = { origin: logOrigin(ledger.chain), size, rootHash: range.root() };
     const signer = kmsNoteSigner(kms, authorityKeyArn, await authorityPublicKey(kms, authorityKeyArn), head.origin);
     const signature = await signer.sign(Buffer.from(treeHeadText(head), 'utf8'));
-    return { size, root: head.rootHash.toString('base64'), signature: Buffer.concat([signer.keyId, signature]).toString('base64') };
+    return { size, root: head.rootHash.toString('base64'), signature: Buffer.concat([signer.keyId, signature]).toString('base64'), range };
   }
 }

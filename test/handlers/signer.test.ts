@@ -65,6 +65,6 @@ describe('signer clients carry checkpoints', () => {
     await c.append(1);
     const outcome = await new InProcessSignerClient(c.signer).checkpoint(true);
     expect(outcome).toMatchObject({ status: 'written', entrySeq: 2 });
-    expect(await c.anchors.load()).toEqual({ checkpoint: (outcome as { checkpoint: unknown }).checkpoint, entrySeq: 2 });
+    expect(await c.anchors.load()).toEqual({ checkpoint: (outcome as { checkpoint: unknown }).checkpoint, entrySeq: 2, tree: { size: 1, nodes: [expect.any(String)] } });
   });
 });

@@ -115,7 +115,9 @@ describe('the emulator is killed', () => {
     for (const [agent, h] of Object.entries(health)) {
       expect(h.problem).toContain('is the AWS emulator running?');
       expect(h.pollErrors).toBeGreaterThanOrEqual(2);
-      const lines = cloud.logs.filter((l) => l.startsWith(`[${agent}] cannot receive`) || l.startsWith(`[${agent}] still cannot receive`));
+      // Each agent has two queues (its own and its failed queue), each with its own event source: this is its own.
+      const queue = cloud.cloud.state.queues[agent].split('/').pop();
+      const lines = cloud.logs.filter((l) => l.startsWith(`[${agent}] cannot receive from queue ${queue},`) || l.startsWith(`[${agent}] still cannot receive from queue ${queue} `));
       expect(lines.length).toBeGreaterThanOrEqual(1);
       expect(lines.length).toBeLessThan(h.failedPolls);
     }

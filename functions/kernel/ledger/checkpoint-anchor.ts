@@ -19,10 +19,19 @@ export interface CheckpointAnchor {
   readonly checkpoint: SignedCheckpoint;
   /** The seq of the `checkpoint` entry that carries it: the chain holds at least this many entries. */
   readonly entrySeq: number;
+  /**
+   * The right edge of the Merkle tree its tree head signed (base64 node hashes, `CompactRange`), so the next head
+   * hashes only the entries since. Trusted for speed only: `audit verify` recomputes every head from the entries.
+   */
+  readonly tree?: { readonly size: number; readonly nodes: readonly string[] };
 }
 
 const anchorSchema = z
-  .object({ checkpoint: signedCheckpointSchema, entrySeq: z.int().min(2) })
+  .object({
+    checkpoint: signedCheckpointSchema,
+    entrySeq: z.int().min(2),
+    tree: z.object({ size: z.int().min(1), nodes: z.array(z.base64()).max(64) }).strict().optional(),
+  })
   .refine((a) => a.entrySeq > a.checkpoint.seq, 'a checkpoint entry comes after the entry it covers');
 
 /** The partition that holds the anchor of `chain`. */
@@ -57,7 +66,7 @@ export class CheckpointAnchors {
       new GetCommand({ TableName: this.tableName, Key: { [CHAIN]: anchorPartition(this.chain), [SEQ]: ANCHOR_SEQ }, ConsistentRead: true }),
     );
     if (!out.Item) return undefined;
-    const parsed = anchorSchema.safeParse({ checkpoint: out.Item.checkpoint, entrySeq: out.Item.entrySeq });
+    const parsed = anchorSchema.safeParse({ checkpoint: out.Item.checkpoint, entrySeq: out.Item.entrySeq, tree: out.Item.tree });
     if (!parsed.success || parsed.data.checkpoint.chain !== this.chain) {
       throw new SecurityError('TAMPERED', `the checkpoint anchor of chain ${this.chain} is malformed`);
     }
@@ -69,13 +78,13 @@ export class CheckpointAnchors {
    * moves forward, so a stale or replayed checkpoint cannot roll it back (DESIGN §7). False when refused.
    */
   async advance(anchor: CheckpointAnchor): Promise<boolean> {
-    const { checkpoint, entrySeq } = anchorSchema.parse(anchor);
+    const { checkpoint, entrySeq, tree } = anchorSchema.parse(anchor);
     if (checkpoint.chain !== this.chain) throw new Error(`a checkpoint of chain ${checkpoint.chain} cannot anchor chain ${this.chain}`);
     return writeIf(() =>
       this.doc.send(
         new PutCommand({
           TableName: this.tableName,
-          Item: { [CHAIN]: anchorPartition(this.chain), [SEQ]: ANCHOR_SEQ, checkpoint, entrySeq, at: new Date().toISOString() },
+          Item: { [CHAIN]: anchorPartition(this.chain), [SEQ]: ANCHOR_SEQ, checkpoint, entrySeq, ...(tree ? { tree } : {}), at: new Date().toISOString() },
           ConditionExpression: 'attribute_not_exists(#checkpoint) OR #checkpoint.#seq < :seq',
           ExpressionAttributeNames: { '#checkpoint': 'checkpoint', '#seq': 'seq' },
           ExpressionAttributeValues: { ':seq': checkpoint.seq },

@@ -142,3 +142,57 @@ export function verifyConsistency(size1: number, size2: number, proof: readonly 
   }
   return sn === 0 && equal(fr, root1) && equal(sr, root2);
 }
+
+/**
+ * The right edge of a tree: the roots of its perfect subtrees, left to right (at most one per set bit of its size), so
+ * a tree can be extended leaf by leaf and its RFC 9162 root taken without the leaves before (a "compact range" from 0).
+ */
+export class CompactRange {
+  private constructor(
+    private size_: number,
+    private readonly nodes_: Buffer[],
+  ) {}
+
+  /** The range of the empty tree. */
+  static empty(): CompactRange {
+    return new CompactRange(0, []);
+  }
+
+  /** A range from its size and nodes, as stored; refuses nodes that cannot be those of a tree of that size. */
+  static of(size: number, nodes: readonly Uint8Array[]): CompactRange {
+    let bits = 0;
+    for (let n = size; n > 0; n = Math.floor(n / 2)) bits += n % 2;
+    if (!Number.isSafeInteger(size) || size < 0 || nodes.length !== bits || !nodes.every(isHash)) {
+      throw new RangeError(`${nodes.length} nodes are not the compact range of a tree of ${size} leaves`);
+    }
+    return new CompactRange(size, nodes.map((n) => Buffer.from(n)));
+  }
+
+  get size(): number {
+    return this.size_;
+  }
+
+  get nodes(): readonly Buffer[] {
+    return this.nodes_;
+  }
+
+  /** Adds one leaf hash on the right. */
+  append(leaf: Uint8Array): void {
+    this.nodes_.push(Buffer.from(leaf));
+    // Each trailing 1 bit of the old size is a perfect subtree the new leaf completes.
+    for (let s = this.size_; s % 2 === 1; s = Math.floor(s / 2)) {
+      const right = this.nodes_.pop()!;
+      const left = this.nodes_.pop()!;
+      this.nodes_.push(nodeHash(left, right));
+    }
+    this.size_++;
+  }
+
+  /** MTH of the leaves so far. */
+  root(): Buffer {
+    if (this.nodes_.length === 0) return EMPTY_ROOT;
+    let r = this.nodes_[this.nodes_.length - 1];
+    for (let i = this.nodes_.length - 2; i >= 0; i--) r = nodeHash(this.nodes_[i], r);
+    return r;
+  }
+}

@@ -5,6 +5,8 @@ import { checkConsistency, checkInclusion, entryLeaf, ledgerVerifierKey, proveCo
 import { rootOf } from '../../../functions/kernel/ledger/merkle';
 import { openTreeHead } from '../../../functions/kernel/ledger/tree-head';
 import { atomicConditionalWrites } from './support';
+import { Checkpointer } from '../../../functions/signer/checkpointer';
+import { LedgerReader } from '../../../functions/kernel/ledger/ledger';
 import { CheckpointFixture, checkpointFixture } from '../../support/checkpoints';
 
 /**
@@ -85,5 +87,24 @@ describe('signed tree heads over the ledger', () => {
     const forked = JSON.parse(JSON.stringify(proveConsistency(rewritten, 3, first, 8, second, vkey)));
     expect(checkConsistency(forked, vkey)).toMatchObject({ ok: false, reason: expect.stringMatching(/rewritten between them/) });
     expect(checkConsistency(proof, ledgerVerifierKey(c.name, generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey))).toMatchObject({ ok: false });
+  });
+
+  it('a checkpoint hashes only the entries since the anchored tree, so its cost does not grow with the ledger', async () => {
+    const c = f.chain(100);
+    const reads: string[] = [];
+    const reader = new LedgerReader({ doc: f.doc, tableName: f.tables.ledger, chain: c.name });
+    const counting = {
+      head: () => reader.head(),
+      readAll: () => (reads.push('all'), reader.readAll()),
+      since: (seq: number) => (reads.push(`since ${seq}`), reader.since(seq)),
+    };
+    const checkpointer = new Checkpointer({ kms: f.kms, authorityKeyArn: f.authorityKeyArn, reader: counting, ledger: c.ledger, anchors: c.anchors, every: 1, actor: 'signer' });
+    await c.append(5);
+    await checkpointer.checkpoint();
+    await c.append(3);
+    await checkpointer.checkpoint();
+    expect(reads).toEqual(['all', 'since 5']);
+    expect((await c.anchors.load())?.tree).toMatchObject({ size: 9 });
+    expect(await c.verify()).toMatchObject({ ok: true, checkpoints: 2, treeSize: 9 });
   });
 });

@@ -1,5 +1,6 @@
 import * as fc from 'fast-check';
 import {
+  CompactRange,
   EMPTY_ROOT,
   consistencyProof,
   inclusionProof,
@@ -108,5 +109,27 @@ describe('the RFC 9162 Merkle tree', () => {
   it('refuses to prove a leaf or a prefix outside the tree', () => {
     expect(() => inclusionProof(3, hashes.slice(0, 3))).toThrow(RangeError);
     expect(() => consistencyProof(4, hashes.slice(0, 3))).toThrow(RangeError);
+  });
+
+  it('property: a compact range extended leaf by leaf, stored and reloaded on the way, has the root of the whole tree', () => {
+    fc.assert(
+      fc.property(fc.array(fc.uint8Array({ maxLength: 8 }), { maxLength: 300 }).map((l) => l.map(leafHash)), fc.nat(), (leaves, cut) => {
+        const at = leaves.length === 0 ? 0 : cut % (leaves.length + 1);
+        const first = CompactRange.empty();
+        leaves.slice(0, at).forEach((l) => first.append(l));
+        expect(first.root()).toEqual(rootOf(leaves.slice(0, at)));
+        const reloaded = CompactRange.of(first.size, first.nodes);
+        leaves.slice(at).forEach((l) => reloaded.append(l));
+        expect(reloaded.size).toBe(leaves.length);
+        expect(reloaded.root()).toEqual(rootOf(leaves));
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it('refuses a stored compact range whose nodes do not fit its size', () => {
+    expect(() => CompactRange.of(3, [EMPTY_ROOT])).toThrow(RangeError);
+    expect(() => CompactRange.of(4, [EMPTY_ROOT, EMPTY_ROOT])).toThrow(RangeError);
+    expect(CompactRange.of(3, [EMPTY_ROOT, EMPTY_ROOT]).size).toBe(3);
   });
 });
