@@ -7,6 +7,8 @@ import {
   KeySchemaElement,
   ResourceInUseException,
   ResourceNotFoundException,
+  TableDescription,
+  UpdateTableCommand,
   UpdateTimeToLiveCommand,
   waitUntilTableExists,
 } from '@aws-sdk/client-dynamodb';
@@ -32,7 +34,13 @@ export async function ensureTables(dynamo: DynamoDBClient, prefix: string): Prom
 }
 
 async function ensureTable(dynamo: DynamoDBClient, name: string, def: TableDefinition): Promise<void> {
-  if (await tableExists(dynamo, name)) return;
+  const existing = await describedTable(dynamo, name);
+  if (existing) {
+    if (def.stream && existing.StreamSpecification?.StreamEnabled !== true) {
+      await dynamo.send(new UpdateTableCommand({ TableName: name, StreamSpecification: { StreamEnabled: true, StreamViewType: def.stream } }));
+    }
+    return;
+  }
   const attributes: AttributeDefinition[] = [{ AttributeName: def.partitionKey, AttributeType: 'S' }];
   const keys: KeySchemaElement[] = [{ AttributeName: def.partitionKey, KeyType: 'HASH' }];
   if (def.sortKey) {
@@ -41,7 +49,13 @@ async function ensureTable(dynamo: DynamoDBClient, name: string, def: TableDefin
   }
   try {
     await dynamo.send(
-      new CreateTableCommand({ TableName: name, BillingMode: 'PAY_PER_REQUEST', AttributeDefinitions: attributes, KeySchema: keys }),
+      new CreateTableCommand({
+        TableName: name,
+        BillingMode: 'PAY_PER_REQUEST',
+        AttributeDefinitions: attributes,
+        KeySchema: keys,
+        ...(def.stream && { StreamSpecification: { StreamEnabled: true, StreamViewType: def.stream } }),
+      }),
     );
   } catch (err) {
     if (!(err instanceof ResourceInUseException)) throw err; // created concurrently: fine
@@ -49,14 +63,20 @@ async function ensureTable(dynamo: DynamoDBClient, name: string, def: TableDefin
   await waitUntilTableExists({ client: dynamo, maxWaitTime: 60, minDelay: 1 }, { TableName: name });
 }
 
-async function tableExists(dynamo: DynamoDBClient, name: string): Promise<boolean> {
+async function describedTable(dynamo: DynamoDBClient, name: string): Promise<TableDescription | undefined> {
   try {
-    await dynamo.send(new DescribeTableCommand({ TableName: name }));
-    return true;
+    return (await dynamo.send(new DescribeTableCommand({ TableName: name }))).Table;
   } catch (err) {
-    if (err instanceof ResourceNotFoundException) return false;
+    if (err instanceof ResourceNotFoundException) return undefined;
     throw err;
   }
+}
+
+/** The ARN of a table's stream (the table must have one). */
+export async function streamArnOf(dynamo: DynamoDBClient, name: string): Promise<string> {
+  const arn = (await describedTable(dynamo, name))?.LatestStreamArn;
+  if (!arn) throw new Error(`table ${name} has no stream`);
+  return arn;
 }
 
 async function ensureTtl(dynamo: DynamoDBClient, name: string, attribute: string): Promise<void> {

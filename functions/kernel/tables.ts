@@ -16,6 +16,8 @@ export interface TableDefinition {
    * DESIGN §3): a forged item for another actor is refused by AWS, so the partition authenticates its writer.
    */
   readonly ownPartitions?: true;
+  /** The table's stream carries every change with its old and new images (the sequencer reads the ledger's). */
+  readonly stream?: 'NEW_AND_OLD_IMAGES';
 }
 
 /** The partition key of an item `owner` writes in a table of own partitions. */
@@ -31,8 +33,11 @@ export function ownPartitionPattern(owner: string): string {
 export const TABLES = {
   /** Commands: the user's text and the answer, both encrypted at their labels; status for the owner. */
   commands: { partitionKey: 'commandId', env: 'AGENTSEC_TABLE_COMMANDS' },
-  /** The tamper-evident ledger: one chain, gap-free sequence numbers. */
-  ledger: { partitionKey: 'chain', sortKey: { name: 'seq', type: 'N' }, env: 'AGENTSEC_TABLE_LEDGER' },
+  /**
+   * The tamper-evident ledger (DESIGN §7): pending entries in each writer's own partition (`<writer>#pending`), and
+   * the sealed log (`main`, gap-free sequence numbers) that the sequencer alone writes from the table's stream.
+   */
+  ledger: { partitionKey: 'chain', sortKey: { name: 'seq', type: 'N' }, env: 'AGENTSEC_TABLE_LEDGER', stream: 'NEW_AND_OLD_IMAGES' },
   /** Single-use values: directive nonces and consumed message ids, kept until they expire. */
   nonces: { partitionKey: 'nonce', ttlAttribute: 'expiresAt', env: 'AGENTSEC_TABLE_NONCES', ownPartitions: true },
   /** Pending directive requests and the human approvals recorded for them. */

@@ -20,6 +20,10 @@ export const LEDGER_TYPES = [
   'declassified',
   'egress.denied',
   'checkpoint',
+  /** A pending entry the sequencer would not seal: malformed, or naming an actor its writer may not record as. */
+  'ledger.refused',
+  /** A pending entry changed or deleted after it was written (the table's stream carries every change). */
+  'ledger.tampered',
 ] as const;
 
 export type LedgerType = (typeof LEDGER_TYPES)[number];
@@ -46,6 +50,8 @@ export type LedgerEntry = LedgerEntryInput & {
   at: string;
   prevHash: string;
   hash: string;
+  /** Where the sequencer took it from: `<writer>#pending/<id>`. Absent on entries written to the sealed log directly. */
+  pending?: string;
 };
 
 /** Everything `hash` covers: the entry without its own hash. */
@@ -126,13 +132,18 @@ export function hashEntry(entry: UnsealedEntry): string {
 }
 
 /** The entry that follows `head` (or starts the chain): next sequence number, linked and sealed. */
-export function linkEntry(head: ChainHead | undefined, input: LedgerEntryInput, place: { chain: string; at: Date }): LedgerEntry {
+export function linkEntry(
+  head: ChainHead | undefined,
+  input: LedgerEntryInput,
+  place: { chain: string; at: Date; pending?: string },
+): LedgerEntry {
   const unsealed: UnsealedEntry = {
     ...parseLedgerEntryInput(input),
     chain: place.chain,
     seq: (head?.seq ?? 0) + 1,
     at: place.at.toISOString(),
     prevHash: head?.hash ?? GENESIS_HASH,
+    ...(place.pending !== undefined && { pending: place.pending }),
   };
   return { ...unsealed, hash: hashEntry(unsealed) };
 }

@@ -51,6 +51,12 @@ export class LedgerReader {
     return entries;
   }
 
+  /** The newest `count` entries, oldest first: one query whatever the chain's length. */
+  async tail(count: number): Promise<LedgerEntry[]> {
+    const out = await this.doc.send(new QueryCommand({ ...this.query({ ScanIndexForward: false }), Limit: count }));
+    return ((out.Items ?? []) as LedgerEntry[]).reverse();
+  }
+
   /** The newest entry, or undefined for an empty chain. One strongly consistent read whatever the chain's length. */
   async head(): Promise<LedgerEntry | undefined> {
     const out = await this.doc.send(new QueryCommand({ ...this.query({ ScanIndexForward: false }), Limit: 1 }));

@@ -42,7 +42,7 @@ interface Failure {
 }
 
 const REQUIRED_TEXT = ['type', 'actor', 'chain', 'at', 'prevHash', 'hash'] as const;
-const OPTIONAL_TEXT = ['commandId', 'reason', 'directiveId', 'messageId'] as const;
+const OPTIONAL_TEXT = ['commandId', 'reason', 'directiveId', 'messageId', 'pending'] as const;
 const FIELDS: ReadonlySet<string> = new Set<string>([...REQUIRED_TEXT, ...OPTIONAL_TEXT, 'seq', 'digests', 'detail']);
 
 const isText = (v: unknown) => typeof v === 'string';

@@ -1,0 +1,76 @@
+import { Logger } from '@aws-lambda-powertools/logger';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
+import type { AttributeValue } from '@aws-sdk/client-dynamodb';
+import middy from '@middy/core';
+import type { DynamoDBStreamEvent } from 'aws-lambda';
+import { awsClientConfigFrom, createAwsClients } from '../platform/aws-clients';
+import { LedgerChange, SequenceOutcome, Sequencer } from '../kernel/ledger/sequencer';
+import { once } from '../platform/once';
+import { LambdaSignerClient, SignerClient } from '../signer/signer-client';
+import { SIGNER_ACTOR } from '../signer/signer';
+
+/**
+ * The sequencer function (DESIGN §7): fed by the ledger table's stream, reserved concurrency 1, no model. It seals
+ * each batch of pending entries into the log, then asks the signer for a signed tree head over it, so no entry stays
+ * unvouched for longer than a batch. A batch that throws is delivered again; sealing is exactly once.
+ */
+
+const logger = new Logger({ serviceName: 'agentsec-sequencer' });
+
+/** The name the sequencer records its own entries (refusals, tampering) under. */
+export const SEQUENCER_ACTOR = 'sequencer';
+
+/** The ledger changes of a stream event, images unmarshalled (numbers as numbers, as the document client reads them). */
+export function changesOf(event: DynamoDBStreamEvent): LedgerChange[] {
+  return (event.Records ?? []).map((record) => {
+    const d = record.dynamodb ?? {};
+    const image = (i: unknown) => (i ? unmarshall(i as Record<string, AttributeValue>) : undefined);
+    const keys = image(d.Keys) as { chain: string; seq: number };
+    return {
+      eventName: record.eventName as LedgerChange['eventName'],
+      sequenceNumber: String(d.SequenceNumber),
+      keys,
+      ...(d.NewImage && { newImage: image(d.NewImage) }),
+      ...(d.OldImage && { oldImage: image(d.OldImage) }),
+    };
+  });
+}
+
+export interface SequencerFunction {
+  readonly sequencer: Sequencer;
+  /** Signs a tree head over what a batch sealed. */
+  readonly signer: Pick<SignerClient, 'checkpoint'>;
+}
+
+/** The sequencer from the environment: the ledger table and the signer function. */
+export function sequencerFromEnvironment(env: NodeJS.ProcessEnv = process.env, signer?: Pick<SignerClient, 'checkpoint'>): SequencerFunction {
+  const tableName = env.AGENTSEC_TABLE_LEDGER;
+  if (!tableName) throw new Error('AgentSec environment is incomplete: AGENTSEC_TABLE_LEDGER is not set');
+  const { doc } = createAwsClients(awsClientConfigFrom(env));
+  return {
+    sequencer: new Sequencer({ doc, tableName, actor: SEQUENCER_ACTOR, signer: SIGNER_ACTOR }),
+    signer: signer ?? new LambdaSignerClient({ functionName: env.AGENTSEC_SIGNER_FUNCTION ?? '' }),
+  };
+}
+
+const containerSequencer = once(() => sequencerFromEnvironment());
+
+/**
+ * Seals the batch, then has the signer sign a head over it. A signer that fails leaves the entries sealed and the
+ * next batch's head (or the scheduled checkpoint) vouches for them: the batch is not delivered again for it.
+ */
+export async function handleLedgerStream(event: DynamoDBStreamEvent, using: SequencerFunction = containerSequencer()): Promise<SequenceOutcome> {
+  const outcome = await using.sequencer.sequence(changesOf(event));
+  if (outcome.sealed + outcome.refused + outcome.tampered > 0) {
+    try {
+      await using.signer.checkpoint(true);
+    } catch (err) {
+      logger.error('tree head not signed; the next batch or the schedule will', { error: (err as Error).message });
+    }
+  }
+  if (outcome.refused + outcome.tampered > 0) logger.warn('ledger: pending entries refused or tampered', { ...outcome });
+  return outcome;
+}
+
+export const handler = middy((event: DynamoDBStreamEvent) => handleLedgerStream(event)).use(injectLambdaContext(logger));
