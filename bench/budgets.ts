@@ -19,6 +19,12 @@ export const BUDGETS = {
    * emulator says nothing about the kernel.
    */
   ledgerLengthRatio: 1.5,
+  /** Ledger calls per hop on the agents' path (the writers' pending puts; the sequencer's are off the path). */
+  ledgerCallsPerHop: 1,
+  /** Appends/s of the one-chain writer over those of 8 pending writers, in the same run: at least a 5× gain. */
+  ledgerSingleChainShare: 0.2,
+  /** The unvouched window's p99 on the local cloud: from an append to a signed head covering it, milliseconds. */
+  ledgerUnvouchedP99Ms: 5000,
 } as const;
 
 /** The measurements the budgets judge; null when a phase could not run. */
@@ -31,6 +37,10 @@ export interface BudgetInputs {
   readonly coldInitMs: Readonly<Record<string, number>> | null;
   readonly ledgerAppendShort: LedgerAppendCost | null;
   readonly ledgerAppendLong: LedgerAppendCost | null;
+  readonly ledgerCallsPerHop: number | null;
+  readonly ledgerAppendPerSec: number | null;
+  readonly ledgerSingleChainAppendPerSec: number | null;
+  readonly ledgerUnvouchedP99Ms: number | null;
 }
 
 /** One chain length's append cost, as the budget judges it. */
@@ -72,6 +82,12 @@ export function judge(m: BudgetInputs): Verdict[] {
     for (const [name, ms] of Object.entries(m.coldInitMs)) verdicts.push(check(`coldInitMs[${name}]`, ms, BUDGETS.coldInitMs));
   }
   verdicts.push(ledgerVerdict(m.ledgerAppendShort, m.ledgerAppendLong));
+  const share = m.ledgerSingleChainAppendPerSec !== null && m.ledgerAppendPerSec ? m.ledgerSingleChainAppendPerSec / m.ledgerAppendPerSec : null;
+  verdicts.push(
+    check('ledgerCallsPerHop', m.ledgerCallsPerHop, BUDGETS.ledgerCallsPerHop),
+    check('ledgerSingleChainAppendPerSec / ledgerAppendPerSec', share, BUDGETS.ledgerSingleChainShare),
+    check('ledgerUnvouchedP99Ms', m.ledgerUnvouchedP99Ms, BUDGETS.ledgerUnvouchedP99Ms),
+  );
   return verdicts;
 }
 

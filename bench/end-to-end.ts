@@ -96,7 +96,16 @@ export interface CommandCost {
   readonly meanBodyBytes: number;
   /** SDK calls per command by `service:command[:table]`: count, failures and summed time (parallel branches add up). */
   readonly sdk: Record<string, { calls: number; failed: number; ms: number }>;
+  /** Ledger calls the agents make per hop (their pending appends; they read nothing). */
+  readonly ledgerCallsPerHop: number;
+  /** Every writer's ledger calls per hop: the agents', and the API's, the signer's and the effect gateway's pending appends. */
+  readonly ledgerWriterCallsPerHop: number;
+  /** The sequencer's and the signer's calls on the sealed log per hop (off the agents' path). */
+  readonly sealedLogCallsPerHop: number;
 }
+
+/** The pending partitions of the service functions, which are not agents. */
+const SERVICE_PARTITIONS: ReadonlySet<string> = new Set(['api#pending', 'signer#pending', 'effects#pending']);
 
 /** What each completed command of `runs` cost, from the calls the meter recorded in their time windows. */
 export function commandCost(runs: readonly CommandRun[], calls: readonly SdkCall[]): CommandCost {
@@ -112,6 +121,10 @@ export function commandCost(runs: readonly CommandRun[], calls: readonly SdkCall
   const hops = perCommand.reduce((s, c) => s + c.sent.length + 1, 0);
   const bodies = perCommand.flatMap((c) => c.sent.map((s) => s.bodyBytes ?? 0));
   const sdk = timeByCall(perCommand.flatMap((c) => c.inWindow));
+  const ledgerCalls = perCommand.flatMap((c) => c.inWindow).filter((c) => c.service === 'dynamodb' && c.partition !== undefined && /-ledger$/.test(c.table ?? ''));
+  const pendingCalls = ledgerCalls.filter((c) => c.partition!.endsWith('#pending'));
+  const pending = pendingCalls.length;
+  const byAgents = pendingCalls.filter((c) => !SERVICE_PARTITIONS.has(c.partition!)).length;
   for (const v of Object.values(sdk)) {
     v.calls /= n;
     v.failed /= n;
@@ -124,6 +137,9 @@ export function commandCost(runs: readonly CommandRun[], calls: readonly SdkCall
     kmsCallsPerHop: hops ? kmsTotal / hops : Number.NaN,
     meanBodyBytes: bodies.length ? bodies.reduce((a, b) => a + b, 0) / bodies.length : Number.NaN,
     sdk,
+    ledgerCallsPerHop: hops ? byAgents / hops : Number.NaN,
+    ledgerWriterCallsPerHop: hops ? pending / hops : Number.NaN,
+    sealedLogCallsPerHop: hops ? (ledgerCalls.length - pending) / hops : Number.NaN,
   };
 }
 

@@ -7,6 +7,14 @@ import { entryLeaf } from '../functions/kernel/ledger/log-tree';
 import { HASH_BYTES, inclusionProof, rootOf, verifyInclusion } from '../functions/kernel/ledger/merkle';
 import { buildChain, sampleInput } from './ledger-fixtures';
 import { SdkMeter } from './sdk-meter';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
+import { PendingLedgerWriter } from '../functions/kernel/ledger/pending';
+import { Sequencer } from '../functions/kernel/ledger/sequencer';
+import { TABLES } from '../functions/kernel/tables';
+import { changesOf } from '../functions/handlers/sequencer';
+import { DynamoDbStreamSource } from '../localstack/dynamodb-stream-source';
+import { ensureTable, streamArnOf } from '../localstack/provision-tables';
 import { Summary, summarize } from './stats';
 
 /**
@@ -163,4 +171,113 @@ export function measureTree(entries: number): TreeRate {
   for (let i = 0; i < rounds; i++) ok = verifyInclusion(index, entries, leaves[index], proof, root) && ok;
   const proofVerifyUs = ((performance.now() - t) * 1000) / rounds;
   return { entries, rootMs, entriesPerSec: entries / (rootMs / 1000), proofVerifyUs, proofHashes: proof.length, proofBytesAt1e6: Math.ceil(Math.log2(1e6)) * HASH_BYTES, ok };
+}
+
+export interface PendingThroughput {
+  readonly writers: number;
+  readonly appends: number;
+  readonly elapsedMs: number;
+  /** Pending appends per second: one put each, to the writer's own partition. */
+  readonly appendsPerSec: number;
+  /** The sequencer sealing them all, from the table's stream, after the writers finished. */
+  readonly sealMs: number;
+  readonly sealedPerSec: number;
+  /** The sealed log holds every append once, gap-free, and verifies. */
+  readonly chainIntact: boolean;
+}
+
+/**
+ * `writers` PendingLedgerWriters appending `perWriter` entries each, all at once, to a fresh ledger table with its
+ * stream; then the sequencer seals them. The writers need no serialized puts: no two write one key.
+ */
+export async function measurePendingThroughput(
+  doc: DynamoDBDocumentClient,
+  dynamo: DynamoDBClient,
+  streams: DynamoDBStreamsClient,
+  tableName: string,
+  writers: number,
+  perWriter: number,
+): Promise<PendingThroughput> {
+  await ensureTable(dynamo, tableName, TABLES.ledger);
+  const start = performance.now();
+  await Promise.all(
+    Array.from({ length: writers }, async (_, w) => {
+      const writer = new PendingLedgerWriter({ doc, tableName, writer: `writer-${w}` });
+      for (let i = 0; i < perWriter; i++) await writer.append({ ...sampleInput(w * perWriter + i), actor: `writer-${w}` });
+    }),
+  );
+  const elapsedMs = performance.now() - start;
+  const sequencer = new Sequencer({ doc, tableName, actor: 'sequencer', signer: 'signer' });
+  const source = new DynamoDbStreamSource({ streams, streamArn: await streamArnOf(dynamo, tableName), handler: (e) => sequencer.sequence(changesOf(e)) });
+  const sealStart = performance.now();
+  await source.start();
+  await source.settled(600_000);
+  const sealMs = performance.now() - sealStart;
+  await source.stop();
+  const stored = await new LedgerReader({ doc, tableName }).readAll();
+  const appends = writers * perWriter;
+  return {
+    writers,
+    appends,
+    elapsedMs,
+    appendsPerSec: appends / (elapsedMs / 1000),
+    sealMs,
+    sealedPerSec: appends / (sealMs / 1000),
+    chainIntact: stored.length === appends && verifyChain(stored).ok,
+  };
+}
+
+/**
+ * A pending append's cost with the sealed log at `short` and at `long` entries (two tables, filled beforehand),
+ * measured alternately so load falls on both alike: one put, whatever the log's length.
+ */
+export async function measurePendingLength(
+  doc: DynamoDBDocumentClient,
+  dynamo: DynamoDBClient,
+  tables: { readonly short: string; readonly long: string },
+  meter: SdkMeter,
+  options: { short: number; long: number; samples: number },
+): Promise<LengthIndependence> {
+  const plainLedger = { ...TABLES.ledger, stream: undefined };
+  await Promise.all([ensureTable(dynamo, tables.short, plainLedger), ensureTable(dynamo, tables.long, plainLedger)]);
+  await writeLinked(doc, tables.short, buildChain(options.short, 'main'));
+  await writeLinked(doc, tables.long, buildChain(options.long, 'main'));
+  const samples = { short: [] as number[], long: [] as number[] };
+  for (let i = 0; i < options.samples; i++) {
+    for (const which of ['short', 'long'] as const) {
+      const writer = new PendingLedgerWriter({ doc, tableName: tables[which], writer: 'core' });
+      meter.phase = `pending-${which}`;
+      const start = performance.now();
+      await writer.append({ ...sampleInput(i), actor: 'core' });
+      samples[which].push(performance.now() - start);
+      meter.phase = 'idle';
+    }
+  }
+  const cost = (which: 'short' | 'long', length: number): AppendCost => {
+    const calls = meter.of(`pending-${which}`).filter((c) => c.table === tables[which]);
+    const summary = summarize(samples[which]);
+    return { length, cold: summary, warm: summary, requestsPerAppend: calls.length / options.samples, itemsReadPerAppend: calls.reduce((s, c) => s + (c.scanned ?? 0), 0) / options.samples };
+  };
+  return { short: cost('short', options.short), long: cost('long', options.long), headQueryMs: { short: 0, long: 0 } };
+}
+
+export interface UnvouchedWindow {
+  /** Sealed entries that came from a pending append. */
+  readonly entries: number;
+  /** Of those, the ones a signed head covers. */
+  readonly vouched: number;
+  /** From the writer's append to the `checkpoint` entry whose signed head first covers it. */
+  readonly ms: Summary;
+}
+
+/** How long each entry waited for a signed head (DESIGN §7: the window in which a rewrite would verify). */
+export function unvouchedWindow(entries: readonly LedgerEntry[]): UnvouchedWindow {
+  const heads = entries.filter((e) => e.type === 'checkpoint').map((e) => ({ covers: Number(e.detail?.seq ?? 0), at: Date.parse(e.at) }));
+  const waits: number[] = [];
+  const appended = entries.filter((e) => e.pending !== undefined);
+  for (const e of appended) {
+    const head = heads.find((h) => h.covers >= e.seq);
+    if (head) waits.push(head.at - Date.parse(e.at));
+  }
+  return { entries: appended.length, vouched: waits.length, ms: summarize(waits) };
 }

@@ -9,12 +9,27 @@ import { atomicConditionalWrites } from '../localstack/atomic-conditional-writes
 import { ApiClient } from '../cli/api-client';
 import { login } from '../localstack/cognito';
 import { LocalCloud, startLocalCloud } from '../localstack/local-cloud';
+import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
+import { LedgerReader } from '../functions/kernel/ledger/ledger';
 import { PlainCloud, startPlainCloud } from './baseline/plain-cloud';
 import { judge, overall } from './budgets';
 import { BundleMeasurement, measureBundles, synthesize } from './bundles';
 import { CommandCost, Throughput, commandCost, measureLatency, measureThroughput } from './end-to-end';
 import { HopOverheadResult, measureHopOverhead } from './hop-overhead';
-import { AppendThroughput, LengthIndependence, TreeRate, VerifyRate, measureAppendThroughput, measureLengthIndependence, measureTree, measureVerify } from './ledger-bench';
+import {
+  AppendThroughput,
+  LengthIndependence,
+  PendingThroughput,
+  TreeRate,
+  UnvouchedWindow,
+  VerifyRate,
+  measureAppendThroughput,
+  measurePendingLength,
+  measurePendingThroughput,
+  measureTree,
+  measureVerify,
+  unvouchedWindow,
+} from './ledger-bench';
 import { BenchResult, formatTable, jsonLine } from './report';
 import { SdkMeter } from './sdk-meter';
 import { round } from './stats';
@@ -33,8 +48,8 @@ const LEDGER_WRITERS = 8;
 
 /** Sample sizes; `--quick` is a smoke run of the same phases. */
 const SIZES = {
-  full: { hops: 2000, verify: 100_000, e2e: 30, warmup: 2, throughput: 24, appendsPerWriter: 25, lengthSamples: 30, coldLoads: 5 },
-  quick: { hops: 200, verify: 10_000, e2e: 3, warmup: 1, throughput: 8, appendsPerWriter: 3, lengthSamples: 3, coldLoads: 2 },
+  full: { hops: 2000, verify: 100_000, e2e: 30, warmup: 2, throughput: 24, appendsPerWriter: 25, pendingPerWriter: 100, longLog: 50_000, lengthSamples: 30, coldLoads: 5 },
+  quick: { hops: 200, verify: 10_000, e2e: 3, warmup: 1, throughput: 8, appendsPerWriter: 3, pendingPerWriter: 5, longLog: 2000, lengthSamples: 3, coldLoads: 2 },
 };
 
 interface Measured {
@@ -47,7 +62,9 @@ interface Measured {
   throughput?: Throughput;
   baselineThroughput?: Throughput;
   appends?: AppendThroughput;
+  pending?: PendingThroughput;
   length?: LengthIndependence;
+  unvouched?: UnvouchedWindow;
 }
 
 async function main(): Promise<void> {
@@ -147,14 +164,31 @@ async function main(): Promise<void> {
       meter.phase = 'idle';
       progress(`  ${measured.throughput.commandsPerSec.toFixed(2)} commands/s secure, ${measured.baselineThroughput.commandsPerSec.toFixed(2)} baseline, at concurrency ${THROUGHPUT_CONCURRENCY}`);
     });
+    await phase('ledger window', async () => {
+      // Every entry the commands above appended, and the signed heads the sequencer had made over them.
+      await clouds.cloud!.ledgerSettled();
+      const entries = await new LedgerReader({ doc: createAwsClients(awsClientConfig({ endpoint: state.endpoint })).doc, tableName: state.tables.ledger }).readAll();
+      measured.unvouched = unvouchedWindow(entries);
+      const w = measured.unvouched;
+      progress(`  ${w.vouched} of ${w.entries} appended entries under a signed head; unvouched p50 ${w.ms.p50.toFixed(0)} ms, p99 ${w.ms.p99.toFixed(0)} ms`);
+    });
     await phase('ledger append', async () => {
-      // A client of its own: the serialized puts (see ledger-bench.ts) must not slow the clouds' clients.
-      const doc = atomicConditionalWrites(createAwsClients(awsClientConfig({ endpoint: state.endpoint })).doc);
-      measured.appends = await measureAppendThroughput(doc, clouds.plain!.ledgerTable, LEDGER_WRITERS, sizes.appendsPerWriter);
-      progress(`  ${measured.appends.appendsPerSec.toFixed(0)} appends/s with ${LEDGER_WRITERS} writers; chain intact: ${measured.appends.chainIntact}`);
-      measured.length = await measureLengthIndependence(doc, clouds.plain!.ledgerTable, meter, { short: 100, long: 5000, samples: sizes.lengthSamples });
+      const id = randomUUID().slice(0, 6);
+      const config = awsClientConfig({ endpoint: state.endpoint });
+      // The one-chain writer needs serialized puts (see ledger-bench.ts); pending writers never share a key.
+      const serialized = atomicConditionalWrites(createAwsClients(config).doc);
+      measured.appends = await measureAppendThroughput(serialized, clouds.plain!.ledgerTable, LEDGER_WRITERS, sizes.appendsPerWriter);
+      progress(`  one shared chain: ${measured.appends.appendsPerSec.toFixed(0)} appends/s with ${LEDGER_WRITERS} writers; chain intact: ${measured.appends.chainIntact}`);
+      serialized.destroy();
+      const { doc, dynamo } = createAwsClients(config);
+      const streams = new DynamoDBStreamsClient(config);
+      measured.pending = await measurePendingThroughput(doc, dynamo, streams, `bench-${id}-pending`, LEDGER_WRITERS, sizes.pendingPerWriter);
+      const p = measured.pending;
+      progress(`  pending: ${p.appendsPerSec.toFixed(0)} appends/s with ${LEDGER_WRITERS} writers; sealed at ${p.sealedPerSec.toFixed(0)}/s; log intact: ${p.chainIntact}`);
+      measured.length = await measurePendingLength(doc, dynamo, { short: `bench-${id}-len-short`, long: `bench-${id}-len-long` }, meter, { short: 100, long: sizes.longLog, samples: sizes.lengthSamples });
       const { short, long } = measured.length;
-      progress(`  append p50 at ${short.length} / ${long.length} entries: ${short.warm.p50.toFixed(1)} / ${long.warm.p50.toFixed(1)} ms by the last writer, ${short.cold.p50.toFixed(1)} / ${long.cold.p50.toFixed(1)} ms by a fresh one (${short.requestsPerAppend} / ${long.requestsPerAppend} requests)`);
+      progress(`  pending append p50 with ${short.length} / ${long.length} sealed entries: ${short.warm.p50.toFixed(1)} / ${long.warm.p50.toFixed(1)} ms (${short.requestsPerAppend} / ${long.requestsPerAppend} requests)`);
+      streams.destroy();
       doc.destroy();
     });
   }
@@ -178,7 +212,21 @@ function result(m: Measured, errors: Record<string, string>, handlerFailures: st
   const cost = (c: NonNullable<Measured['length']>['short']) => ({ p50Ms: c.warm.p50, requests: c.requestsPerAppend, itemsRead: c.itemsReadPerAppend });
   const short = m.length ? cost(m.length.short) : null;
   const long = m.length ? cost(m.length.long) : null;
-  const budgets = judge({ hopOverheadUs: m.hops?.plain.p50 ?? null, kmsCallsPerHop: m.secure?.kmsCallsPerHop ?? null, e2eP50Ms, baselineE2eP50Ms, bundleBytes, coldInitMs, ledgerAppendShort: short, ledgerAppendLong: long });
+  const unvouchedP99 = m.unvouched && m.unvouched.vouched > 0 ? m.unvouched.ms.p99 : null;
+  const budgets = judge({
+    hopOverheadUs: m.hops?.plain.p50 ?? null,
+    kmsCallsPerHop: m.secure?.kmsCallsPerHop ?? null,
+    e2eP50Ms,
+    baselineE2eP50Ms,
+    bundleBytes,
+    coldInitMs,
+    ledgerAppendShort: short,
+    ledgerAppendLong: long,
+    ledgerCallsPerHop: m.secure?.ledgerCallsPerHop ?? null,
+    ledgerAppendPerSec: m.pending?.appendsPerSec ?? null,
+    ledgerSingleChainAppendPerSec: m.appends?.appendsPerSec ?? null,
+    ledgerUnvouchedP99Ms: unvouchedP99,
+  });
   const r = (v: number | null | undefined, digits = 1) => (v === null || v === undefined ? null : round(v, digits));
   return {
     startedAt: run.startedAt,
@@ -197,11 +245,16 @@ function result(m: Measured, errors: Record<string, string>, handlerFailures: st
     baselineThroughputCommandsPerSec: r(m.baselineThroughput?.commandsPerSec, 2),
     bundleBytes,
     coldInitMs,
-    ledgerAppendPerSec: r(m.appends?.appendsPerSec, 0),
+    ledgerAppendPerSec: r(m.pending?.appendsPerSec, 0),
     ledgerAppendWriters: LEDGER_WRITERS,
-    ledgerAppendP50Ms: m.length
-      ? Object.fromEntries([m.length.short, m.length.long].map((c) => [String(c.length), { lastWriter: r(c.warm.p50), freshWriter: r(c.cold.p50) }]))
-      : null,
+    ledgerSingleChainAppendPerSec: r(m.appends?.appendsPerSec, 0),
+    ledgerSealedPerSec: r(m.pending?.sealedPerSec, 0),
+    ledgerAppendP50Ms: m.length ? Object.fromEntries([m.length.short, m.length.long].map((c) => [String(c.length), r(c.warm.p50)])) : null,
+    ledgerCallsPerHop: r(m.secure?.ledgerCallsPerHop, 2),
+    ledgerWriterCallsPerHop: r(m.secure?.ledgerWriterCallsPerHop, 2),
+    ledgerSealedLogCallsPerHop: r(m.secure?.sealedLogCallsPerHop, 2),
+    ledgerUnvouchedP50Ms: m.unvouched && m.unvouched.vouched > 0 ? r(m.unvouched.ms.p50, 0) : null,
+    ledgerUnvouchedP99Ms: r(unvouchedP99, 0),
     ledgerVerifyPerSec: r(m.verify?.entriesPerSec, 0),
     ledgerTreePerSec: r(m.tree?.entriesPerSec, 0),
     ledgerProofVerifyUs: r(m.tree?.proofVerifyUs, 1),
@@ -215,7 +268,9 @@ function result(m: Measured, errors: Record<string, string>, handlerFailures: st
         kmsCallsPerHop: 'KMS calls (SDK middleware, attributed by encryption context) / (SQS messages of the command + the result handed to the API)',
         e2e: 'POST /v1/commands to the GET that returns the result, issued as soon as the completing write succeeds (seen by the SDK meter); secure and baseline alternate, one command at a time',
         baseline: 'bench/baseline: same queues/tables definitions, model server, prompts and tools; plain JSON, no KMS, signatures, ledger, idempotency or authorizer',
-        ledgerAppend: `${LEDGER_WRITERS} LedgerWriters on one chain on the emulator, PutItems serialized (atomicConditionalWrites) because moto's conditional writes are not atomic`,
+        ledgerAppend: `${LEDGER_WRITERS} PendingLedgerWriters, each to its own partition (one put); the one-chain figure: ${LEDGER_WRITERS} LedgerWriters on one chain, PutItems serialized (atomicConditionalWrites) because moto's conditional writes are not atomic`,
+        ledgerUnvouched: 'for each sealed entry of the end-to-end and throughput commands: the first checkpoint entry whose signed head covers it, minus the writer\'s append time',
+        ledgerCallsPerHop: 'DynamoDB calls on the ledger table in each command\'s window, by partition: the agents\' pending partitions; all pending partitions (every writer); the sealed log (sequencer, signer); each over hops',
         coldInit: 'require(index.js) in fresh node processes with the function\'s NODE_OPTIONS; median',
       },
       hop: m.hops,
@@ -224,8 +279,10 @@ function result(m: Measured, errors: Record<string, string>, handlerFailures: st
       throughput: m.throughput,
       baselineThroughput: m.baselineThroughput,
       bundles: m.bundles,
-      ledgerAppend: m.appends,
+      ledgerAppend: m.pending,
+      ledgerSingleChain: m.appends,
       ledgerLength: m.length,
+      ledgerUnvouched: m.unvouched,
       ledgerVerify: m.verify,
       ledgerTree: m.tree,
       handlerFailures: handlerFailures.slice(0, 5),

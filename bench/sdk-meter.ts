@@ -28,6 +28,8 @@ export interface SdkCall {
   readonly bodyBytes?: number;
   /** DynamoDB: the table's name. */
   readonly table?: string;
+  /** DynamoDB ledger calls: the partition written or read (`main`, `core#pending`). */
+  readonly partition?: string;
   /** DynamoDB Query: the items it evaluated (`ScannedCount`), DynamoDB's measure of what a query read. */
   readonly scanned?: number;
   /** The error's name when the call failed (`ConditionalCheckFailedException`). */
@@ -35,6 +37,7 @@ export interface SdkCall {
 }
 
 type CallInput = {
+  Item?: Record<string, unknown>;
   EncryptionContext?: Record<string, string>;
   MessageBody?: string;
   TableName?: string;
@@ -66,7 +69,11 @@ export function completedCommandId(command: string, input: CallInput | undefined
 
 /** What a call's input says about the message and command it serves. */
 export function describeCall(service: SdkCall['service'], input: CallInput | undefined): Partial<SdkCall> {
-  if (service === 'dynamodb' && typeof input?.TableName === 'string') return { table: input.TableName };
+  if (service === 'dynamodb' && typeof input?.TableName === 'string') {
+    // The ledger's partition key: in the item put, the key read, or a query's `:chain`.
+    const partition = text(input.Item?.chain) ?? text(input.Key?.chain) ?? text(input.ExpressionAttributeValues?.[':chain']);
+    return { table: input.TableName, ...(partition !== undefined && { partition }) };
+  }
   const context = input?.EncryptionContext;
   if (service === 'kms' && context) {
     return { commandId: context.commandId, from: context.from, to: context.to, messageId: context.messageId, purpose: context.purpose };

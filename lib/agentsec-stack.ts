@@ -26,6 +26,7 @@ import { HandlerFunction } from './handler-function';
 import { KeyAdministrators, checkBreakGlassRoleArn } from './key-policy';
 import { Keyring } from './keyring';
 import { Signer } from './signer';
+import { Sequencer } from './sequencer';
 
 /** The stack name of DESIGN §10. */
 export const STACK_NAME = 'AgentSec';
@@ -56,6 +57,7 @@ export class AgentSecStack extends Stack {
   readonly signer: Signer;
   readonly effects: EffectGateway;
   readonly api: CommandApi;
+  readonly sequencer: Sequencer;
 
   constructor(scope: Construct, id: string, props: AgentSecStackProps) {
     super(scope, id, { description: 'AgentSec: LLM agents under labels, clearances, per-level keys and signed directives', ...props });
@@ -68,6 +70,7 @@ export class AgentSecStack extends Stack {
     this.signer = new Signer(this, 'Signer');
     this.effects = new EffectGateway(this, 'Effects');
     this.api = new CommandApi(this, 'Api');
+    this.sequencer = new Sequencer(this, 'Sequencer', { ledger: this.data.tables.ledger });
     this.agents = new Map(
       [...topology.agents.values()].map((agent) => [
         agent.name,
@@ -103,7 +106,11 @@ export class AgentSecStack extends Stack {
 
     // Tables (DESIGN §4, §5, §7): each actor the least its duties need.
     for (const actor of this.actors()) this.data.grantLedgerAppend(actor);
+    this.data.grantLedgerReading(this.api);
     this.data.grantCheckpointAnchor(this.signer);
+    this.data.grantSequencing(this.sequencer);
+    // After each batch the sequencer asks the signer for a signed tree head over it (DESIGN §7).
+    this.signer.grantInvoke(this.sequencer);
     for (const agent of this.agents.values()) {
       this.data.grantSingleUseConsumption(agent);
       this.data.grantIdempotencyRecords(agent);
@@ -187,6 +194,7 @@ export class AgentSecStack extends Stack {
     });
     apply(this.signer.handler, { AGENTSEC_QUEUE_URLS: queueUrls(serviceSendTargets(this.signer.actorName, topology)) });
     apply(this.effects.handler, {});
+    apply(this.sequencer.handler, { AGENTSEC_SIGNER_FUNCTION: this.signer.functionName });
   }
 
   private addOutputs(): void {

@@ -4,11 +4,12 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
 import { anchorPartition } from '../functions/kernel/ledger/checkpoint-anchor';
+import { pendingPartition } from '../functions/kernel/ledger/pending';
 import { TABLES, TableName, ownPartitionPattern } from '../functions/kernel/tables';
 import { Actor } from './actor';
 import { KeyAdministrators, administrationOnlyKeyPolicy, viaDynamoDb } from './key-policy';
 
-/** The ledger's one chain (functions/kernel/ledger/ledger.ts writes `main` by default). */
+/** The sealed log's one chain (functions/kernel/ledger/ledger.ts writes `main` by default). */
 const LEDGER_CHAIN = 'main';
 
 export interface DataTablesProps {
@@ -79,6 +80,7 @@ export class DataTables extends Construct {
           type: sortKey.type === 'N' ? dynamodb.AttributeType.NUMBER : dynamodb.AttributeType.STRING,
         },
         timeToLiveAttribute: 'ttlAttribute' in def ? def.ttlAttribute : undefined,
+        stream: 'stream' in def && def.stream === 'NEW_AND_OLD_IMAGES' ? dynamodb.StreamViewType.NEW_AND_OLD_IMAGES : undefined,
         billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
         encryption: dynamodb.TableEncryption.CUSTOMER_MANAGED,
         encryptionKey: this.storageKey,
@@ -97,26 +99,48 @@ export class DataTables extends Construct {
     );
   }
 
-  /** Appends to and reads the ledger; entries are never updated or deleted (append-only, DESIGN §7). */
+  /**
+   * Appends pending ledger entries to the actor's own partition only (`<actor>#pending`, DESIGN §7): one put, no
+   * read. The partition authenticates the writer to the sequencer; no one writes the sealed log this way.
+   */
   grantLedgerAppend(actor: Actor): void {
-    this.grant(actor, 'ledger', ['GetItem', 'Query']);
-    this.grantLedgerPut(actor, [LEDGER_CHAIN]);
+    this.grantLedgerPut(actor, [pendingPartition(actor.actorName)]);
   }
 
-  /** The signer alone also moves the checkpoint anchor, kept outside the chain so truncation shows (DESIGN §7). */
+  /** Reads the sealed log (audit, verification, proofs, checkpoints); reads are all the ledger gives beyond appends. */
+  grantLedgerReading(actor: Actor): void {
+    this.grant(actor, 'ledger', ['GetItem', 'Query']);
+  }
+
+  /** The sequencer: reads the ledger's stream and the sealed log, and writes the sealed log (DESIGN §7). */
+  grantSequencing(sequencer: Actor): void {
+    const streamArn = this.tables.ledger.tableStreamArn;
+    if (!streamArn) throw new Error('the ledger table has no stream');
+    sequencer.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({ actions: ['dynamodb:DescribeStream', 'dynamodb:GetRecords', 'dynamodb:GetShardIterator'], resources: [streamArn] }),
+    );
+    // ListStreams has no resource-level permissions; the event source mapping calls it.
+    sequencer.role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['dynamodb:ListStreams'], resources: ['*'] }));
+    this.grantLedgerReading(sequencer);
+    this.grantLedgerPut(sequencer, [LEDGER_CHAIN]);
+  }
+
+  /**
+   * The signer alone appends signed checkpoints to the sealed log and moves the checkpoint anchor, kept outside the
+   * chain so truncation shows (DESIGN §7).
+   */
   grantCheckpointAnchor(signer: Actor): void {
-    this.grantLedgerPut(signer, [anchorPartition(LEDGER_CHAIN)]);
+    this.grantLedgerReading(signer);
+    this.grantLedgerPut(signer, [LEDGER_CHAIN, anchorPartition(LEDGER_CHAIN)]);
   }
 
   /** PutItem on the ledger, only in the named partitions (`dynamodb:LeadingKeys`). */
   private grantLedgerPut(actor: Actor, partitions: string[]): void {
-    actor.role.addToPrincipalPolicy(
-      new iam.PolicyStatement({
-        actions: ['dynamodb:PutItem'],
-        resources: [this.tables.ledger.tableArn],
-        conditions: { 'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': partitions } },
-      }),
-    );
+    this.grant(actor, 'ledger', ['PutItem'], {
+      'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': partitions },
+      // ForAllValues holds for a request that names no partition key: require one.
+      Null: { 'dynamodb:LeadingKeys': 'false' },
+    });
   }
 
   /**

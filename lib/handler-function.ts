@@ -17,6 +17,7 @@ export const HANDLER_ENTRIES = {
   effector: 'functions/handlers/effector.ts',
   signer: 'functions/handlers/signer.ts',
   effects: 'functions/handlers/effects.ts',
+  sequencer: 'functions/handlers/sequencer.ts',
 } as const;
 
 export type HandlerKind = keyof typeof HANDLER_ENTRIES;
@@ -37,6 +38,8 @@ export interface HandlerFunctionProps {
   readonly environment?: Record<string, string>;
   /** How long its logs are kept. @default logs.RetentionDays.THREE_MONTHS */
   readonly logRetention?: logs.RetentionDays;
+  /** Instances that may run at once (the sequencer's 1). @default unreserved */
+  readonly reservedConcurrency?: number;
   /** Build-time constants for esbuild (`define`): an agent's selects the tools its bundle holds. @default none */
   readonly define?: Record<string, string>;
 }
@@ -75,6 +78,7 @@ export class HandlerFunction extends Construct implements Actor {
       architecture: lambda.Architecture.ARM_64,
       memorySize: props.memoryMiB ?? 256,
       timeout: props.timeout ?? Duration.seconds(30),
+      ...(props.reservedConcurrency !== undefined && { reservedConcurrentExecutions: props.reservedConcurrency }),
       role: this.role,
       logGroup: this.logGroup,
       loggingFormat: lambda.LoggingFormat.JSON,

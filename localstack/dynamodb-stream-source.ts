@@ -156,7 +156,7 @@ export class DynamoDbStreamSource {
 
   private pause(ms: number): Promise<void> {
     return new Promise((resolve) => {
-      const timer = setTimeout(done, ms);
+      const timer = setTimeout(done, ms).unref();
       function done(): void {
         clearTimeout(timer);
         resolve();

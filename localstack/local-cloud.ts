@@ -1,5 +1,7 @@
 import * as path from 'node:path';
 import { existsSync } from 'node:fs';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { CoreAgent } from '../functions/agents/core';
 import { EffectorAgent } from '../functions/agents/effector';
@@ -7,7 +9,9 @@ import { createAgentHandler } from '../functions/handlers/agent-lambda';
 import { createApiContext } from '../functions/api/context';
 import { createApiHandler } from '../functions/handlers/api';
 import { signerFromEnvironment } from '../functions/handlers/signer';
-import { awsClientConfig } from '../functions/platform/aws-clients';
+import { awsClientConfig, createAwsClients } from '../functions/platform/aws-clients';
+import { handleLedgerStream, sequencerFromEnvironment } from '../functions/handlers/sequencer';
+import { LedgerReader } from '../functions/kernel/ledger/ledger';
 import { KERNEL_AGENT } from '../functions/kernel/flow/edges';
 import { InProcessSignerClient, SignerClient } from '../functions/signer/signer-client';
 import { EffectGatewayTransport, InProcessEffectGateway } from '../functions/effects/client';
@@ -22,6 +26,8 @@ import { LocalResources, ProvisionedResources, readLocalState, writeLocalState }
 import { ModelServer, startModelServer } from '../model-server/server';
 import { environmentFor, provisionLocalCloud } from './provision';
 import { SqsEventSource, SqsEventSourceHealth } from './sqs-event-source';
+import { DynamoDbStreamSource, StreamSourceCounters } from './dynamodb-stream-source';
+import { streamArnOf } from './provision-tables';
 
 export interface LocalCloudOptions {
   /** Names every resource; starting again with the same prefix on the same emulator reuses them. @default 'agentsec' */
@@ -60,6 +66,13 @@ export interface LocalCloud {
    * restarted emulator shows here and in the logger, never as a silent stall.
    */
   health(): Record<string, SqsEventSourceHealth & { readonly pollErrors: number }>;
+  /**
+   * Resolves once the sequencer has sealed every ledger entry appended before the call (and asked for a tree head
+   * over it): what tests and tools wait for before they read the sealed log.
+   */
+  ledgerSettled(timeoutMs?: number): Promise<void>;
+  /** The sequencer's stream counters (batches, records, failures). */
+  readonly sequencer: StreamSourceCounters;
   /** Stops the event sources, the servers and the emulator this process started. Idempotent. */
   stop(): Promise<void>;
 }
@@ -124,6 +137,10 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
     });
     stack.push(() => checkpoints.stop());
 
+    // The sequencer (DESIGN §7) seals what every writer appends as pending; started before the writers, stopped after them.
+    const sequencer = await startSequencer(resources, signer, options.logger ?? console);
+    stack.push(() => sequencer.stop());
+
     const sqs = new SQSClient(awsClientConfig({ endpoint: emulator.endpoint, region: resources.region }));
     stack.push(async () => sqs.destroy());
     const sources = topology.agentNames().map((name) => agentEventSources(name, { topology, resources, sqs, signer, effects, agentEnv, logger: options.logger }));
@@ -142,7 +159,7 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
       log(`wrote ${stateFile}`);
     }
     const health = () => Object.fromEntries(sources.map(([s], i) => [topology.agentNames()[i], { ...s.health, pollErrors: s.counters.pollErrors }]));
-    return { state, model, health, stop: () => stack.unwind() };
+    return { state, model, health, ledgerSettled: (timeoutMs) => sequencer.settled(timeoutMs), sequencer: sequencer.counters, stop: () => stack.unwind() };
   } catch (err) {
     await stack.unwind();
     throw err;
@@ -184,6 +201,28 @@ function modelEnvironment(topology: Topology, offlineUrl: string, given: Readonl
     if (endpoint.apiKeyEnv && key) env[endpoint.apiKeyEnv] = key;
   }
   return env;
+}
+
+/**
+ * The sequencer, in this process, behind the ledger table's stream. A reused table's stream is read from its start,
+ * so the sequencer first learns what the sealed log already holds.
+ */
+async function startSequencer(resources: ProvisionedResources, signer: SignerClient, logger: Pick<Console, 'error' | 'warn'>): Promise<DynamoDbStreamSource> {
+  const config = awsClientConfig({ endpoint: resources.endpoint, region: resources.region });
+  const env = environmentFor(resources, { sendsTo: [] });
+  const fn = sequencerFromEnvironment(env, signer);
+  const { doc } = createAwsClients(config);
+  fn.sequencer.remember(await new LedgerReader({ doc, tableName: resources.tables.ledger }).readAll());
+  const dynamo = new DynamoDBClient(config);
+  const source = new DynamoDbStreamSource({
+    streams: new DynamoDBStreamsClient(config),
+    streamArn: await streamArnOf(dynamo, resources.tables.ledger),
+    handler: (event) => handleLedgerStream(event, fn),
+    logger,
+  });
+  dynamo.destroy();
+  await source.start();
+  return source;
 }
 
 /** The signer, in this process; it sends approved directives to the agent that asked, so it knows every agent's queue. */

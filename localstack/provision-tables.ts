@@ -33,7 +33,8 @@ export async function ensureTables(dynamo: DynamoDBClient, prefix: string): Prom
   return Object.fromEntries(names) as Record<TableName, string>;
 }
 
-async function ensureTable(dynamo: DynamoDBClient, name: string, def: TableDefinition): Promise<void> {
+/** One table of `TABLES` (with its stream, if it has one); an existing one is reused, its stream turned on. */
+export async function ensureTable(dynamo: DynamoDBClient, name: string, def: TableDefinition): Promise<void> {
   const existing = await describedTable(dynamo, name);
   if (existing) {
     if (def.stream && existing.StreamSpecification?.StreamEnabled !== true) {

@@ -5,7 +5,8 @@ import { ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { awsClientConfig, instrumentClients } from '../functions/platform/aws-clients';
 import { LedgerEntry, LedgerEntryInput } from '../functions/kernel/ledger/entry';
-import { LedgerReader, LedgerWriter } from '../functions/kernel/ledger/ledger';
+import { LedgerReader } from '../functions/kernel/ledger/ledger';
+import { PendingLedgerWriter } from '../functions/kernel/ledger/pending';
 import { AgentMessage, agentMessageSchema } from '../functions/kernel/messages/envelope';
 import { Outbox, OutboxRecord } from '../functions/stores/outbox';
 import { Topology, loadTopology } from '../functions/kernel/topology/topology';
@@ -128,14 +129,16 @@ export class RedTeamCloud {
     return this.ledgerSince(0);
   }
 
-  /** The main chain's entries after `seq`, oldest first. */
-  ledgerSince(seq: number): Promise<LedgerEntry[]> {
+  /** The sealed log's entries after `seq`, oldest first, once the sequencer sealed everything appended so far. */
+  async ledgerSince(seq: number): Promise<LedgerEntry[]> {
+    await this.cloud.ledgerSettled();
     return new LedgerReader({ doc: this.doc, tableName: this.state.tables.ledger }).since(seq);
   }
 
   /** Appends an entry as a compromised role could, with the kernel's own writer and any actor it likes; its seq. */
-  async appendAs(actor: string, entry: Omit<LedgerEntryInput, 'actor'>): Promise<number> {
-    return (await new LedgerWriter({ doc: this.doc, tableName: this.state.tables.ledger }).append({ ...entry, actor } as LedgerEntryInput)).seq;
+  /** Appends a pending entry as `writer` would (in its own partition, all IAM lets it write), naming any actor; its pending id. */
+  async appendPendingAs(writer: string, entry: LedgerEntryInput): Promise<number> {
+    return (await new PendingLedgerWriter({ doc: this.doc, tableName: this.state.tables.ledger, writer }).append(entry)).seq;
   }
 
   outbox(): Promise<OutboxRecord[]> {

@@ -22,6 +22,9 @@ const ANCHOR_KEY = { [CHAIN_KEY]: anchorPartition(CHAIN), [SEQ_KEY]: 0 };
 
 type Entry = LedgerEntry & Record<string, unknown>;
 
+/** Why a rewrite after the last signed head verifies: nothing has signed it yet. */
+const UNSIGNED_TAIL = 'entries after the last signed head are covered by no signature until the sequencer\'s next batch has one signed (about a second; `npm run bench` measures the window)';
+
 export interface Attack {
   readonly name: string;
   readonly apply: () => Promise<void>;
@@ -81,23 +84,32 @@ function judge(attack: Attack, result: { ok: boolean; firstBadSeq: number | null
   return outcome('ledger', attack.name, 'blocked', evidence, named ? undefined : `expected firstBadSeq ${expected}`);
 }
 
-/** Two checkpoints with traffic between and after them, then the chain and its anchor as they stand. */
+/**
+ * Two signed checkpoints with traffic between and after them, then the chain and its anchor as they stand. The
+ * sequencer asks for a signed head after every batch, so a checkpoint asked for by hand may find nothing new: the
+ * checkpoints are read from the anchor.
+ */
 async function prepare(rt: RedTeamCloud): Promise<Baseline> {
   const alice = await rt.as('alice');
+  const settle = async () => {
+    await rt.quiesce(800);
+    await alice.checkpoint();
+    await rt.ledger();
+  };
   const traffic = async () => {
     const { commandId } = await alice.submit({ text: 'Ask edge to lookup_public_info about parking.', classification: { level: 'UNCLASSIFIED', compartments: [] } });
     await new CommandWatch(rt).settled(commandId);
-    await rt.quiesce(800);
   };
-  await rt.quiesce(800);
-  const first = await alice.checkpoint();
+  await settle();
   const earlierAnchor = await getAnchor(rt);
   await traffic();
-  const last = await alice.checkpoint();
-  // Entries after the last checkpoint: the window no signature covers yet.
+  await settle();
   await traffic();
-  if (first.status !== 'written' || last.status !== 'written') throw new Error('the signer wrote no checkpoint when asked');
-  return { entries: (await rt.ledger()) as Entry[], anchor: await getAnchor(rt), earlierAnchor, firstCheckpoint: first.entrySeq, lastCheckpoint: last.entrySeq };
+  await rt.quiesce(800);
+  const anchor = await getAnchor(rt);
+  const [firstCheckpoint, lastCheckpoint] = [Number(earlierAnchor.entrySeq), Number(anchor.entrySeq)];
+  if (!(lastCheckpoint > firstCheckpoint)) throw new Error('the signer wrote no second checkpoint');
+  return { entries: (await rt.ledger()) as Entry[], anchor, earlierAnchor, firstCheckpoint, lastCheckpoint };
 }
 
 async function getAnchor(rt: RedTeamCloud): Promise<Record<string, unknown>> {
@@ -190,18 +202,22 @@ function attacks(rt: RedTeamCloud, b: Baseline): Attack[] {
     { name: `truncate from seq ${mid}`, firstBad: mid, apply: () => truncate(mid) },
     { name: 'forge the anchor signature', firstBad: n + 1, apply: () => put({ ...b.anchor, checkpoint: { ...(b.anchor.checkpoint as object), signature: Buffer.alloc(70, 2).toString('base64') } }) },
     { name: 'delete the anchor', firstBad: n + 1, apply: () => rt.doc.send(new DeleteCommand({ TableName: table, Key: ANCHOR_KEY })).then(() => undefined) },
-    {
-      name: `truncate the ${n - b.lastCheckpoint} entries after the last checkpoint`,
-      firstBad: b.lastCheckpoint + 1,
-      apply: () => truncate(b.lastCheckpoint + 1),
-      bounded: `entries after the last checkpoint are covered by no signature until the next one (every ${rt.topology.runtime.checkpointEvery} entries)`,
-    },
-    {
-      name: `edit seq ${n} and re-chain: inside the unsigned tail`,
-      firstBad: n,
-      apply: () => rechain(n, (e) => (e.actor = 'mallory')),
-      bounded: `entries after the last checkpoint are covered by no signature until the next one (every ${rt.topology.runtime.checkpointEvery} entries)`,
-    },
+    ...(n > b.lastCheckpoint
+      ? [
+          {
+            name: `truncate the ${n - b.lastCheckpoint} entries after the last checkpoint`,
+            firstBad: b.lastCheckpoint + 1,
+            apply: () => truncate(b.lastCheckpoint + 1),
+            bounded: UNSIGNED_TAIL,
+          },
+          {
+            name: `edit seq ${n} and re-chain: inside the unsigned tail`,
+            firstBad: n,
+            apply: () => rechain(n, (e) => (e.actor = 'mallory')),
+            bounded: UNSIGNED_TAIL,
+          },
+        ]
+      : []),
     {
       name: `roll the anchor back to checkpoint seq ${cp} and truncate after it`,
       firstBad: cp + 1,

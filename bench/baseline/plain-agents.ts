@@ -219,11 +219,14 @@ export class PlainEffector {
   }
 }
 
+/** The one partition the baseline keeps its records in (the secure table's key is reader + record id). */
+export const PLAIN_READER = 'plain';
+
 /** Records as the baseline keeps them: in clear, one GetItem per read, no label check and no KMS. */
 function plainRecords(doc: DynamoDBDocumentClient, table: string): RecordReader {
   return {
     async read(recordId) {
-      const item = (await doc.send(new GetCommand({ TableName: table, Key: { recordId } }))).Item as { body?: string } | undefined;
+      const item = (await doc.send(new GetCommand({ TableName: table, Key: { reader: PLAIN_READER, recordId } }))).Item as { body?: string } | undefined;
       return item?.body === undefined ? undefined : { recordId, label: NONE, body: JSON.parse(item.body) as unknown };
     },
   };

@@ -9,7 +9,7 @@ import { ensureAgentQueues } from '../../localstack/provision-queues';
 import { ensureTables } from '../../localstack/provision-tables';
 import { hospitalRecords } from '../../localstack/fixtures/patient-records';
 import { SqsEventSource } from '../../localstack/sqs-event-source';
-import { PlainCore, PlainEffector, plainBatchHandler } from './plain-agents';
+import { PLAIN_READER, PlainCore, PlainEffector, plainBatchHandler } from './plain-agents';
 import { PLAIN_API_ROUTES, plainApiHandler } from './plain-api';
 
 export interface PlainCloudOptions {
@@ -53,7 +53,7 @@ export async function startPlainCloud(options: PlainCloudOptions): Promise<Plain
   // The hospital's records, in clear: the baseline's counterpart of the sealed records table.
   const seeder = createAwsClients(config).doc;
   await Promise.all(
-    hospitalRecords().map((r) => seeder.send(new PutCommand({ TableName: tables.records, Item: { recordId: r.recordId, body: JSON.stringify(r.body) } }))),
+    hospitalRecords().map((r) => seeder.send(new PutCommand({ TableName: tables.records, Item: { reader: PLAIN_READER, recordId: r.recordId, body: JSON.stringify(r.body) } }))),
   );
   seeder.destroy();
   admin.dynamo.destroy();

@@ -5,7 +5,7 @@ import { awsClientConfigFrom, createAwsClients } from '../platform/aws-clients';
 import { DirectiveVerifier } from '../kernel/directives/verify';
 import { EnvelopeCipher } from '../kernel/messages/envelope-cipher';
 import { AgentSecEnvironment, readEnvironment, tableName } from '../platform/environment';
-import { LedgerWriter } from '../kernel/ledger/ledger';
+import { PendingLedgerWriter, type LedgerAppender } from '../kernel/ledger/pending';
 import { ModelClient } from '../platform/model-client';
 import type { EffectLog } from '../kernel/tools/effects';
 import { EffectGatewayTransport, GatewayEffectLog } from '../effects/client';
@@ -25,7 +25,7 @@ export interface AgentContext {
   readonly sqs: SQSClient;
   readonly doc: DynamoDBDocumentClient;
   readonly cipher: EnvelopeCipher;
-  readonly ledger: LedgerWriter;
+  readonly ledger: LedgerAppender;
   readonly singleUse: SingleUseStore;
   readonly verifier: DirectiveVerifier;
   /** The outbox, through the effect gateway: the agent's role cannot write it (DESIGN §5). */
@@ -63,7 +63,7 @@ export function createAgentContext(options: AgentContextOptions): AgentContext {
     sqs,
     doc,
     cipher,
-    ledger: new LedgerWriter({ doc, tableName: tableName(env, 'ledger') }),
+    ledger: new PendingLedgerWriter({ doc, tableName: tableName(env, 'ledger'), writer: self.name }),
     singleUse: new SingleUseStore(doc, tableName(env, 'nonces'), self.name),
     verifier: new DirectiveVerifier({ kms, authorityKeyArn: env.AGENTSEC_AUTHORITY_KEY_ARN }),
     outbox: new GatewayEffectLog({ transport: options.effects(env, topology), cipher, agent: self.name, clearance: self.clearance }),

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { EnvelopeCipher } from '../kernel/messages/envelope-cipher';
 import { Label, dominates, formatLabel, parseLabelText } from '../kernel/labels';
-import { LedgerWriter } from '../kernel/ledger/ledger';
+import type { LedgerAppender } from '../kernel/ledger/pending';
 import { AgentMessage, agentMessageSchema } from '../kernel/messages/envelope';
 import { KERNEL_AGENT } from '../kernel/flow/edges';
 import { prepareMessage } from '../kernel/messages/send';
@@ -43,7 +43,7 @@ export interface CommandServiceProps {
   readonly cipher: EnvelopeCipher;
   readonly commands: CommandStore;
   readonly idempotencyKeys: IdempotencyKeys;
-  readonly ledger: Pick<LedgerWriter, 'append'>;
+  readonly ledger: LedgerAppender;
   /** Puts a message on the kernel agent's queue. */
   readonly sendToCore: (message: AgentMessage) => Promise<void>;
   /** @default () => new Date() */

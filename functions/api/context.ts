@@ -8,7 +8,8 @@ import { AgentSecEnvironment, readEnvironment, tableName } from '../platform/env
 import { LEVELS, Level, label } from '../kernel/labels';
 import { sealRequest } from '../kernel/messages/sealed-request';
 import { SIGNER_ACTOR } from '../signer/signer';
-import { LedgerReader, LedgerWriter } from '../kernel/ledger/ledger';
+import { LedgerReader } from '../kernel/ledger/ledger';
+import { PendingLedgerWriter } from '../kernel/ledger/pending';
 import { KERNEL_AGENT } from '../kernel/flow/edges';
 import { LambdaSignerClient, SignerClient } from '../signer/signer-client';
 import { Topology, loadTopology } from '../kernel/topology/topology';
@@ -65,7 +66,7 @@ export function createApiContext(options: ApiContextOptions = {}): ApiContext {
 
   const { kms, sqs, doc } = createAwsClients(awsClientConfigFrom(rawEnv));
   const ledgerTable = { doc, tableName: tableName(env, 'ledger') };
-  const ledger = new LedgerWriter(ledgerTable);
+  const ledger = new PendingLedgerWriter({ ...ledgerTable, writer: API_PRINCIPAL });
   const now = options.now ?? (() => new Date());
   const signer = (options.signer ?? lambdaSigner)(env, topology);
   const cipher = new EnvelopeCipher({ kms, keyArns: env.AGENTSEC_KEY_ARNS as Record<Level, string> });

@@ -3,7 +3,7 @@ import type { DirectiveVerifier } from '../kernel/directives/verify';
 import { SecurityError, isSecurityError } from '../kernel/errors';
 import type { EnvelopeCipher } from '../kernel/messages/envelope-cipher';
 import { openRequest } from '../kernel/messages/sealed-request';
-import type { LedgerWriter } from '../kernel/ledger/ledger';
+import type { LedgerAppender } from '../kernel/ledger/pending';
 import type { OutboxRecord, SideEffect } from '../kernel/tools/effects';
 import type { Topology } from '../kernel/topology/topology';
 import { describeIssues } from '../kernel/schemas';
@@ -19,7 +19,7 @@ export interface EffectGatewayProps {
   readonly verifier: DirectiveVerifier;
   /** The outbox: only the gateway's role may write it (DESIGN §3, §5). */
   readonly outbox: Outbox;
-  readonly ledger: LedgerWriter;
+  readonly ledger: LedgerAppender;
   /** Dispatches a recorded effect to the world. */
   readonly sender: EffectSender;
 }

@@ -4,7 +4,8 @@ import middy from '@middy/core';
 import { awsClientConfigFrom, createAwsClients } from '../platform/aws-clients';
 import { DirectiveVerifier } from '../kernel/directives/verify';
 import { EnvelopeCipher } from '../kernel/messages/envelope-cipher';
-import { LedgerWriter } from '../kernel/ledger/ledger';
+import { PendingLedgerWriter } from '../kernel/ledger/pending';
+import { EFFECT_GATEWAY } from '../effects/protocol';
 import { Topology, loadTopology } from '../kernel/topology/topology';
 import { readEnvironment, tableName } from '../platform/environment';
 import { once } from '../platform/once';
@@ -36,7 +37,7 @@ export function effectGatewayFromEnvironment(
     cipher: new EnvelopeCipher({ kms, keyArns: vars.AGENTSEC_KEY_ARNS as never }),
     verifier: new DirectiveVerifier({ kms, authorityKeyArn: vars.AGENTSEC_AUTHORITY_KEY_ARN }),
     outbox: new Outbox(doc, tableName(vars, 'outbox')),
-    ledger: new LedgerWriter({ doc, tableName: tableName(vars, 'ledger') }),
+    ledger: new PendingLedgerWriter({ doc, tableName: tableName(vars, 'ledger'), writer: EFFECT_GATEWAY }),
     sender,
   });
 }

@@ -8,6 +8,8 @@ import { deliverToQueue } from '../signer/directive-delivery';
 import { EnvelopeCipher } from '../kernel/messages/envelope-cipher';
 import { readEnvironment, tableName } from '../platform/environment';
 import { LedgerWriter } from '../kernel/ledger/ledger';
+import { PendingLedgerWriter } from '../kernel/ledger/pending';
+import { SIGNER_ACTOR } from '../signer/signer';
 import { Signer } from '../signer/signer';
 import { isCheckpointEvent, isResumeEvent, isVoteEvent } from '../signer/signer-client';
 import { VoteAnswer } from '../signer/votes';
@@ -29,7 +31,7 @@ const logger = new Logger({ serviceName: 'agentsec-signer' });
 export function signerFromEnvironment(env: NodeJS.ProcessEnv = process.env, topology: Topology = loadTopology(env.AGENTSEC_CONFIG)): Signer {
   const vars = readEnvironment(env);
   const { kms, sqs, doc } = createAwsClients(awsClientConfigFrom(env));
-  const ledger = new LedgerWriter({ doc, tableName: tableName(vars, 'ledger') });
+  const ledger = new PendingLedgerWriter({ doc, tableName: tableName(vars, 'ledger'), writer: SIGNER_ACTOR });
   const cipher = new EnvelopeCipher({ kms, keyArns: vars.AGENTSEC_KEY_ARNS as never });
   return new Signer({
     topology,
@@ -38,6 +40,7 @@ export function signerFromEnvironment(env: NodeJS.ProcessEnv = process.env, topo
     doc,
     tables: { commands: tableName(vars, 'commands'), approvals: tableName(vars, 'approvals'), ledger: tableName(vars, 'ledger') },
     ledger,
+    checkpointLog: new LedgerWriter({ doc, tableName: tableName(vars, 'ledger') }),
     cipher,
     deliver: deliverToQueue({
       topology,

@@ -3,7 +3,7 @@ import { StoredRequest } from '../stores/approvals';
 import { SignedDirective } from '../kernel/directives/claims';
 import { EnvelopeCipher } from '../kernel/messages/envelope-cipher';
 import { formatLabel } from '../kernel/labels';
-import { LedgerWriter } from '../kernel/ledger/ledger';
+import type { LedgerAppender } from '../kernel/ledger/pending';
 import { prepareMessage } from '../kernel/messages/send';
 import { DirectiveDelivery, SIGNER_ACTOR } from './signer';
 import { Topology } from '../kernel/topology/topology';
@@ -14,7 +14,7 @@ export interface QueueDeliveryProps {
   readonly sqs: SQSClient;
   /** Queue URL by agent name (`AGENTSEC_QUEUE_URLS`). */
   readonly queueUrls: Readonly<Record<string, string>>;
-  readonly ledger: LedgerWriter;
+  readonly ledger: LedgerAppender;
 }
 
 /**

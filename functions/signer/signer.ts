@@ -13,6 +13,7 @@ import { isSecurityError } from '../kernel/errors';
 import { formatLabel } from '../kernel/labels';
 import { LedgerEntryInput } from '../kernel/ledger/entry';
 import { LedgerReader, LedgerWriter } from '../kernel/ledger/ledger';
+import type { LedgerAppender } from '../kernel/ledger/pending';
 import { agentNameSchema, describeIssues, uuidSchema } from '../kernel/schemas';
 import type { EnvelopeCipher } from '../kernel/messages/envelope-cipher';
 import { OpenedRequest, openRequest } from '../kernel/messages/sealed-request';
@@ -40,7 +41,13 @@ export interface SignerProps {
     /** TABLES.ledger: the chain `ledger` appends to, read for its head, and the partition of its checkpoint anchor. */
     readonly ledger: string;
   };
-  readonly ledger: LedgerWriter;
+  /** Records the signer's decisions: pending entries in its own partition, which the sequencer seals. */
+  readonly ledger: LedgerAppender;
+  /**
+   * Appends `checkpoint` entries to the sealed log itself (the signer is its one writer besides the sequencer).
+   * @default `ledger`, when that is a `LedgerWriter` of the sealed log
+   */
+  readonly checkpointLog?: LedgerWriter;
   /** Opens sealed requests, authenticating their requester by KMS (DESIGN §1, §5); the signer reads nothing else with it. */
   readonly cipher: EnvelopeCipher;
   /**
@@ -78,7 +85,7 @@ export class Signer {
   private readonly kms: KMSClient;
   private readonly authorityKeyArn: string;
   private readonly commands: CommandStore;
-  private readonly ledger: LedgerWriter;
+  private readonly ledger: LedgerAppender;
   private readonly deliver?: DirectiveDelivery;
   private readonly now: () => number;
   private readonly checkpointer: Checkpointer;
@@ -94,12 +101,14 @@ export class Signer {
     this.deliver = props.deliver;
     this.now = props.now ?? Date.now;
     this.approvals = new ApprovalStore({ doc: props.doc, tableName: props.tables.approvals, topology: props.topology, ledger: props.ledger });
-    const chain = { doc: props.doc, tableName: props.tables.ledger, chain: props.ledger.chain };
+    const log = props.checkpointLog ?? (props.ledger instanceof LedgerWriter ? props.ledger : undefined);
+    if (!log) throw new Error('Signer: checkpointLog is required when ledger is not a writer of the sealed log');
+    const chain = { doc: props.doc, tableName: props.tables.ledger, chain: log.chain };
     this.checkpointer = new Checkpointer({
       kms: props.kms,
       authorityKeyArn: props.authorityKeyArn,
       reader: new LedgerReader(chain),
-      ledger: props.ledger,
+      ledger: log,
       anchors: new CheckpointAnchors(chain),
       every: props.topology.runtime.checkpointEvery,
       actor: SIGNER_ACTOR,

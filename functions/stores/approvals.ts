@@ -13,7 +13,7 @@ import { BoundRequest } from '../kernel/directives/request';
 import { SignedDirective, signedDirectiveSchema } from '../kernel/directives/claims';
 import { REASON_CODES, ReasonCode, SecurityError } from '../kernel/errors';
 import { Label, formatLabel } from '../kernel/labels';
-import { LedgerWriter } from '../kernel/ledger/ledger';
+import type { LedgerAppender } from '../kernel/ledger/pending';
 import { describeIssues, principalSchema, uuidSchema, labelTextSchema } from '../kernel/schemas';
 import { ApprovalVote } from '../signer/policy';
 import { TABLES } from '../kernel/tables';
@@ -145,7 +145,7 @@ export interface ApprovalStoreProps {
   /** Its `approvers` decide whose votes are accepted. */
   readonly topology: Topology;
   /** Records accepted approvals (`approval.recorded`) and refused attempts (`directive.denied`). */
-  readonly ledger: LedgerWriter;
+  readonly ledger: LedgerAppender;
 }
 
 /**
@@ -158,7 +158,7 @@ export class ApprovalStore {
   private readonly doc: DynamoDBDocumentClient;
   private readonly tableName: string;
   private readonly topology: Topology;
-  private readonly ledger: LedgerWriter;
+  private readonly ledger: LedgerAppender;
 
   constructor(props: ApprovalStoreProps) {
     this.doc = props.doc;

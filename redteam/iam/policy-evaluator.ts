@@ -18,6 +18,8 @@ export interface AccessQuestion {
   readonly action: string;
   /** Logical id of the resource in the template. */
   readonly resource: string;
+  /** The resource's stream rather than the resource (a DynamoDB table's `StreamArn`). */
+  readonly stream?: true;
   readonly context?: Record<string, string>;
   /**
    * Judge one layer alone: the other is replaced by one that allows everything (`identity`: the resource
@@ -74,7 +76,7 @@ export class PolicyEvaluator {
     return {
       principal: `arn:aws:sts::${ACCOUNT}:assumed-role/${roleName}/session`,
       action: q.action,
-      resourceArn: this.arns.arn(q.resource),
+      resourceArn: q.stream ? this.arns.streamArn(q.resource) : this.arns.arn(q.resource),
       accountId: ACCOUNT,
       context: { 'aws:PrincipalArn': roleArn, 'aws:PrincipalAccount': ACCOUNT, 'aws:SecureTransport': 'true', ...q.context },
       identityPolicies: q.layer === 'resource' ? [{ name: 'AllowEverything', policy: ALLOW_EVERYTHING }] : identityPolicies,
@@ -85,7 +87,7 @@ export class PolicyEvaluator {
   /** The simulator's decision; every distinct request shape is validated once by the simulator's own checks. */
   async decide(q: AccessQuestion): Promise<Decision> {
     const req = this.request(q);
-    const shape = `${req.context['aws:PrincipalArn']}|${q.action}|${q.resource}|${q.layer ?? ''}`;
+    const shape = `${req.context['aws:PrincipalArn']}|${q.action}|${q.resource}${q.stream ? '/stream' : ''}|${q.layer ?? ''}`;
     if (!this.validated.has(shape)) {
       await validateRequest(req);
       this.validated.add(shape);

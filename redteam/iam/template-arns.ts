@@ -41,6 +41,11 @@ export class TemplateArns {
     }
   }
 
+  /** A table's stream (one label stands for the time CloudFormation names it by). */
+  streamArn(logicalId: string): string {
+    return `${this.arn(logicalId)}/stream/2026-01-01T00:00:00.000`;
+  }
+
   /** What `Ref` gives for a resource. */
   ref(logicalId: string): string {
     if (PSEUDO[logicalId]) return PSEUDO[logicalId];
@@ -70,6 +75,7 @@ export class TemplateArns {
         if (attr === 'Arn') return this.arn(id);
         if (attr === 'QueueUrl') return this.ref(id);
         if (attr === 'QueueName') return id;
+        if (attr === 'StreamArn') return this.streamArn(id);
         throw new Error(`no rule for Fn::GetAtt ${id}.${attr}`);
       }
       if (k === 'Fn::Sub' && typeof arg === 'string') {

@@ -40,7 +40,9 @@ export class TestCloud {
     return new ApiClient(this.state.apiUrl, token);
   }
 
+  /** The sealed log (of one command), once the sequencer sealed everything appended so far. */
   async ledger(commandId?: string): Promise<LedgerEntry[]> {
+    await this.cloud.ledgerSettled();
     const all = await new LedgerReader({ doc: this.doc, tableName: this.state.tables.ledger }).readAll();
     return commandId ? all.filter((e) => e.commandId === commandId) : all;
   }

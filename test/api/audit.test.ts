@@ -12,6 +12,8 @@ beforeAll(async () => {
     expect(res.status).toBe(202);
   }
   await f.call({ method: 'POST', path: '/v1/commands', claims: f.user('bob'), body: commandBody('above me', 'TOP_SECRET') });
+  // The API appends pending entries; the audit routes read the sealed log.
+  await f.sealed();
 });
 
 const audit = (claims: Record<string, string>, query?: Record<string, string>) =>

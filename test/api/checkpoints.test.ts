@@ -10,6 +10,7 @@ beforeAll(async () => {
   for (let i = 0; i < 3; i++) {
     expect((await f.call({ method: 'POST', path: '/v1/commands', claims: f.user('bob'), body: commandBody(`task ${i}`, 'CONFIDENTIAL') })).status).toBe(202);
   }
+  await f.sealed();
 });
 
 const checkpoint = (username: string, body?: unknown) => f.call({ method: 'POST', path: '/v1/audit/checkpoints', claims: f.user(username), body });
@@ -33,6 +34,7 @@ describe('POST /v1/audit/checkpoints', () => {
     expect(res.body).toMatchObject({ status: 'written', entrySeq: 4, checkpoint: { chain: 'main', seq: 3 } });
     expect((await checkpoint('carol')).body).toEqual({ status: 'not_due', head: 4, lastCheckpoint: 4 });
     await f.call({ method: 'POST', path: '/v1/commands', claims: f.user('bob'), body: commandBody('one more', 'CONFIDENTIAL') });
+    await f.sealed();
     expect((await checkpoint('carol')).body).toMatchObject({ status: 'written', entrySeq: 6 });
     expect(await verify()).toMatchObject({ status: 200, body: { ok: true, entries: 6, checkpoints: 2, firstBadSeq: null } });
   });

@@ -10,6 +10,7 @@ beforeAll(async () => {
     const res = await f.call({ method: 'POST', path: '/v1/commands', claims: f.user('bob'), body: commandBody(`task ${i}`, 'CONFIDENTIAL') });
     expect(res.status).toBe(202);
   }
+  await f.sealed();
 });
 
 const prove = (seq: string, username = 'alice') => f.call({ method: 'GET', path: `/v1/audit/proofs/${seq}`, claims: f.user(username) });
@@ -46,6 +47,7 @@ describe('GET /v1/audit/consistency', () => {
     // The first test signed a head over 3 entries (its checkpoint is entry 4); one more command, one more head.
     const res0 = await f.call({ method: 'POST', path: '/v1/commands', claims: f.user('bob'), body: commandBody('one more', 'CONFIDENTIAL') });
     expect(res0.status).toBe(202);
+    await f.sealed();
     expect(await f.signer.checkpoint(true)).toMatchObject({ status: 'written', entrySeq: 6 });
     const res = await consistency({ from: '3', to: '5' });
     expect(res.status).toBe(200);

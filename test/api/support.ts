@@ -22,6 +22,8 @@ import { createLambdaContext } from '../../localstack/lambda-runtime';
 import { RouteMatcher } from '../../localstack/route-matcher';
 import { API_ROUTES, routeKeyOf } from '../../functions/api/routes';
 import { ensureTables } from '../../localstack/provision-tables';
+import { startTestSequencer } from '../support/sequencer';
+import { PendingLedgerWriter } from '../../functions/kernel/ledger/pending';
 import { createLevelKeys, createSigningKey, documentClient, dynamo, emulatorEndpoint, kms, unique } from '../support/aws';
 
 export type Claims = Record<string, string>;
@@ -116,7 +118,9 @@ export async function apiFixture(options: { now?: () => Date } = {}) {
     sqs.send(new CreateQueueCommand({ QueueName: `${prefix}-core` })),
   ]);
   const coreQueueUrl = coreQueue.QueueUrl!;
+  // The signer's checkpoints go to the sealed log; everything else the API and the signer record goes through the sequencer.
   const ledger = new LedgerWriter({ doc, tableName: tables.ledger });
+  const sequencer = await startTestSequencer(tables.ledger);
   const delivered: { requestId: string; directiveId: string }[] = [];
   const deliver: DirectiveDelivery = async (request, directive) => {
     delivered.push({ requestId: request.requestId, directiveId: directive.claims.id });
@@ -127,7 +131,8 @@ export async function apiFixture(options: { now?: () => Date } = {}) {
     authorityKeyArn,
     doc,
     tables: { commands: tables.commands, approvals: tables.approvals, ledger: tables.ledger },
-    ledger,
+    ledger: new PendingLedgerWriter({ doc, tableName: tables.ledger, writer: 'signer' }),
+    checkpointLog: ledger,
     cipher: new EnvelopeCipher({ kms: kmsClient, keyArns }),
     deliver,
   });
@@ -210,7 +215,11 @@ export async function apiFixture(options: { now?: () => Date } = {}) {
     );
   }
 
-  const ledgerEntries = (): Promise<LedgerEntry[]> => new LedgerReader({ doc, tableName: tables.ledger }).readAll();
+  /** The sealed log, once everything appended so far is sealed. */
+  const ledgerEntries = async (): Promise<LedgerEntry[]> => {
+    await sequencer.sealed();
+    return new LedgerReader({ doc, tableName: tables.ledger }).readAll();
+  };
 
   return {
     topology,
@@ -234,6 +243,8 @@ export async function apiFixture(options: { now?: () => Date } = {}) {
     commandItem,
     completeAsCore,
     ledgerEntries,
+    /** Resolves once every entry appended so far is sealed (before a checkpoint, a read of the log through the API). */
+    sealed: sequencer.sealed,
     logged,
   };
 }

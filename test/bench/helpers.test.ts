@@ -11,8 +11,12 @@ const passing: BudgetInputs = {
   baselineE2eP50Ms: 250,
   bundleBytes: { Api: 1_000_000 },
   coldInitMs: { Api: 120 },
-  ledgerAppendShort: { p50Ms: 5, requests: 2, itemsRead: 1 },
-  ledgerAppendLong: { p50Ms: 6, requests: 2, itemsRead: 1 },
+  ledgerAppendShort: { p50Ms: 5, requests: 1, itemsRead: 0 },
+  ledgerAppendLong: { p50Ms: 6, requests: 1, itemsRead: 0 },
+  ledgerCallsPerHop: 1,
+  ledgerAppendPerSec: 500,
+  ledgerSingleChainAppendPerSec: 60,
+  ledgerUnvouchedP99Ms: 1800,
 };
 
 describe('benchmark statistics', () => {
@@ -54,6 +58,8 @@ describe('KMS calls are attributed by their encryption context', () => {
     const body = JSON.stringify({ id: 'm', from: 'core', to: 'auditor', commandId: 'c' });
     expect(describeCall('sqs', { MessageBody: body })).toEqual({ bodyBytes: body.length, commandId: 'c', from: 'core', to: 'auditor', messageId: 'm' });
     expect(describeCall('dynamodb', { TableName: 'bench-1a2b-ledger' })).toEqual({ table: 'bench-1a2b-ledger' });
+    expect(describeCall('dynamodb', { TableName: 'bench-1a2b-ledger', Item: { chain: 'core#pending', seq: 1 } })).toEqual({ table: 'bench-1a2b-ledger', partition: 'core#pending' });
+    expect(describeCall('dynamodb', { TableName: 'bench-1a2b-ledger', ExpressionAttributeValues: { ':chain': 'main' } })).toEqual({ table: 'bench-1a2b-ledger', partition: 'main' });
   });
 
   it('groups time by call and table without the cloud prefix', () => {
@@ -111,6 +117,13 @@ describe('budget verdicts', () => {
     expect(verdicts.find((v) => v.budget.startsWith('ledgerAppend'))?.pass).toBe(false);
   });
 
+  it('the ledger budgets: at most one ledger call per hop, a 5x gain over one shared chain, a signed head within 5 s', () => {
+    const verdicts = judge({ ...passing, ledgerCallsPerHop: 2.7, ledgerSingleChainAppendPerSec: 200, ledgerUnvouchedP99Ms: 5001 });
+    expect(verdicts.find((v) => v.budget === 'ledgerCallsPerHop')).toMatchObject({ value: 2.7, pass: false });
+    expect(verdicts.find((v) => v.budget === 'ledgerSingleChainAppendPerSec / ledgerAppendPerSec')).toMatchObject({ value: 0.4, pass: false });
+    expect(verdicts.find((v) => v.budget === 'ledgerUnvouchedP99Ms')?.pass).toBe(false);
+  });
+
   it('what was not measured is neither a pass nor a fail', () => {
     const verdicts = judge({ ...passing, bundleBytes: null, coldInitMs: null });
     expect(verdicts.find((v) => v.budget === 'bundleBytes')?.pass).toBeNull();
@@ -153,9 +166,16 @@ describe('the report', () => {
     baselineThroughputCommandsPerSec: 4,
     bundleBytes: { Api: 1_000_000 },
     coldInitMs: { Api: 120 },
-    ledgerAppendPerSec: 80,
+    ledgerAppendPerSec: 500,
     ledgerAppendWriters: 8,
-    ledgerAppendP50Ms: { '100': { lastWriter: 5, freshWriter: 10 }, '5000': { lastWriter: 6, freshWriter: 60 } },
+    ledgerSingleChainAppendPerSec: 60,
+    ledgerSealedPerSec: 150,
+    ledgerAppendP50Ms: { '100': 5, '50000': 6 },
+    ledgerCallsPerHop: 1,
+    ledgerWriterCallsPerHop: 1.17,
+    ledgerSealedLogCallsPerHop: 1.4,
+    ledgerUnvouchedP50Ms: 600,
+    ledgerUnvouchedP99Ms: 1800,
     ledgerVerifyPerSec: 40_000,
     ledgerTreePerSec: 50_000,
     ledgerProofVerifyUs: 90,
@@ -177,6 +197,7 @@ describe('the report', () => {
   it('the table shows each budget with its verdict', () => {
     const table = formatTable(result);
     expect(table).toMatch(/kmsCallsPerHop\s+2\s+≤ 2\s+PASS/);
+    expect(table).toMatch(/ledgerUnvouchedP99Ms\s+1,800 ms\s+≤ 5000 ms\s+PASS/);
     expect(table).toContain('overall: PASS');
   });
 });

@@ -30,7 +30,7 @@ describe('the agents', () => {
 
   it('runs every function on Node.js 24 on arm64 with JSON logs to its own log group', () => {
     const fns = Object.values(s.json.Resources).filter((r) => r.Type === 'AWS::Lambda::Function');
-    expect(fns).toHaveLength(s.topology.agents.size + 3);
+    expect(fns).toHaveLength(s.topology.agents.size + 4);
     for (const fn of fns) {
       expect(fn.Properties).toMatchObject({
         Runtime: 'nodejs24.x',
@@ -92,7 +92,23 @@ describe('the agents', () => {
         FunctionResponseTypes: ['ReportBatchItemFailures'],
       });
     }
-    s.template.resourceCountIs('AWS::Lambda::EventSourceMapping', 2 * s.topology.agents.size);
+    // And the sequencer, from the ledger table's stream.
+    s.template.resourceCountIs('AWS::Lambda::EventSourceMapping', 2 * s.topology.agents.size + 1);
+  });
+
+  it('runs one sequencer at a time (reserved concurrency 1) from the ledger table’s stream, from its oldest record, never skipping a failed batch', () => {
+    const ledger = logicalIdOf(s.stack, s.stack.data.tables.ledger);
+    expect(s.json.Resources[ledger].Properties!.StreamSpecification).toEqual({ StreamViewType: 'NEW_AND_OLD_IMAGES' });
+    const fnId = logicalIdOf(s.stack, s.stack.sequencer.handler.fn);
+    expect(s.json.Resources[fnId].Properties).toMatchObject({ ReservedConcurrentExecutions: 1 });
+    s.template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      FunctionName: { Ref: fnId },
+      EventSourceArn: { 'Fn::GetAtt': [ledger, 'StreamArn'] },
+      StartingPosition: 'TRIM_HORIZON',
+      MaximumRetryAttempts: -1,
+      BisectBatchOnFunctionError: false,
+      ParallelizationFactor: 1,
+    });
   });
 
   it('runs core.ts for the kernel agent, effector.ts for every other agent, api.ts and signer.ts', () => {

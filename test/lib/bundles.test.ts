@@ -46,7 +46,7 @@ describe('the Lambda bundles', () => {
   }, 300_000);
 
   it('builds one bundle per function, each for a known principal', () => {
-    expect(bundles.map((b) => b.principal).sort()).toEqual([...s.topology.agentNames(), 'api', 'effects', 'signer'].sort());
+    expect(bundles.map((b) => b.principal).sort()).toEqual([...s.topology.agentNames(), 'api', 'effects', 'sequencer', 'signer'].sort());
     // The source maps name the project's own modules, so the checks below look at real paths.
     for (const b of bundles) expect(b.sources).toContain('functions/kernel/labels.ts');
   });

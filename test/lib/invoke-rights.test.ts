@@ -5,7 +5,8 @@ import { principalRoles } from './support/template-lookup';
 /**
  * DESIGN §3: who may invoke which function, evaluated on the synthesized template for every principal × function.
  * Agents are reached only through their queues; the signer by the agents (sealed requests) and the API (votes,
- * resumes); the effect gateway by the agents that own tools; nothing else is invocable by any AgentSec role.
+ * resumes) and the sequencer (tree heads); the effect gateway by the agents that own tools; nothing else is
+ * invocable by any AgentSec role.
  */
 describe('invoke rights', () => {
   let s: Synthesized;
@@ -22,7 +23,8 @@ describe('invoke rights', () => {
     const agent = s.topology.agents.get(principal);
     // Tool owners record effects through the gateway; everyone who asks for directives or votes reaches the signer.
     if (agent) return agent.tools.length > 0 ? ['signer', 'effects'] : ['signer'];
-    return principal === 'api' ? ['signer'] : [];
+    // The API forwards votes; the sequencer asks for a signed tree head after each batch.
+    return principal === 'api' || principal === 'sequencer' ? ['signer'] : [];
   }
 
   it('every principal × function × lambda:InvokeFunction is what the topology implies', async () => {
@@ -32,6 +34,7 @@ describe('invoke rights', () => {
       [logicalIdOf(s.stack, s.stack.api.handler.fn), 'api'],
       [logicalIdOf(s.stack, s.stack.signer.handler.fn), 'signer'],
       [logicalIdOf(s.stack, s.stack.effects.handler.fn), 'effects'],
+      [logicalIdOf(s.stack, s.stack.sequencer.handler.fn), 'sequencer'],
     ]);
     const wrong: string[] = [];
     for (const [principal, role] of roles) {

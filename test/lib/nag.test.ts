@@ -48,11 +48,16 @@ describe('cdk-nag AwsSolutions', () => {
     }
   });
 
-  it('acknowledges only optional MFA and the absent Plus tier, on the user pool; nothing on IAM, KMS or queues', () => {
+  it('acknowledges only optional MFA and the absent Plus tier on the user pool, and the stream listing a stream event source needs; nothing on KMS or queues', () => {
     expect(acknowledgments(s.app).map((a) => `${a.id} @ ${a.path}`).sort()).toEqual([
       'AwsSolutions-COG2 @ AgentSec/Api/Users',
       'AwsSolutions-COG8 @ AgentSec/Api/Users',
+      'AwsSolutions-IAM5[Resource::*] @ AgentSec/Sequencer/Handler/Role',
     ]);
+    // The one wildcard is dynamodb:ListStreams (no resource-level permissions); every other action names a resource.
+    const policy = Object.entries(s.json.Resources).find(([id, r]) => r.Type === 'AWS::IAM::Policy' && id.startsWith('SequencerHandlerRoleDefaultPolicy'))![1];
+    const wildcards = policy.Properties!.PolicyDocument.Statement.filter((st: { Resource: unknown }) => st.Resource === '*');
+    expect(wildcards.map((st: { Action: unknown }) => st.Action)).toEqual(['dynamodb:ListStreams']);
   });
 
   it('finds a new problem: a key without rotation added to the stack is reported', async () => {

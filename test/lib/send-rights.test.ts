@@ -61,11 +61,11 @@ describe('queue and invoke rights', () => {
     expect(decision).toBe('ExplicitlyDenied');
   });
 
-  it('lets the agents and the API, and no one else, invoke the signer; no one invokes an agent directly', async () => {
+  it('lets the agents, the API and the sequencer, and no one else, invoke the signer; no one invokes an agent directly', async () => {
     const signerFn = logicalIdOf(s.stack, s.stack.signer.handler.fn);
     for (const [name, role] of roles) {
       const allowed = await evaluator.allows({ caller: { role }, action: 'lambda:InvokeFunction', resource: signerFn });
-      expect([name, allowed]).toEqual([name, s.topology.agents.has(name) || name === 'api']);
+      expect([name, allowed]).toEqual([name, s.topology.agents.has(name) || name === 'api' || name === 'sequencer']);
       for (const agent of s.stack.agents.values()) {
         const fn = logicalIdOf(s.stack, agent.handler.fn);
         expect(await evaluator.allows({ caller: { role }, action: 'lambda:InvokeFunction', resource: fn })).toBe(false);

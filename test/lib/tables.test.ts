@@ -15,7 +15,8 @@ type ItemAction = (typeof ITEM_ACTIONS)[number];
 function expectedTableAccess(s: Synthesized, principal: string, table: TableName): ItemAction[] {
   const agent = s.topology.agents.get(principal);
   const rules: Record<TableName, ItemAction[]> = {
-    ledger: ['PutItem', 'GetItem', 'Query'],
+    // Every function appends to its own pending partition; the readers of the sealed log also read it (DESIGN §7).
+    ledger: principal === 'sequencer' || principal === 'signer' || principal === 'api' ? ['PutItem', 'GetItem', 'Query'] : ['PutItem'],
     nonces: agent ? ['PutItem'] : [],
     idempotency: agent ? ['GetItem', 'PutItem', 'UpdateItem', 'DeleteItem'] : principal === 'api' ? ['GetItem', 'PutItem'] : [],
     commands: principal === 'api' ? ['GetItem', 'PutItem', 'UpdateItem'] : principal === 'core' || principal === 'signer' ? ['GetItem', 'UpdateItem'] : [],
@@ -75,7 +76,9 @@ describe('the tables', () => {
   const ownContext = (principal: string, table: TableName): Record<string, string> =>
     'ownPartitions' in TABLES[table]
       ? { 'dynamodb:LeadingKeys': `${principal}#item` }
-      : table === 'records'
+      : table === 'ledger'
+        ? { 'dynamodb:LeadingKeys': principal === 'sequencer' ? 'main' : `${principal}#pending` }
+        : table === 'records'
         ? { 'dynamodb:LeadingKeys': principal } // the records sealed for it, in its partition
         : {};
 
@@ -153,14 +156,30 @@ describe('the tables', () => {
     }
   });
 
-  it('only the signer can move the checkpoint anchor; every function appends only to the chain', async () => {
+  it('the sealed log is written only by the sequencer and the signer; every other function appends only to its own pending partition', async () => {
+    const names = [...roles.keys()];
     for (const [principal, role] of roles) {
       const put = (partition: string) =>
         evaluator.allows({ caller: { role }, action: 'dynamodb:PutItem', resource: tableId('ledger'), context: { 'dynamodb:LeadingKeys': partition } });
-      expect([principal, await put('main')]).toEqual([principal, true]);
+      const sealer = principal === 'sequencer' || principal === 'signer';
+      expect([principal, await put('main')]).toEqual([principal, sealer]);
       expect([principal, await put('main#anchor')]).toEqual([principal, principal === 'signer']);
+      expect([principal, await put(`${principal}#pending`)]).toEqual([principal, principal !== 'sequencer']);
+      for (const other of names.filter((n) => n !== principal)) expect([principal, other, await put(`${other}#pending`)]).toEqual([principal, other, false]);
       expect([principal, await put('forged')]).toEqual([principal, false]);
+      // A request naming no partition is refused: the condition applies to every key it writes.
+      expect([principal, await evaluator.allows({ caller: { role }, action: 'dynamodb:PutItem', resource: tableId('ledger') })]).toEqual([principal, false]);
     }
+  });
+
+  it('only the sequencer reads the ledger table’s stream', async () => {
+    const readers: string[] = [];
+    for (const [principal, role] of roles) {
+      for (const action of ['GetRecords', 'GetShardIterator', 'DescribeStream']) {
+        if (await evaluator.allows({ caller: { role }, action: `dynamodb:${action}`, resource: tableId('ledger'), stream: true })) readers.push(`${principal} ${action}`);
+      }
+    }
+    expect(readers).toEqual(['sequencer GetRecords', 'sequencer GetShardIterator', 'sequencer DescribeStream']);
   });
 
   it('a consumed nonce can only be put, never read back, overwritten by update or deleted', async () => {

@@ -34,7 +34,7 @@ describe('a stack generated from another topology', () => {
     expect(s.json.Resources[role].Properties!.Tags).toEqual(
       expect.arrayContaining([{ Key: 'agentsec:clearance', Value: 'CONFIDENTIAL/FINANCE' }]),
     );
-    s.template.resourceCountIs('AWS::Lambda::Function', 9);
+    s.template.resourceCountIs('AWS::Lambda::Function', 10);
     s.template.resourceCountIs('AWS::SQS::Queue', 18);
     s.template.hasResourceProperties('AWS::Lambda::EventSourceMapping', { BatchSize: 3, ScalingConfig: { MaximumConcurrency: 4 } });
   });

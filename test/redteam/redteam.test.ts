@@ -72,8 +72,11 @@ it('a compromised agent runtime forges nothing: every AWS call its role could ma
   expect(new Set(attempts.map((o) => o.name.split(':')[0]))).toEqual(new Set(['auditor', 'analyst', 'scheduler', 'edge']));
   expect(attempts.filter((o) => o.verdict !== 'blocked' && o.verdict !== 'residual')).toEqual([]);
   expect(attempts.filter((o) => o.anomaly)).toEqual([]);
-  // The one open gap, named by the design: entries in another actor's name on the shared ledger chain (DESIGN §7).
-  expect(attempts.filter((o) => o.verdict === 'residual').map((o) => o.name.split(': ')[1])).toEqual(Array(4).fill('append a ledger entry in another actor’s name'));
+  expect(attempts.filter((o) => o.verdict === 'residual')).toEqual([]);
+  // Entries in another actor's name: the sealed log and others' pending partitions are IAM's; one's own, the sequencer's.
+  const ledger = attempts.filter((o) => o.name.includes('ledger'));
+  expect(ledger.filter((o) => o.name.endsWith('append to the sealed ledger directly')).every((o) => o.evidence.includes('denied by IAM'))).toBe(true);
+  expect(ledger.filter((o) => o.name.includes('in its own pending partition')).map((o) => o.evidence)).toEqual(Array(4).fill(expect.stringContaining('ledger.refused IMPERSONATION')));
 });
 
 it('an agent cannot drop a compartment from what it writes: a SECRET/MEDICAL result sent at SECRET is refused', () => {

@@ -4,7 +4,7 @@ import { DirectiveVerifier } from '../directives/verify';
 import { SecurityError, isSecurityError } from '../errors';
 import { Label, formatLabel } from '../labels';
 import { assertNoReadUp } from '../flow/no-read-up';
-import { LedgerWriter } from '../ledger/ledger';
+import type { LedgerAppender } from '../ledger/pending';
 import type { EffectLog, SideEffect } from './effects';
 import { SingleUseStore } from '../messages/single-use';
 import type { Topology } from '../topology/topology';
@@ -34,7 +34,7 @@ export interface RunToolInput {
   readonly verifier: DirectiveVerifier;
   readonly singleUse: SingleUseStore;
   readonly outbox: EffectLog;
-  readonly ledger: LedgerWriter;
+  readonly ledger: LedgerAppender;
   /** The tools, checked against the topology at start-up; the kernel imports none of them. */
   readonly registry: ToolRegistry;
   /** Classified records, for the tools the topology says read them (DESIGN §3). @default none: such a tool fails */

@@ -101,7 +101,9 @@ export class FaultCloud {
     return (await (await this.as(username)).submit(body)).commandId;
   }
 
-  ledger(): Promise<LedgerEntry[]> {
+  /** The sealed log, once the sequencer sealed everything appended so far. */
+  async ledger(): Promise<LedgerEntry[]> {
+    await this.cloud.ledgerSettled();
     return new LedgerReader({ doc: this.doc, tableName: this.state.tables.ledger }).readAll();
   }
 

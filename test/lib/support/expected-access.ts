@@ -27,9 +27,9 @@ export const ADMINISTRATOR = 'administrator';
 /** What `principal` (an agent's name, `api`, `signer` or the administrator) may do with `key`. */
 export function expectedKeyAccess(topology: Topology, principal: string, key: KeyName, action: KmsAction): boolean {
   if (key === 'authority') {
-    // Only the signer signs; everyone in AgentSec verifies (DESIGN §3, §5).
+    // Only the signer signs; everyone in AgentSec verifies (DESIGN §3, §5) but the sequencer, which verifies nothing.
     if (action === 'kms:Sign') return principal === 'signer';
-    if (action === 'kms:Verify' || action === 'kms:GetPublicKey') return principal !== ADMINISTRATOR;
+    if (action === 'kms:Verify' || action === 'kms:GetPublicKey') return principal !== ADMINISTRATOR && principal !== 'sequencer';
     return false;
   }
   // The storage key is used by DynamoDB on a caller's behalf, never called directly.

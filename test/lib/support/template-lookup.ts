@@ -34,6 +34,7 @@ export function principalRoles(s: Synthesized): Map<string, string> {
   roles.set('api', logicalIdOf(s.stack, s.stack.api.role));
   roles.set('signer', single(taggedResources(s.json.Resources, 'AWS::IAM::Role', 'agentsec:purpose', 'signer'), 'signer role'));
   roles.set('effects', single(taggedResources(s.json.Resources, 'AWS::IAM::Role', 'agentsec:purpose', 'effects'), 'effect gateway role'));
+  roles.set('sequencer', single(taggedResources(s.json.Resources, 'AWS::IAM::Role', 'agentsec:purpose', 'sequencer'), 'sequencer role'));
   return roles;
 }
 
