@@ -19,6 +19,8 @@ export interface DynamoDbStreamSourceProps {
   readonly batchSize?: number;
   /** Wait between polls that found nothing. @default 100 */
   readonly idlePollMs?: number;
+  /** The function's timeout: an invocation still running then has failed, and its batch comes again. @default 60000 */
+  readonly timeoutMs?: number;
   /** Where failures are reported. @default console */
   readonly logger?: Pick<Console, 'error' | 'warn'>;
 }
@@ -138,12 +140,20 @@ export class DynamoDbStreamSource {
 
   private async invoke(records: StreamRecord[]): Promise<void> {
     this.counters.invocations += 1;
+    const timeoutMs = this.props.timeoutMs ?? 60_000;
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`the invocation timed out after ${timeoutMs} ms`)), timeoutMs);
+    });
     try {
-      await this.props.handler({ Records: records.map((r) => ({ ...r, eventSourceARN: this.props.streamArn })) as DynamoDBStreamEvent['Records'] });
+      const event = { Records: records.map((r) => ({ ...r, eventSourceARN: this.props.streamArn })) as DynamoDBStreamEvent['Records'] };
+      await Promise.race([this.props.handler(event), timedOut]);
       this.counters.records += records.length;
     } catch (err) {
       this.counters.failedInvocations += 1;
       throw err;
+    } finally {
+      clearTimeout(timer);
     }
   }
 

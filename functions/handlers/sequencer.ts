@@ -41,6 +41,8 @@ export interface SequencerFunction {
   readonly sequencer: Sequencer;
   /** Signs a tree head over what a batch sealed. */
   readonly signer: Pick<SignerClient, 'checkpoint'>;
+  /** How long a batch waits for its tree head. @default 10000 */
+  readonly signerWaitMs?: number;
 }
 
 /** The sequencer from the environment: the ledger table and the signer function. */
@@ -57,16 +59,29 @@ export function sequencerFromEnvironment(env: NodeJS.ProcessEnv = process.env, s
 const containerSequencer = once(() => sequencerFromEnvironment());
 
 /**
+ * How long a batch waits for its tree head. The entries are sealed already: a signer that does not answer (throttled
+ * KMS, a dead invocation) only delays the head to the next batch, and must not hold the stream back.
+ */
+const SIGNER_WAIT_MS = 10_000;
+
+/**
  * Seals the batch, then has the signer sign a head over it. A signer that fails leaves the entries sealed and the
  * next batch's head (or the scheduled checkpoint) vouches for them: the batch is not delivered again for it.
  */
 export async function handleLedgerStream(event: DynamoDBStreamEvent, using: SequencerFunction = containerSequencer()): Promise<SequenceOutcome> {
   const outcome = await using.sequencer.sequence(changesOf(event));
   if (outcome.sealed + outcome.refused + outcome.tampered > 0) {
+    const waitMs = using.signerWaitMs ?? SIGNER_WAIT_MS;
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`no answer within ${waitMs} ms`)), waitMs);
+    });
     try {
-      await using.signer.checkpoint(true);
+      await Promise.race([using.signer.checkpoint(true), late]);
     } catch (err) {
       logger.error('tree head not signed; the next batch or the schedule will', { error: (err as Error).message });
+    } finally {
+      clearTimeout(timer);
     }
   }
   if (outcome.refused + outcome.tampered > 0) logger.warn('ledger: pending entries refused or tampered', { ...outcome });
