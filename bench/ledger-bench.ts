@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { BatchWriteCommand, DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { BatchWriteCommand, DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { LedgerEntry } from '../functions/kernel/ledger/entry';
 import { LedgerReader, LedgerWriter } from '../functions/kernel/ledger/ledger';
 import { verifyChain } from '../functions/kernel/ledger/verify-chain';
@@ -184,6 +184,8 @@ export interface PendingThroughput {
   readonly sealedPerSec: number;
   /** The sealed log holds every append once, gap-free, and verifies. */
   readonly chainIntact: boolean;
+  /** The emulator's own ceiling: as many plain PutItems (no condition, no ledger code) by as many concurrent loops. */
+  readonly emulatorPutsPerSec: number;
 }
 
 /**
@@ -199,6 +201,7 @@ export async function measurePendingThroughput(
   perWriter: number,
 ): Promise<PendingThroughput> {
   await ensureTable(dynamo, tableName, TABLES.ledger);
+  const emulatorPutsPerSec = await plainPutRate(doc, dynamo, `${tableName}-ceiling`, writers, perWriter);
   const start = performance.now();
   await Promise.all(
     Array.from({ length: writers }, async (_, w) => {
@@ -224,7 +227,20 @@ export async function measurePendingThroughput(
     sealMs,
     sealedPerSec: appends / (sealMs / 1000),
     chainIntact: stored.length === appends && verifyChain(stored).ok,
+    emulatorPutsPerSec,
   };
+}
+
+/** Plain PutItems by `loops` concurrent loops into a table like the ledger's: what the emulator itself sustains. */
+async function plainPutRate(doc: DynamoDBDocumentClient, dynamo: DynamoDBClient, tableName: string, loops: number, perLoop: number): Promise<number> {
+  await ensureTable(dynamo, tableName, TABLES.ledger);
+  const start = performance.now();
+  await Promise.all(
+    Array.from({ length: loops }, async (_, l) => {
+      for (let i = 0; i < perLoop; i++) await doc.send(new PutCommand({ TableName: tableName, Item: { chain: `loop-${l}`, seq: i, ...sampleInput(i) } }));
+    }),
+  );
+  return (loops * perLoop) / ((performance.now() - start) / 1000);
 }
 
 /**

@@ -25,6 +25,8 @@ export interface BenchResult {
   readonly ledgerSingleChainAppendPerSec: number | null;
   /** Entries the sequencer seals per second, from the stream. */
   readonly ledgerSealedPerSec: number | null;
+  /** Plain PutItems per second by as many concurrent loops: the emulator's ceiling for any writer. */
+  readonly emulatorPutsPerSec: number | null;
   /** p50 of a pending append by the sealed log's length (one put whatever the length). */
   readonly ledgerAppendP50Ms: Readonly<Record<string, number | null>> | null;
   /** Ledger calls per hop on the agents' path, and the sequencer's and signer's on the sealed log. */
@@ -79,6 +81,7 @@ export function formatTable(r: BenchResult): string {
       `≤ ${BUDGETS.ledgerSingleChainShare}× pending`,
       verdictText(verdict('ledgerSingleChainAppendPerSec / ledgerAppendPerSec')),
     ],
+    ['  the emulator\'s ceiling (plain puts, same loops)', show(r.emulatorPutsPerSec, '/s', 0), '', ''],
     ['ledgerSealedPerSec (the sequencer)', show(r.ledgerSealedPerSec, '/s', 0), '', ''],
     ...ledgerRows(r),
     ['ledgerCallsPerHop (agents\' path)', show(r.ledgerCallsPerHop, '', 2), `≤ ${BUDGETS.ledgerCallsPerHop}`, verdictText(verdict('ledgerCallsPerHop'))],

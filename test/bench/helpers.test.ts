@@ -170,6 +170,7 @@ describe('the report', () => {
     ledgerAppendWriters: 8,
     ledgerSingleChainAppendPerSec: 60,
     ledgerSealedPerSec: 150,
+    emulatorPutsPerSec: 320,
     ledgerAppendP50Ms: { '100': 5, '50000': 6 },
     ledgerCallsPerHop: 1,
     ledgerWriterCallsPerHop: 1.17,
