@@ -185,17 +185,24 @@ export class LedgerWriter {
   }
 
   /** Writes `entry` unless its sequence number is taken; false when another writer got there first. */
-  private async claim(entry: LedgerEntry): Promise<boolean> {
-    return writeIf(() =>
-      this.doc.send(
-        new PutCommand({
-          TableName: this.tableName,
-          Item: entry,
-          // Append-only: a sequence number is written once, never overwritten (DESIGN §7).
-          ConditionExpression: 'attribute_not_exists(#seq)',
-          ExpressionAttributeNames: { '#seq': SEQ },
-        }),
-      ),
-    );
+  private claim(entry: LedgerEntry): Promise<boolean> {
+    return putOnce({ doc: this.doc, tableName: this.tableName }, entry);
   }
+}
+
+/**
+ * Puts a ledger item (a sealed or a pending entry) unless its key is taken: false when it is. Append-only: a key is
+ * written once, never overwritten (DESIGN §7).
+ */
+export function putOnce(table: { readonly doc: DynamoDBDocumentClient; readonly tableName: string }, item: { readonly chain: string; readonly seq: number }): Promise<boolean> {
+  return writeIf(() =>
+    table.doc.send(
+      new PutCommand({
+        TableName: table.tableName,
+        Item: item,
+        ConditionExpression: 'attribute_not_exists(#seq)',
+        ExpressionAttributeNames: { '#seq': SEQ },
+      }),
+    ),
+  );
 }

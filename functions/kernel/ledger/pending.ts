@@ -1,8 +1,8 @@
 import { randomInt } from 'node:crypto';
-import { DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { LedgerEntryInput, parseLedgerEntryInput } from './entry';
-import { TABLES, ownPartition } from '../tables';
-import { writeIf } from '../conditional-write';
+import { ownPartition } from '../tables';
+import { putOnce } from './ledger';
 
 /**
  * Pending entries (DESIGN §7): each writer appends to a partition of its own, `<writer>#pending`, with one
@@ -11,7 +11,6 @@ import { writeIf } from '../conditional-write';
  * alone moves pending entries into the sealed log, in the order the table's stream delivers them.
  */
 
-const SEQ = TABLES.ledger.sortKey.name;
 const PENDING = 'pending';
 
 /** The pending partition of `writer`. */
@@ -80,17 +79,7 @@ export class PendingLedgerWriter implements LedgerAppender {
     for (let attempt = 1; attempt <= MAX_ID_ATTEMPTS; attempt++) {
       const at = this.now();
       const entry: PendingEntry = { ...body, chain: this.partition, seq: at.getTime() * 2 ** ID_RANDOM_BITS + randomInt(2 ** ID_RANDOM_BITS), at: at.toISOString() };
-      const written = await writeIf(() =>
-        this.props.doc.send(
-          new PutCommand({
-            TableName: this.props.tableName,
-            Item: entry,
-            ConditionExpression: 'attribute_not_exists(#seq)',
-            ExpressionAttributeNames: { '#seq': SEQ },
-          }),
-        ),
-      );
-      if (written) return entry;
+      if (await putOnce(this.props, entry)) return entry;
     }
     throw new Error(`ledger: ${MAX_ID_ATTEMPTS} pending ids of ${this.props.writer} were taken; nothing was written`);
   }

@@ -1,12 +1,10 @@
 import { createHash } from 'node:crypto';
-import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import canonicalize from 'canonicalize';
 import { ChainHead, LedgerEntry, LedgerEntryInput, linkEntry, parseLedgerEntryInput } from './entry';
-import { LedgerLocation, LedgerReader } from './ledger';
+import { LedgerLocation, LedgerReader, putOnce } from './ledger';
 import { mayRecordAs, pendingWriterOf } from './pending';
 import { ReasonCode, SecurityError } from '../errors';
 import { TABLES } from '../tables';
-import { writeIf } from '../conditional-write';
 
 /**
  * The sequencer (DESIGN §7): the one writer of the sealed log. It reads the ledger table's stream in order,
@@ -204,17 +202,7 @@ export class Sequencer {
     for (let attempt = 1; attempt <= this.maxAttempts; attempt++) {
       if (this.head === null) this.head = (await this.reader.head()) ?? undefined;
       const entry: LedgerEntry = linkEntry(this.head, seal.input, { chain: this.chain, at: seal.at, ...(seal.pending && { pending: seal.pending }) });
-      const written = await writeIf(() =>
-        this.props.doc.send(
-          new PutCommand({
-            TableName: this.props.tableName,
-            Item: entry,
-            ConditionExpression: 'attribute_not_exists(#seq)',
-            ExpressionAttributeNames: { '#seq': SEQ },
-          }),
-        ),
-      );
-      if (written) {
+      if (await putOnce(this.props, entry)) {
         this.head = { seq: entry.seq, hash: entry.hash };
         this.remember([entry]);
         return;
