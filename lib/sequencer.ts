@@ -3,7 +3,7 @@ import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { Construct } from 'constructs';
-import { SEQUENCER_ACTOR } from '../functions/handlers/sequencer';
+import { SEQUENCER_ACTOR, SEQUENCER_BATCH } from '../functions/handlers/sequencer';
 import { Actor } from './actor';
 import { HandlerFunction } from './handler-function';
 import { TAG } from './tags';
@@ -11,9 +11,9 @@ import { TAG } from './tags';
 export interface SequencerProps {
   /** The ledger table; its stream (new and old images) feeds the sequencer. */
   readonly ledger: dynamodb.ITable;
-  /** Stream records per invocation. @default 100 */
+  /** Stream records per invocation. @default SEQUENCER_BATCH.size */
   readonly batchSize?: number;
-  /** Longest a record waits for its batch to fill: the floor of the unvouched window. @default 1 second */
+  /** Longest a record waits for its batch to fill: the floor of the unvouched window. @default SEQUENCER_BATCH.windowMs */
   readonly maxBatchingWindow?: Duration;
 }
 
@@ -50,8 +50,8 @@ export class Sequencer extends Construct implements Actor {
     this.handler.fn.addEventSourceMapping('LedgerStream', {
       eventSourceArn: props.ledger.tableStreamArn,
       startingPosition: lambda.StartingPosition.TRIM_HORIZON,
-      batchSize: props.batchSize ?? 100,
-      maxBatchingWindow: props.maxBatchingWindow ?? Duration.seconds(1),
+      batchSize: props.batchSize ?? SEQUENCER_BATCH.size,
+      maxBatchingWindow: props.maxBatchingWindow ?? Duration.millis(SEQUENCER_BATCH.windowMs),
       // Never skip a record: a batch that fails is delivered again (sealing is exactly once), and never split.
       retryAttempts: -1,
       bisectBatchOnError: false,

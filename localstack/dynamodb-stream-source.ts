@@ -2,6 +2,7 @@ import {
   DescribeStreamCommand,
   DynamoDBStreamsClient,
   GetRecordsCommand,
+  GetRecordsCommandOutput,
   GetShardIteratorCommand,
   _Record as StreamRecord,
 } from '@aws-sdk/client-dynamodb-streams';
@@ -19,6 +20,8 @@ export interface DynamoDbStreamSourceProps {
   readonly batchSize?: number;
   /** Wait between polls that found nothing. @default 100 */
   readonly idlePollMs?: number;
+  /** Longest a batch that is not full waits for more records (Lambda's `MaximumBatchingWindowInSeconds`). @default 0 */
+  readonly batchingWindowMs?: number;
   /** The function's timeout: an invocation still running then has failed, and its batch comes again. @default 60000 */
   readonly timeoutMs?: number;
   /** Where failures are reported. @default console */
@@ -128,12 +131,27 @@ export class DynamoDbStreamSource {
     }
   }
 
-  /** Reads one batch of a shard and hands it to the handler; moves the iterator only after the handler succeeded. */
+  /**
+   * Reads one batch of a shard and hands it to the handler; moves the iterator only after the handler succeeded. A
+   * batch that is not full waits for more records up to the batching window after its first read, as Lambda does,
+   * unless someone waits for the stream to settle.
+   */
   private async drain(shard: string, iterator: string, iterators: Map<string, string>): Promise<number> {
-    const out = await this.props.streams.send(new GetRecordsCommand({ ShardIterator: iterator, Limit: this.props.batchSize ?? 100 }));
-    const records = out.Records ?? [];
+    const limit = this.props.batchSize ?? 100;
+    const windowMs = this.props.batchingWindowMs ?? 0;
+    const started = Date.now();
+    const records: StreamRecord[] = [];
+    let next: string | undefined = iterator;
+    for (;;) {
+      const out: GetRecordsCommandOutput = await this.props.streams.send(new GetRecordsCommand({ ShardIterator: next, Limit: limit - records.length }));
+      records.push(...(out.Records ?? []));
+      next = out.NextShardIterator;
+      const waited = Date.now() - started;
+      if (records.length === 0 || records.length >= limit || !next || !this.running || this.waiters.length > 0 || waited >= windowMs) break;
+      await this.pause(Math.min(this.props.idlePollMs ?? 100, windowMs - waited));
+    }
     if (records.length > 0) await this.invoke(records);
-    if (out.NextShardIterator) iterators.set(shard, out.NextShardIterator);
+    if (next) iterators.set(shard, next);
     else iterators.delete(shard);
     return records.length;
   }

@@ -10,7 +10,7 @@ import { createApiContext } from '../functions/api/context';
 import { createApiHandler } from '../functions/handlers/api';
 import { signerFromEnvironment } from '../functions/handlers/signer';
 import { awsClientConfig, createAwsClients } from '../functions/platform/aws-clients';
-import { handleLedgerStream, sequencerFromEnvironment } from '../functions/handlers/sequencer';
+import { SEQUENCER_BATCH, handleLedgerStream, sequencerFromEnvironment } from '../functions/handlers/sequencer';
 import { LedgerReader } from '../functions/kernel/ledger/ledger';
 import { KERNEL_AGENT } from '../functions/kernel/flow/edges';
 import { InProcessSignerClient, SignerClient } from '../functions/signer/signer-client';
@@ -218,6 +218,8 @@ async function startSequencer(resources: ProvisionedResources, signer: SignerCli
     streams: new DynamoDBStreamsClient(config),
     streamArn: await streamArnOf(dynamo, resources.tables.ledger),
     handler: (event) => handleLedgerStream(event, fn),
+    // No batching window on one machine: a reader (the demo, `ask --wait`) sees an entry as soon as it is sealed.
+    batchSize: SEQUENCER_BATCH.size,
     logger,
   });
   dynamo.destroy();

@@ -21,6 +21,12 @@ const logger = new Logger({ serviceName: 'agentsec-sequencer' });
 /** The name the sequencer records its own entries (refusals, tampering) under. */
 export const SEQUENCER_ACTOR = 'sequencer';
 
+/**
+ * The stream batches the sequencer takes: up to `size` records, and on AWS waiting up to `windowMs` for a batch to
+ * fill (whole seconds: Lambda's unit). Each batch costs one signed tree head, so the window trades heads for latency.
+ */
+export const SEQUENCER_BATCH = { size: 100, windowMs: 1000 } as const;
+
 /** The ledger changes of a stream event, images unmarshalled (numbers as numbers, as the document client reads them). */
 export function changesOf(event: DynamoDBStreamEvent): LedgerChange[] {
   return (event.Records ?? []).map((record) => {

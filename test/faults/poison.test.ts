@@ -36,7 +36,9 @@ describe('poison messages', () => {
     expect((await alice.command(commandId)).result).toContain('edge: failed');
     const last = outcome.ledger.find((e) => e.commandId === commandId && e.type === 'message.rejected');
     expect(last).toMatchObject({ actor: 'edge', detail: { deadLettered: true, deliveries: maxReceiveCount } });
-    expect(external.failed).toBeGreaterThanOrEqual(maxReceiveCount);
+    // The ledger entry counts the deliveries; the model server only shows the fault was hit (a delivery slowed past its
+    // timeout before it asked the model is killed all the same).
+    expect(external.failed).toBeGreaterThanOrEqual(1);
   });
 
   it.concurrent('a subtask whose every delivery is killed at its timeout still gets its ledger entry from the failed queue, and its command completes', async () => {
@@ -47,7 +49,7 @@ describe('poison messages', () => {
     expect((await alice.command(commandId)).result).toContain('edge: failed');
     const last = outcome.ledger.find((e) => e.commandId === commandId && e.type === 'message.rejected');
     expect(last).toMatchObject({ actor: 'edge', detail: { deadLettered: true, deliveries: maxReceiveCount } });
-    expect(external.hung).toBeGreaterThanOrEqual(maxReceiveCount);
+    expect(external.hung).toBeGreaterThanOrEqual(1);
   });
 
   it.concurrent('a command the kernel agent cannot plan fails after the last delivery, with a command.failed entry', async () => {
