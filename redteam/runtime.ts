@@ -34,11 +34,6 @@ export interface RuntimeAttempt {
   readonly requests: readonly AwsRequest[];
   /** Run against the local cloud when IAM allows every request: how the kernel answered. */
   readonly atRuntime?: (rt: RedTeamCloud, probe: RuntimeProbe) => Promise<{ mechanism: Mechanism; evidence: string }>;
-  /**
-   * A gap the design names and has not closed yet, reported as residual instead of as a success when it gets
-   * through: the text says which part of the design closes it.
-   */
-  readonly openGap?: string;
 }
 
 /** `kms:EncryptionContext:<key>` for each key of the context the kernel binds to a message. */
@@ -248,7 +243,7 @@ export async function runRuntime(rt: RedTeamCloud, template: StackTemplate = Sta
       }
       const judged = await attempt.atRuntime(rt, probe);
       if (judged.mechanism === 'succeeded') {
-        outcomes.push(outcome('runtime', name, attempt.openGap ? 'residual' : 'success', `${judged.evidence}${attempt.openGap ? `; open: ${attempt.openGap}` : ''}`));
+        outcomes.push(outcome('runtime', name, 'success', judged.evidence));
       } else {
         const anomaly = judged.evidence.includes('no ledger entry') ? 'refused without a ledger entry' : undefined;
         outcomes.push(outcome('runtime', name, 'blocked', `${judged.mechanism}: ${judged.evidence}`, anomaly));

@@ -33,10 +33,14 @@ export function changesOf(event: DynamoDBStreamEvent): LedgerChange[] {
     const d = record.dynamodb ?? {};
     const image = (i: unknown) => (i ? unmarshall(i as Record<string, AttributeValue>) : undefined);
     const keys = image(d.Keys) as { chain: string; seq: number };
+    // Lambda gives epoch seconds; the SDK's GetRecords (the local event source) a Date.
+    const created = d.ApproximateCreationDateTime as unknown;
+    const writtenAt = typeof created === 'number' ? created * 1000 : created instanceof Date ? created.getTime() : undefined;
     return {
       eventName: record.eventName as LedgerChange['eventName'],
       sequenceNumber: String(d.SequenceNumber),
       keys,
+      ...(writtenAt !== undefined && Number.isFinite(writtenAt) && { writtenAt }),
       ...(d.NewImage && { newImage: image(d.NewImage) }),
       ...(d.OldImage && { oldImage: image(d.OldImage) }),
     };

@@ -47,6 +47,13 @@ describe('the sequencer function', () => {
     expect((await new LedgerReader({ doc: f.doc, tableName: f.tableName }).readAll()).map((e) => e.actor)).toEqual(['core']);
   });
 
+  it('reads when DynamoDB wrote a record from Lambda\'s epoch seconds: an entry claiming an hour later is refused', async () => {
+    const f = await fixture({ checkpoint: async () => ({ status: 'not_due' }) as never });
+    const record = inserted('core', 5);
+    record.dynamodb!.ApproximateCreationDateTime = Math.floor(Date.now() / 1000) - 3_600;
+    expect(await handleLedgerStream({ Records: [record, inserted('core', 6)] }, f.fn)).toMatchObject({ sealed: 1, refused: 1 });
+  });
+
   it('a signer that fails leaves the entries sealed and the batch done', async () => {
     const f = await fixture({ checkpoint: async () => Promise.reject(new Error('KMS throttled')) });
     expect(await handleLedgerStream({ Records: [inserted('core', 4)] }, f.fn)).toMatchObject({ sealed: 1 });

@@ -69,10 +69,6 @@ export class PendingLedgerWriter implements LedgerAppender {
     this.now = props.now ?? (() => new Date());
   }
 
-  get writer(): string {
-    return this.props.writer;
-  }
-
   /** Stores `input` as pending and returns it as stored. Refuses (SCHEMA) entries outside policy before any I/O. */
   async append(input: LedgerEntryInput): Promise<PendingEntry> {
     const body = parseLedgerEntryInput(input);

@@ -26,7 +26,12 @@ export interface LedgerChange {
   readonly keys: { readonly chain: string; readonly seq: number };
   readonly newImage?: Record<string, unknown>;
   readonly oldImage?: Record<string, unknown>;
+  /** When DynamoDB wrote the change (the stream's `ApproximateCreationDateTime`), epoch ms: set by AWS, not the writer. */
+  readonly writtenAt?: number;
 }
+
+/** How far a pending entry's own `at` may stray from when DynamoDB wrote it: clock skew, never a backdated entry. */
+export const MAX_CLOCK_SKEW_MS = 60_000;
 
 /** What one call of `sequence` did. */
 export interface SequenceOutcome {
@@ -192,6 +197,8 @@ export class Sequencer {
       return refusal('SCHEMA');
     }
     if (Number.isNaN(at.getTime())) return refusal('SCHEMA');
+    // The time is the writer's claim; the stream says when it was written, and a claim far from that is refused.
+    if (change.writtenAt !== undefined && Math.abs(at.getTime() - change.writtenAt) > MAX_CLOCK_SKEW_MS) return refusal('SCHEMA');
     // The partition authenticates the writer (IAM LeadingKeys); the actor it names is only a claim.
     if (!mayRecordAs(writer, input, this.props.signer)) return refusal('IMPERSONATION', input.actor);
     return { kind: 'sealed', input, at, pending, source: pending };

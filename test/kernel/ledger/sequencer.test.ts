@@ -152,6 +152,19 @@ describe('pending entries and the sequencer', () => {
     expect(verifyChain(all).ok).toBe(true);
   });
 
+  it('a backdated pending entry is refused SCHEMA: its time is checked against when DynamoDB wrote it', async () => {
+    const l = await log();
+    const hourAgo = new Date(Date.now() - 3_600_000).toISOString();
+    await l.doc.send(new PutCommand({ TableName: l.tableName, Item: { chain: pendingPartition('edge'), seq: 7, type: 'message.sent', actor: 'edge', at: hourAgo } }));
+    await l.writer('edge').append(entry('edge', 2));
+    await l.source.settled();
+    const all = await l.reader.readAll();
+    expect(all.map((e) => [e.type, e.reason ?? null])).toEqual([
+      ['ledger.refused', 'SCHEMA'],
+      ['message.sent', null],
+    ]);
+  });
+
   it('the stream delivered again from its start seals nothing twice, given the log it already sealed', async () => {
     const l = await log();
     for (let i = 0; i < 40; i++) await l.writer('core').append(entry('core', i));
