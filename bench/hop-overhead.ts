@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { sha256Hex } from '../functions/kernel/canonical';
+import { keyedDigest, newDigestSalt } from '../functions/kernel/keyed-digest';
 import { SignedDirective, newDirectiveNonce } from '../functions/kernel/directives/claims';
 import { DirectiveVerifier } from '../functions/kernel/directives/verify';
 import { EnvelopeCipher } from '../functions/kernel/messages/envelope-cipher';
@@ -52,6 +52,8 @@ interface Hop {
   readonly label: Label;
   readonly commandId: string;
   readonly directive?: SignedDirective;
+  /** The salt the directive's content digest is keyed with: the sender sends under it. */
+  readonly salt?: string;
 }
 
 export async function measureHopOverhead(options: HopOverheadOptions): Promise<HopOverheadResult> {
@@ -67,7 +69,7 @@ export async function measureHopOverhead(options: HopOverheadOptions): Promise<H
   const plaintext = 'x'.repeat(bodyBytes);
 
   const hop = async (h: Hop) => {
-    const m = await prepareMessage({ topology, cipher, from: h.from, to: h.to, kind: 'task', label: h.label, commandId: h.commandId, principal: 'alice', plaintext, directive: h.directive });
+    const m = await prepareMessage({ topology, cipher, from: h.from, to: h.to, kind: 'task', label: h.label, commandId: h.commandId, principal: 'alice', plaintext, directive: h.directive, salt: h.salt });
     const body = JSON.stringify(m);
     const before = performance.now();
     await ledger.append({
@@ -126,6 +128,7 @@ export async function measureHopOverhead(options: HopOverheadOptions): Promise<H
 /** core → edge at UNCLASSIFIED under a declassification directive bound to the content (DESIGN §6). */
 function declassifiedHop(sign: (claims: SignedDirective['claims']) => SignedDirective, plaintext: string): Hop {
   const commandId = randomUUID();
+  const salt = newDigestSalt();
   const now = Date.now();
   const directive = sign({
     v: 1,
@@ -138,11 +141,11 @@ function declassifiedHop(sign: (claims: SignedDirective['claims']) => SignedDire
     principal: 'alice',
     commandId,
     target: 'edge',
-    contentDigest: sha256Hex(plaintext),
+    contentDigest: keyedDigest(salt, plaintext),
     declassifyTo: label('UNCLASSIFIED'),
     label: label('SECRET'),
   });
-  return { from: 'core', to: 'edge', label: label('UNCLASSIFIED'), commandId, directive };
+  return { from: 'core', to: 'edge', label: label('UNCLASSIFIED'), commandId, directive, salt };
 }
 
 /** The cipher with the time spent in `seal` and `open` added to `timing` (milliseconds). */

@@ -1,3 +1,4 @@
+import type { AllowEntry } from '../functions/kernel/directives/capabilities';
 import type { CheckpointOutcome } from '../functions/kernel/ledger/checkpoints';
 import type { AuditVerification } from '../functions/kernel/ledger/verify-audit';
 import type { ConsistencyProof, InclusionProof } from '../functions/kernel/ledger/log-tree';
@@ -18,8 +19,9 @@ export class ApiRequestError extends Error {
 export interface CommandRequestBody {
   text: string;
   classification: { level: string; compartments: string[] };
-  allow?: string[];
-  declassifyTo?: string;
+  allow?: AllowEntry[];
+  /** A bare level (the command's compartments kept) or a whole label. */
+  declassifyTo?: string | { level: string; compartments: string[] };
 }
 
 export interface CommandView {
@@ -29,6 +31,8 @@ export interface CommandView {
   result?: string;
   resultLabel?: string;
   resultWithheld?: { reason: string; label: string };
+  /** What the command allows, as capabilities (shown to an owner cleared for its label). */
+  allow?: AllowEntry[];
   [key: string]: unknown;
 }
 

@@ -1,3 +1,4 @@
+import { describeAllow, parseAllow } from './capabilities';
 import type { ApprovalDecisionView } from '../functions/api/approvals';
 import type { PendingApprovalView } from '../functions/api/approvals';
 import { CommandRequestBody, CommandView, TERMINAL } from './api-client';
@@ -34,7 +35,7 @@ export async function loginCommand(opts: Common & { password?: string }): Promis
 export interface AskOptions extends Common {
   level: string;
   compartments?: string;
-  allow?: string;
+  allow?: string[];
   declassifyTo?: string;
   wait?: boolean;
   timeout?: string;
@@ -45,8 +46,8 @@ export async function askCommand(text: string, opts: AskOptions): Promise<number
   const body: CommandRequestBody = {
     text,
     classification: { level: opts.level.toUpperCase(), compartments: list(opts.compartments).map((c) => c.toUpperCase()) },
-    ...(opts.allow ? { allow: list(opts.allow) } : {}),
-    ...(opts.declassifyTo ? { declassifyTo: opts.declassifyTo.toUpperCase() } : {}),
+    ...(opts.allow?.length ? { allow: parseAllow(opts.allow) } : {}),
+    ...(opts.declassifyTo ? { declassifyTo: declassifyLabel(opts.declassifyTo) } : {}),
   };
   const ledgerFrom = opts.wait && !opts.json ? await ledgerHead(api) : undefined;
   const { commandId } = await api.submit(body);
@@ -77,6 +78,7 @@ export async function statusCommand(commandId: string, opts: Common): Promise<nu
   if (opts.json) printJson(view);
   else {
     print(`Command ${view.commandId}: ${view.status}${view.label ? ` (${view.label})` : ''}${TERMINAL.has(view.status) ? '' : ', not finished yet'}.`);
+    if (view.allow?.length) print(`Allowed: ${describeAllow(view.allow)}.`);
     printResult(view);
   }
   return 0;
@@ -262,4 +264,13 @@ function seconds(text: string | undefined, fallback: number): number {
   const n = Number(text);
   if (!Number.isFinite(n) || n <= 0) throw new CliError('--timeout must be a positive number of seconds');
   return n;
+}
+
+/**
+ * `--declassify-to SECRET` or `--declassify-to SECRET/MEDICAL`: a bare level (the command's compartments kept) or a
+ * whole label, as the API takes them.
+ */
+export function declassifyLabel(text: string): string | { level: string; compartments: string[] } {
+  const [level, ...compartments] = text.toUpperCase().split('/').map((p) => p.trim());
+  return compartments.length === 0 ? level : { level, compartments: compartments.filter((c) => c.length > 0) };
 }

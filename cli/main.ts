@@ -64,8 +64,12 @@ export function program(): Command {
   json(asUser(cli.command('ask').description('send a command to the agents').argument('<text>', 'what to ask')))
     .requiredOption('--level <level>', `classification level: ${LEVELS.join(', ')}`)
     .option('--compartments <list>', 'compartments, comma-separated (e.g. MEDICAL)')
-    .option('--allow <tools>', 'high-priority tools the agents may use, comma-separated')
-    .option('--declassify-to <level>', 'pre-authorize declassification down to this level')
+    .option(
+      '--allow <capability>',
+      'a high-priority tool the agents may use: names (send_email,prescribe), or one capability (send_email:to=a@x.org, prescribe:patientId=P-1003,maxUses=1, or JSON); repeatable',
+      (value: string, previous: string[] = []) => [...previous, value],
+    )
+    .option('--declassify-to <label>', 'pre-authorize declassification down to this label: SECRET (compartments kept) or SECRET/MEDICAL')
     .option('--wait', 'follow the command until it ends and print the result')
     .option('--timeout <seconds>', 'how long --wait waits', '120')
     .action(run((text: string, opts: Parameters<typeof askCommand>[1]) => askCommand(text, opts)));

@@ -18,6 +18,8 @@ const EMAIL = /[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}/;
 const PATIENT_ID = /\bP-\d+\b/;
 const DATE_TIME = /\b\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:\d{2})/;
 const DATE = /\b\d{4}-\d{2}-\d{2}\b/;
+/** The drug an instruction prescribes: "prescribe amoxicillin for P-1003". */
+const PRESCRIBED = /\bprescribe\s+(?!for\b)([A-Za-z][A-Za-z0-9-]{1,40})/i;
 const DATE_TIME_FIELD = /^(?:when|at|time|start|end|datetime|starts?_?at)$/i;
 const DEFAULT_DATE_TIME = '2030-01-01T09:00:00Z';
 const DEFAULT_DATE = '2030-01-01';
@@ -83,6 +85,7 @@ function candidateString(schema: Schema, field: string, context: ArgumentContext
     return EMAIL.exec(context.text)?.[0] ?? 'recipient@example.invalid';
   }
   if (/patient_?id/i.test(field)) return PATIENT_ID.exec(context.text)?.[0] ?? 'P-0';
+  if (/^(?:drug|medication|medicine)$/i.test(field)) return PRESCRIBED.exec(context.sentence)?.[1] ?? PRESCRIBED.exec(context.text)?.[1] ?? `sample-${field}`;
   if (format === 'date-time' || DATE_TIME_FIELD.test(field) || /(?:Time|At|_at|_time)$/.test(field)) {
     return DATE_TIME.exec(context.text)?.[0] ?? DEFAULT_DATE_TIME;
   }

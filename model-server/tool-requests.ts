@@ -1,4 +1,5 @@
 import { synthesizeArguments } from './arguments';
+import { proposeRelease } from './releases';
 import { jsonObjectAfter, maskQuoted, mentions, sentenceAround } from './instruction';
 import type { ProposedCall, ToolSpec } from './protocol';
 
@@ -27,7 +28,11 @@ export function requestedCalls(instruction: string, tools: readonly ToolSpec[], 
 export function argumentsFromSchema(tool: ToolSpec | undefined, text: string, index: number): Record<string, unknown> {
   if (!tool?.function.parameters) return {};
   const own = ownText(text);
-  return synthesizeArguments(tool.function.parameters, { text: own, sentence: sentenceAround(own, index) });
+  const sentence = sentenceAround(own, index);
+  const args = synthesizeArguments(tool.function.parameters, { text: own, sentence });
+  // A delegation that offers release rules gets a release when the sentence gives every field of one (DESIGN §6).
+  const release = proposeRelease((tool.function.parameters.properties as Record<string, Record<string, unknown>> | undefined)?.release, sentence);
+  return release ? { ...args, release } : args;
 }
 
 let lastOwnText: { text: string; own: string } | undefined;

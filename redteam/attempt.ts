@@ -4,7 +4,7 @@
  * a reason code, an HTTP 4xx, a failed audit verification).
  */
 
-export const ATTACK_CLASSES = ['injection', 'protocol', 'directives', 'approvals', 'identity', 'ledger', 'runtime'] as const;
+export const ATTACK_CLASSES = ['injection', 'arguments', 'protocol', 'directives', 'approvals', 'identity', 'ledger', 'runtime'] as const;
 export type AttackClass = (typeof ATTACK_CLASSES)[number];
 
 export type Verdict =

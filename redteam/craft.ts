@@ -1,8 +1,8 @@
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
-import { sha256Hex } from '../functions/kernel/canonical';
 import { EnvelopeCipher } from '../functions/kernel/messages/envelope-cipher';
 import { Label, Level } from '../functions/kernel/labels';
 import { AgentMessage, MessageKind, newMessageId } from '../functions/kernel/messages/envelope';
+import { saltBody, unsaltBody } from '../functions/kernel/messages/salted-body';
 import type { RedTeamCloud } from './cloud';
 
 /**
@@ -23,6 +23,8 @@ export interface Forgery {
   readonly directive?: unknown;
   /** @default a fresh UUIDv7 */
   readonly id?: string;
+  /** The salt sealed with the plaintext, keying the envelope's content digest. @default a fresh one */
+  readonly salt?: string;
   /** The level whose key seals the body, when it is not the label's (a lying key map). @default the label's */
   readonly sealedUnder?: Level;
 }
@@ -33,7 +35,8 @@ export async function forge(rt: RedTeamCloud, f: Forgery): Promise<Record<string
   if (f.sealedUnder) keyArns[f.label.level] = rt.state.keys[f.sealedUnder];
   const cipher = new EnvelopeCipher({ kms: rt.kms, keyArns });
   const id = f.id ?? newMessageId();
-  const ciphertext = await cipher.seal({ from: f.from, to: f.to, label: f.label, messageId: id, commandId: f.commandId, plaintext: f.plaintext });
+  const { sealed, contentDigest } = saltBody(f.plaintext, f.salt);
+  const ciphertext = await cipher.seal({ from: f.from, to: f.to, label: f.label, messageId: id, commandId: f.commandId, plaintext: sealed });
   return {
     v: 1,
     id,
@@ -44,7 +47,7 @@ export async function forge(rt: RedTeamCloud, f: Forgery): Promise<Record<string
     commandId: f.commandId,
     principal: f.principal,
     ciphertext,
-    contentDigest: sha256Hex(f.plaintext),
+    contentDigest,
     ...(f.directive !== undefined ? { directive: f.directive } : {}),
     sentAt: new Date().toISOString(),
   };
@@ -52,9 +55,15 @@ export async function forge(rt: RedTeamCloud, f: Forgery): Promise<Record<string
 
 /** The plaintext of a captured message, read as its addressee reads it (the attacker is that addressee). */
 export async function openAsAddressee(rt: RedTeamCloud, m: AgentMessage): Promise<string> {
+  return (await openWithSaltAsAddressee(rt, m)).plaintext;
+}
+
+/** The plaintext of a captured message and the salt of its content digest, both of which its addressee reads. */
+export async function openWithSaltAsAddressee(rt: RedTeamCloud, m: AgentMessage): Promise<{ plaintext: string; salt: string }> {
   const cipher = new EnvelopeCipher({ kms: rt.kms, keyArns: rt.state.keys });
-  const plaintext = await cipher.open({ from: m.from, to: m.to, label: m.label, messageId: m.id, commandId: m.commandId, ciphertext: m.ciphertext });
-  return plaintext.toString('utf8');
+  const opened = await cipher.open({ from: m.from, to: m.to, label: m.label, messageId: m.id, commandId: m.commandId, ciphertext: m.ciphertext });
+  const { salt, content } = unsaltBody(opened);
+  return { plaintext: content.toString('utf8'), salt };
 }
 
 /** Puts `body` on `agent`'s queue, as anyone with send rights to it can; returns the SQS message id. */

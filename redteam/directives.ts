@@ -6,9 +6,10 @@ import { signDirective } from '../functions/kernel/directives/sign';
 import type { ReasonCode } from '../functions/kernel/errors';
 import { label } from '../functions/kernel/labels';
 import type { RedTeamCloud } from './cloud';
-import { forge, Forgery, openAsAddressee } from './craft';
+import { forge, Forgery, openWithSaltAsAddressee } from './craft';
 import type { Delivery } from './delivery';
 import type { PendingCall, Scenarios } from './scenarios';
+import { newDigestSalt } from '../functions/kernel/keyed-digest';
 
 /**
  * Directive attacks (DESIGN §5, §6): forged, stolen, transplanted, expired, replayed and mis-bound directives,
@@ -34,7 +35,8 @@ function claimsFor(call: PendingCall, changes: Partial<DirectiveClaims> = {}): D
     commandId: call.commandId,
     target: call.agent,
     tool: call.tool as DirectiveClaims['tool'],
-    argsDigest: argsDigest(call.args),
+    // The agent keeps its call's salt sealed: a forger can only pick one of its own (DESIGN §6).
+    argsDigest: argsDigest(call.args, newDigestSalt()),
     label: SECRET_MEDICAL,
     ...changes,
   } as DirectiveClaims;
@@ -102,7 +104,7 @@ export async function directiveDeliveries(rt: RedTeamCloud, s: Scenarios): Promi
     { name: 'issued an hour in the future', f: delivery(a, await mint(a, { issuedAt: now + 60 * MINUTE, expiresAt: now + 65 * MINUTE })), expected: ['EXPIRED'] },
     // The message schema carries the directive schema, which caps a directive's lifetime at an hour.
     { name: 'a lifetime of a day', f: delivery(a, await mint(a, { expiresAt: now + 1440 * MINUTE })), expected: ['SCHEMA', 'BAD_SIGNATURE'] },
-    { name: 'bound to other arguments (400 mg)', f: delivery(b, await mint(b, { argsDigest: argsDigest({ ...b.args, doseMg: 400 }) })), expected: ['BINDING_MISMATCH'] },
+    { name: 'bound to other arguments (400 mg)', f: delivery(b, await mint(b, { argsDigest: argsDigest({ ...b.args, doseMg: 400 }, newDigestSalt()) })), expected: ['BINDING_MISMATCH'] },
     { name: 'bound to another tool', f: delivery(a, await mint(a, { tool: 'send_email' })), expected: ['BINDING_MISMATCH'] },
     { name: 'bound to another agent', f: delivery(a, await mint(a, { target: 'scheduler' })), expected: ['BINDING_MISMATCH'] },
     { name: 'bound to another user', f: delivery(a, await mint(a, { principal: 'bob' })), expected: ['BINDING_MISMATCH'] },
@@ -134,7 +136,9 @@ export async function directiveDeliveries(rt: RedTeamCloud, s: Scenarios): Promi
   const forged = await Promise.all(cases.map(async (x) => ({ x, envelope: await forge(rt, x.f) })));
   const deliveries: Delivery[] = forged.map(({ x, envelope }) => ({ class: 'directives', name: x.name, agent: x.f.to, body: JSON.stringify(envelope), expected: x.expected }));
   // The spent declassification's own content again, under a new message id: its nonce is spent.
-  const own = await forge(rt, toEdge(await openAsAddressee(rt, d), decl));
+  // The addressee knows the salt sealed with the content, so its copy carries the very digest the directive binds.
+  const opened = await openWithSaltAsAddressee(rt, d);
+  const own = await forge(rt, toEdge(opened.plaintext, decl, { salt: opened.salt }));
   deliveries.push({ class: 'directives', name: 'a spent declassification with its own content under a new message id', agent: 'edge', body: JSON.stringify(own), expected: ['REPLAY'] });
   return deliveries;
 }

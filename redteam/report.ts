@@ -1,4 +1,5 @@
 import { ATTACK_CLASSES, AttackClass, Outcome, Verdict } from './attempt';
+import { UtilityReport, formatUtility } from './utility';
 
 /** Counts of one class, by verdict. */
 export type ClassTally = { tries: number } & Record<Verdict, number>;
@@ -16,11 +17,13 @@ export interface RedTeamReport {
   readonly errors: readonly Outcome[];
   /** Every attempt, in the order run. */
   readonly outcomes: readonly Outcome[];
+  /** How many benign tasks still complete beside the attacks (absent when not measured). */
+  readonly utility?: UtilityReport;
 }
 
 const VERDICTS: readonly Verdict[] = ['success', 'blocked', 'held', 'contained', 'residual', 'error'];
 
-export function summarize(outcomes: readonly Outcome[], durationMs: number): RedTeamReport {
+export function summarize(outcomes: readonly Outcome[], durationMs: number, utility?: UtilityReport): RedTeamReport {
   const classes = Object.fromEntries(
     ATTACK_CLASSES.map((c) => [c, { tries: 0, ...Object.fromEntries(VERDICTS.map((v) => [v, 0])) } as ClassTally]),
   ) as Record<AttackClass, ClassTally>;
@@ -42,6 +45,7 @@ export function summarize(outcomes: readonly Outcome[], durationMs: number): Red
     anomalies: outcomes.filter((o) => o.anomaly !== undefined),
     errors,
     outcomes,
+    ...(utility ? { utility } : {}),
   };
 }
 
@@ -69,6 +73,7 @@ export function formatReport(report: RedTeamReport): string {
       `Compromised runtimes: ${runtime.attempts} attempts, ${runtime.deniedByIam} denied by IAM, ${runtime.refusedByCode} refused by code, ${runtime.detected} detected, ${runtime.succeeded} succeeded`,
     );
   }
+  if (report.utility) out.push('', ...formatUtility(report.utility));
   section('SUCCESSFUL ATTACKS', report.successList, (o) => o.evidence);
   section('Residual risk (within policy by design)', report.residual, (o) => o.evidence);
   section('Anomalies (refused, but not as documented)', report.anomalies, (o) => `${o.anomaly} (${o.evidence})`);

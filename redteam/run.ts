@@ -1,4 +1,5 @@
 import { runApprovals } from './approvals';
+import { argumentAttempts, runArguments } from './arguments';
 import { ATTACK_CLASSES, AttackClass, Outcome, outcome } from './attempt';
 import { RedTeamCloud } from './cloud';
 import { attemptDeliveries } from './delivery';
@@ -11,6 +12,7 @@ import { protocolDeliveries } from './protocol';
 import { RedTeamReport, summarize } from './report';
 import { prepareScenarios } from './scenarios';
 import { runRuntime } from './runtime';
+import { UtilityReport, measureUtility } from './utility';
 
 export interface RedTeamOptions {
   /** An emulator already running; @default one is started */
@@ -49,6 +51,7 @@ export async function runRedTeam(options: RedTeamOptions = {}): Promise<RedTeamR
     quick ? [...new Set([...spread(items, n), ...items.filter((i) => include(name(i)))])] : [...items];
   const rt = await RedTeamCloud.start({ endpoint: options.endpoint, log });
   const outcomes: Outcome[] = [];
+  let utility: UtilityReport | undefined;
   const phase = async (cls: AttackClass | AttackClass[], run: () => Promise<Outcome[]>) => {
     if (![cls].flat().some((c) => wanted.has(c))) return;
     const t = Date.now();
@@ -72,14 +75,17 @@ export async function runRedTeam(options: RedTeamOptions = {}): Promise<RedTeamR
       const channels = [...new Set(all.map((a) => a.channel))];
       return runInjection(rt, channels.flatMap((c) => pick(all.filter((a) => a.channel === c), 2, (a) => a.name)));
     });
+    await phase('arguments', () => runArguments(rt, pick(argumentAttempts(), 6, (a) => a.name)));
     await phase('identity', () => runIdentity(rt, scenarios));
     // Every attempt of every compromised runtime: most are judged by the policy evaluator alone, so all run even in a quick run.
     await phase('runtime', () => runRuntime(rt));
+    // Utility is measured after the attacks, on the cloud they ran against: a defence that refuses everything shows here.
+    if (wanted.has('injection') || wanted.has('arguments')) utility = await measureUtility(rt);
     outcomes.push(...(await finalChecks(rt, outcomes)));
   } finally {
     await rt.stop();
   }
-  return summarize(outcomes, Date.now() - started);
+  return summarize(outcomes, Date.now() - started, utility);
 }
 
 /** What no attempt may have caused, over the whole run. */

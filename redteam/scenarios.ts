@@ -69,7 +69,12 @@ const HONEST: Record<string, { user: string; body: CommandRequestBody }> = {
   auditor: { user: 'alice', body: { text: 'Ask the auditor to review the billing for March.', classification: S } },
   declassified: {
     user: 'alice',
-    body: { text: `Call the tool edge with ${JSON.stringify({ task: 'Please lookup_public_info about parking for Patient Margaret Hollis.' })}`, classification: SM, declassifyTo: 'UNCLASSIFIED' },
+    // A rule-built release one level down, no compartment dropped: the pre-authorization covers it (DESIGN §6).
+    body: {
+      text: `Call the tool edge with ${JSON.stringify({ task: 'Please lookup_public_info about parking for Patient Margaret Hollis.', release: { rule: 'car-park-level', fields: { level: '2' } } })}`,
+      classification: C,
+      declassifyTo: 'UNCLASSIFIED',
+    },
   },
   bob: { user: 'bob', body: { text: 'What are the visiting hours?', classification: C } },
 };

@@ -1,12 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import type { SQSRecord } from 'aws-lambda';
-import { sha256Hex } from '../kernel/canonical';
+import { deriveSalt, keyedDigest } from '../kernel/keyed-digest';
+import { saltBody, unsaltBody } from '../kernel/messages/salted-body';
 import type { DirectiveClaims, SignedDirective } from '../kernel/directives/claims';
-import { SecurityError } from '../kernel/errors';
+import { SecurityError, isSecurityError } from '../kernel/errors';
 import { Label, formatLabel, join, label as makeLabel, parseLabelText } from '../kernel/labels';
 import { newMessageId } from '../kernel/messages/envelope';
 import { LabelledMessage, ProposedToolCall, ToolSpec } from '../platform/model-client';
-import { declassify, needsDeclassification } from '../kernel/flow/declassify';
+import { Release, declassify, needsDeclassification } from '../kernel/flow/declassify';
+import { ReleaseProposal, releaseProposalJsonSchema, rulesReleasingTo } from '../kernel/flow/release-rules';
 import { CommandItem, CommandStore, SealedRef, SubtaskState, isTerminal } from '../stores/commands';
 import { tableName } from '../platform/environment';
 import { callRequestId } from '../stores/continuations';
@@ -20,6 +22,15 @@ import { askSigner } from './ask-signer';
 
 const BOTTOM = makeLabel('UNCLASSIFIED');
 
+/** What the ledger names a proposed delegation to no agent of the topology: the proposed name is model output. */
+export const UNKNOWN_DELEGATION = 'unknown';
+
+/** A released task waiting for a human, sealed by core for itself with the salt its digest is keyed with. */
+interface PendingRelease {
+  readonly body: TaskBody;
+  readonly salt: string;
+}
+
 /** What core tells its model. The model only proposes delegations; the kernel decides what is sent. */
 function systemPrompt(ctx: AgentContext): string {
   const staff = [...ctx.topology.agents.values()]
@@ -31,17 +42,26 @@ function systemPrompt(ctx: AgentContext): string {
 
 /** One delegation tool per agent core may send to (the topology's edges). */
 function delegationTools(ctx: AgentContext): ToolSpec[] {
-  return ctx.self.sendsTo.map((name) => ({
-    name,
-    description: ctx.topology.agent(name).description,
-    parameters: { type: 'object', properties: { task: { type: 'string' } }, required: ['task'], additionalProperties: false },
-  }));
+  return ctx.self.sendsTo.map((name) => {
+    // A write-down goes as a release rule's fields when one fits (DESIGN §6): the model is offered the rules, typed.
+    const release = releaseProposalJsonSchema(rulesReleasingTo(ctx.topology, name));
+    return {
+      name,
+      description: ctx.topology.agent(name).description,
+      parameters: {
+        type: 'object',
+        properties: { task: { type: 'string' }, ...(release ? { release } : {}) },
+        required: ['task'],
+        additionalProperties: false,
+      },
+    };
+  });
 }
 
 async function openRef(ctx: AgentContext, commandId: string, ref: SealedRef): Promise<{ value: unknown; label: Label }> {
   const l = parseLabelText(ref.label, ctx.topology.compartments);
-  const plaintext = await ctx.cipher.open({ from: ref.from, to: ref.to, label: l, messageId: ref.messageId, commandId, ciphertext: ref.ciphertext });
-  return { value: JSON.parse(plaintext.toString('utf8')), label: l };
+  const opened = await ctx.cipher.open({ from: ref.from, to: ref.to, label: l, messageId: ref.messageId, commandId, ciphertext: ref.ciphertext });
+  return { value: JSON.parse(unsaltBody(opened).content.toString('utf8')), label: l };
 }
 
 /**
@@ -57,12 +77,12 @@ export class CoreAgent {
   }
 
   async handle(record: SQSRecord): Promise<void> {
-    const { message, plaintext, directive } = await receiveRecord(this.ctx, record);
+    const { message, plaintext, salt, directive } = await receiveRecord(this.ctx, record);
     const command = await this.commands.get(message.commandId);
     if (!command) throw new SecurityError('NOT_AUTHORIZED', `message for unknown command ${message.commandId}`);
     if (isTerminal(command.status)) return; // a late message for a finished command changes nothing
     if (message.kind === 'task' && message.from === 'api') {
-      return this.plan(command, plaintext.toString('utf8'), message.label, message.id);
+      return this.plan(command, plaintext.toString('utf8'), message.label, message.id, salt);
     }
     if (message.kind === 'result') {
       return this.collect(command, message.from, parseBody(resultBodySchema, plaintext), message);
@@ -89,10 +109,11 @@ export class CoreAgent {
     await this.commands.update(message.commandId, { status: 'failed' });
   }
 
-  private async plan(command: CommandItem, text: string, commandLabel: Label, messageId: string): Promise<void> {
+  /** `salt`: the command message's sealed salt, a secret of the API and core from which release salts are derived. */
+  private async plan(command: CommandItem, text: string, commandLabel: Label, messageId: string, salt: string): Promise<void> {
     const ctx = this.ctx;
     // Processed again after a crash: the plan stands, only what was not yet delegated is sent (work is delegated once).
-    if (command.plan) return this.delegateRemaining(command, messageId);
+    if (command.plan) return this.delegateRemaining(command, messageId, salt);
     const prompt: LabelledMessage[] = [
       { role: 'system', content: systemPrompt(ctx), label: BOTTOM },
       { role: 'user', content: text, label: commandLabel },
@@ -113,42 +134,57 @@ export class CoreAgent {
       names: { '#plan': 'plan' },
     });
     if (!updated) return;
-    await this.delegateAll(updated, calls, reply.label, messageId);
+    await this.delegateAll(updated, calls, reply.label, messageId, salt);
   }
 
   /** Sends every planned subtask not yet handed to SQS. */
-  private async delegateAll(command: CommandItem, calls: readonly ProposedToolCall[], taskLabel: Label, messageId: string): Promise<void> {
+  private async delegateAll(command: CommandItem, calls: readonly ProposedToolCall[], taskLabel: Label, messageId: string, salt: string): Promise<void> {
     for (const [subtaskId, state] of Object.entries(command.subtasks ?? {})) {
       if (state.status !== 'sent' || state.delegated) continue;
       const call = calls.find((c) => c.id === state.toolCallId);
-      if (call) await this.delegate(command, subtaskId, state, (call.args as { task: string }).task, taskLabel, messageId);
+      const args = call?.args as { task: string; release?: ReleaseProposal } | undefined;
+      if (args) await this.delegate(command, subtaskId, state, args.task, args.release, taskLabel, messageId, salt);
     }
   }
 
   /** The delegations of a stored plan that a crash kept from being sent. */
-  private async delegateRemaining(command: CommandItem, messageId: string): Promise<void> {
+  private async delegateRemaining(command: CommandItem, messageId: string, salt: string): Promise<void> {
     const { value, label: planLabel } = await openOwnState(this.ctx, command.commandId, command.plan!);
     const calls = (value as LabelledMessage[]).flatMap((m) => (m.role === 'assistant' ? (m.toolCalls ?? []) : []));
-    await this.delegateAll(command, calls, planLabel, messageId);
+    await this.delegateAll(command, calls, planLabel, messageId, salt);
   }
 
   /** A model's proposed delegation is only data: it must name an agent core may send to, with a task. */
   private async isDelegation(command: CommandItem, call: ProposedToolCall): Promise<boolean> {
-    const args = call.args as { task?: unknown } | undefined;
-    const ok = this.ctx.self.sendsTo.includes(call.name) && typeof args?.task === 'string' && args.task.length > 0;
+    const args = call.args as { task?: unknown; release?: unknown } | undefined;
+    const ok =
+      this.ctx.self.sendsTo.includes(call.name) &&
+      typeof args?.task === 'string' &&
+      args.task.length > 0 &&
+      (args.release === undefined || isReleaseProposal(args.release));
     if (!ok) {
       await this.ctx.ledger.append({
         type: 'tool.denied',
         actor: this.ctx.self.name,
         commandId: command.commandId,
         reason: this.ctx.self.sendsTo.includes(call.name) ? 'SCHEMA' : 'NOT_AUTHORIZED',
-        detail: { tool: call.name.slice(0, 64) },
+        // The proposed name is model output: only an agent's name the topology knows reaches the ledger (DESIGN §6).
+        detail: { tool: this.ctx.topology.agents.has(call.name) ? call.name : UNKNOWN_DELEGATION },
       });
     }
     return ok;
   }
 
-  private async delegate(command: CommandItem, subtaskId: string, state: SubtaskState, task: string, taskLabel: Label, messageId: string): Promise<void> {
+  private async delegate(
+    command: CommandItem,
+    subtaskId: string,
+    state: SubtaskState,
+    task: string,
+    proposal: ReleaseProposal | undefined,
+    taskLabel: Label,
+    messageId: string,
+    salt: string,
+  ): Promise<void> {
     const ctx = this.ctx;
     const agent = state.agent;
     const target = ctx.topology.agent(agent);
@@ -158,11 +194,28 @@ export class CoreAgent {
       await this.markDelegated(command.commandId, subtaskId);
       return;
     }
-    // Write-down (DESIGN §6): redact, then only a signed declassification directive lets it through.
-    const release = declassify(task, taskLabel, target.clearance, ctx.topology.redaction);
+    // Write-down (DESIGN §6): built by a release rule from typed fields, or free text (redacted) that a human reads;
+    // either goes only under a signed declassification directive. A proposal that fits no rule releases nothing.
+    let release: Release;
+    try {
+      release = declassify(task, proposal, taskLabel, target, ctx.topology);
+    } catch (err) {
+      if (!isSecurityError(err)) throw err;
+      await ctx.ledger.append({
+        type: 'tool.denied',
+        actor: ctx.self.name,
+        commandId: command.commandId,
+        reason: err.reason,
+        // Names the topology knows only: the proposal's values are model output (DESIGN §6).
+        detail: { tool: agent, release: ctx.topology.release.has(String(proposal?.rule)) ? String(proposal?.rule) : 'unknown' },
+      });
+      return this.settle(command.commandId, subtaskId, { status: 'denied', reason: err.reason }, messageId);
+    }
     const lowered = release.label;
     const redacted: TaskBody = { subtaskId, task: release.text };
-    const contentDigest = sha256Hex(JSON.stringify(redacted));
+    // Keyed (DESIGN §6): the same subtask released again after a crash binds the same digest, guessable by no one else.
+    const releaseSalt = deriveSalt(salt, `release\n${subtaskId}`);
+    const contentDigest = keyedDigest(releaseSalt, JSON.stringify(redacted));
     // One request per subtask, even when a crash makes core ask again: a human never sees it twice.
     const requestId = callRequestId(subtaskId, `declassify:${agent}`, contentDigest);
     const decision = await askSigner(ctx, {
@@ -173,11 +226,16 @@ export class CoreAgent {
       contentDigest,
       label: taskLabel,
       declassifyTo: lowered,
+      // The signer rebuilds a rule-built release from the rule and fields and checks it against contentDigest.
+      release:
+        release.path === 'rule'
+          ? { path: 'rule', rule: release.rule, fields: release.fields, subtaskId, salt: releaseSalt }
+          : { path: 'free-text' },
     });
     if (decision.status === 'signed') {
-      await this.sendDeclassified(command, subtaskId, state, redacted, lowered, decision.directive);
+      await this.sendDeclassified(command, subtaskId, state, { body: redacted, salt: releaseSalt }, lowered, decision.directive);
     } else if (decision.status === 'pending') {
-      const sealed = await sealOwnState(ctx, command.commandId, taskLabel, redacted);
+      const sealed = await sealOwnState(ctx, command.commandId, taskLabel, { body: redacted, salt: releaseSalt } satisfies PendingRelease);
       await this.commands.update(command.commandId, {
         status: 'awaiting_approval',
         [`subtasks.${subtaskId}.status`]: 'awaiting_approval',
@@ -188,17 +246,18 @@ export class CoreAgent {
     }
   }
 
-  private async sendDeclassified(command: CommandItem, subtaskId: string, state: SubtaskState, body: TaskBody, lowered: Label, directive: SignedDirective) {
+  private async sendDeclassified(command: CommandItem, subtaskId: string, state: SubtaskState, release: PendingRelease, lowered: Label, directive: SignedDirective) {
     const ctx = this.ctx;
     const agent = state.agent;
-    await sendToAgent(ctx, { to: agent, kind: 'task', label: lowered, commandId: command.commandId, principal: command.owner, body, directive, id: state.messageId });
+    const { body, salt } = release;
+    const sent = await sendToAgent(ctx, { to: agent, kind: 'task', label: lowered, commandId: command.commandId, principal: command.owner, body, directive, id: state.messageId, salt });
     await this.markDelegated(command.commandId, subtaskId);
     await ctx.ledger.append({
       type: 'declassified',
       actor: ctx.self.name,
       commandId: command.commandId,
       directiveId: directive.claims.id,
-      digests: { content: sha256Hex(JSON.stringify(body)) },
+      digests: { content: sent.contentDigest },
       detail: { to: agent, label: formatLabel(lowered) },
     });
   }
@@ -210,12 +269,12 @@ export class CoreAgent {
       const waiting = state.status === 'awaiting_approval' || (state.status === 'sent' && !state.delegated);
       if (!waiting || !state.pending || state.agent !== claims.target) continue;
       const { value } = await openOwnState(this.ctx, command.commandId, state.pending);
-      const body = value as TaskBody;
-      if (sha256Hex(JSON.stringify(body)) !== claims.contentDigest) continue;
+      const release = value as PendingRelease;
+      if (keyedDigest(release.salt, JSON.stringify(release.body)) !== claims.contentDigest) continue;
       const lowered = parseLabelText(state.pending.declassifiedLabel, this.ctx.topology.compartments);
       const updated = await this.commands.update(command.commandId, { status: 'running', [`subtasks.${subtaskId}.status`]: 'sent' });
       if (!updated) return;
-      await this.sendDeclassified(command, subtaskId, state, body, lowered, directive);
+      await this.sendDeclassified(command, subtaskId, state, release, lowered, directive);
       return;
     }
     throw new SecurityError('BINDING_MISMATCH', `no pending declassification matches directive ${claims.id}`);
@@ -288,13 +347,15 @@ export class CoreAgent {
     const ctx = this.ctx;
     const l = join(answerLabel, parseLabelText(command.label, ctx.topology.compartments));
     const resultMessageId = randomUUID();
-    const resultCiphertext = await ctx.cipher.seal({ from: ctx.self.name, to: 'api', label: l, messageId: resultMessageId, commandId: command.commandId, plaintext: answer });
+    // The salt of the answer's digest is sealed with it: only a reader cleared for the answer can test it (DESIGN §6).
+    const { sealed, contentDigest } = saltBody(answer);
+    const resultCiphertext = await ctx.cipher.seal({ from: ctx.self.name, to: 'api', label: l, messageId: resultMessageId, commandId: command.commandId, plaintext: sealed });
     // The ledger records the answer before the owner can see it (DESIGN §7: every decision is audited first).
     await ctx.ledger.append({
       type: 'command.completed',
       actor: ctx.self.name,
       commandId: command.commandId,
-      digests: { result: sha256Hex(answer) },
+      digests: { result: contentDigest },
       detail: { label: formatLabel(l) },
     });
     await this.commands.update(command.commandId, { status: 'completed', resultCiphertext, resultMessageId, resultLabel: formatLabel(l) });
@@ -303,4 +364,11 @@ export class CoreAgent {
 
 function reviveLabel(m: LabelledMessage): LabelledMessage {
   return { ...m, label: makeLabel(m.label.level, m.label.compartments) } as LabelledMessage;
+}
+
+/** The shape of a release proposal (its values are checked by the release rule, DESIGN §6). */
+function isReleaseProposal(v: unknown): v is ReleaseProposal {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return false;
+  const { rule, fields, ...rest } = v as Record<string, unknown>;
+  return Object.keys(rest).length === 0 && typeof rule === 'string' && typeof fields === 'object' && fields !== null && !Array.isArray(fields);
 }

@@ -2,6 +2,9 @@ import type { SQSRecord } from 'aws-lambda';
 import type { DirectiveClaims, SignedDirective } from '../kernel/directives/claims';
 import { tableName } from '../platform/environment';
 import { SecurityError, isSecurityError } from '../kernel/errors';
+import { canonicalJson } from '../kernel/canonical';
+import { argsDigest } from '../kernel/directives/claims';
+import { deriveSalt } from '../kernel/keyed-digest';
 import { Label, join, label as makeLabel } from '../kernel/labels';
 import type { AgentMessage } from '../kernel/messages/envelope';
 import { LabelledMessage, ModelClient, ProposedToolCall } from '../platform/model-client';
@@ -26,6 +29,8 @@ interface Continuation {
   readonly subtaskId: string;
   readonly messages: LabelledMessage[];
   readonly call: ProposedToolCall;
+  /** The salt the suspended call's arguments digest was asked under: the directive binds that digest. */
+  readonly argsSalt: string;
   readonly remaining: ProposedToolCall[];
 }
 
@@ -45,18 +50,18 @@ export class EffectorAgent {
 
   async handle(record: SQSRecord): Promise<void> {
     const ctx = this.ctx;
-    const { message, plaintext, directive } = await receiveRecord(ctx, record);
+    const { message, plaintext, salt, directive } = await receiveRecord(ctx, record);
     if (message.kind === 'task') {
       const body = parseBody(taskBodySchema, plaintext);
       const messages: LabelledMessage[] = [
         { role: 'system', content: this.systemPrompt(), label: BOTTOM },
         { role: 'user', content: body.task, label: message.label },
       ];
-      return this.report(message, body.subtaskId, await this.work(message, body.subtaskId, messages));
+      return this.report(message, body.subtaskId, await this.work(message, salt, body.subtaskId, messages));
     }
     if (message.kind === 'directive' && directive && message.directive) {
       const { requestId } = parseBody(directiveBodySchema, plaintext);
-      return this.resume(message, requestId, directive, message.directive);
+      return this.resume(message, salt, requestId, directive, message.directive);
     }
     throw new SecurityError('NOT_AUTHORIZED', `${ctx.self.name} does not accept ${message.kind} messages`);
   }
@@ -89,7 +94,7 @@ export class EffectorAgent {
   }
 
   /** The model/tool loop. Each tool result enters the prompt at the tool's result label, so labels only rise. */
-  private async work(message: AgentMessage, subtaskId: string, messages: LabelledMessage[], queued: ProposedToolCall[] = []): Promise<Outcome> {
+  private async work(message: AgentMessage, salt: string, subtaskId: string, messages: LabelledMessage[], queued: ProposedToolCall[] = []): Promise<Outcome> {
     const ctx = this.ctx;
     const tools = toolSpecs(ctx.topology, ctx.self.name, ctx.tools);
     for (let round = 0; round < MAX_ROUNDS; round++) {
@@ -104,7 +109,7 @@ export class EffectorAgent {
       }
       while (calls.length > 0) {
         const call = calls.shift()!;
-        const outcome = await this.callTool(message, subtaskId, messages, call, calls);
+        const outcome = await this.callTool(message, salt, subtaskId, messages, call, calls);
         if (outcome) return outcome;
       }
     }
@@ -114,18 +119,20 @@ export class EffectorAgent {
   /** Runs one proposed call through the kernel; high and critical tools first need the signer's directive. */
   private async callTool(
     message: AgentMessage,
+    salt: string,
     subtaskId: string,
     messages: LabelledMessage[],
     call: ProposedToolCall,
     remaining: ProposedToolCall[],
     directive?: SignedDirective,
+    argsSalt: string = callSalt(salt, call),
   ): Promise<Outcome | undefined> {
     const ctx = this.ctx;
     const tool = ctx.topology.tools.get(call.name);
     const taskLabel = ModelClient.promptLabel(messages);
     if (!directive && tool && tool.priority !== 'low' && tool.owners.includes(ctx.self.name)) {
       // Processed again after a crash, the call runs under the directive it already had (exactly one effect).
-      const requestId = callRequestId(message.id, call.name, call.args);
+      const requestId = callRequestId(message.id, call.name, argsDigest(call.args, argsSalt));
       directive = await this.continuations.pinned(requestId);
       if (!directive) {
         const decision = await askSigner(ctx, {
@@ -135,10 +142,11 @@ export class EffectorAgent {
           target: ctx.self.name,
           tool: call.name,
           args: call.args as never,
+          argsSalt,
           label: taskLabel,
         });
         if (decision.status === 'pending') {
-          await this.suspend(requestId, message, { subtaskId, messages, call, remaining }, taskLabel);
+          await this.suspend(requestId, message, { subtaskId, messages, call, argsSalt, remaining }, taskLabel);
           return { kind: 'suspended', requestId, label: taskLabel };
         }
         if (decision.status === 'signed') directive = await this.continuations.pin(requestId, message.commandId, decision.directive);
@@ -155,6 +163,8 @@ export class EffectorAgent {
         principal: message.principal,
         messageId: message.id,
         directive,
+        argsSalt,
+        label: taskLabel,
         verifier: ctx.verifier,
         singleUse: ctx.singleUse,
         outbox: ctx.outbox,
@@ -179,14 +189,14 @@ export class EffectorAgent {
   }
 
   /** Approvals completed: the signer's directive arrives; finish the suspended call under it. */
-  private async resume(message: AgentMessage, requestId: string, claims: DirectiveClaims, directive: SignedDirective): Promise<void> {
+  private async resume(message: AgentMessage, salt: string, requestId: string, claims: DirectiveClaims, directive: SignedDirective): Promise<void> {
     const state = await this.continuation(message, requestId);
     if (!state || message.commandId !== claims.commandId) {
       throw new SecurityError('BINDING_MISMATCH', `no suspended work ${requestId} for this directive`);
     }
     const messages = state.messages.map((m) => ({ ...m, label: makeLabel(m.label.level, m.label.compartments) }) as LabelledMessage);
-    const next = await this.callTool(message, state.subtaskId, messages, state.call, state.remaining, directive);
-    const outcome = next ?? (await this.work(message, state.subtaskId, messages, state.remaining));
+    const next = await this.callTool(message, salt, state.subtaskId, messages, state.call, state.remaining, directive, state.argsSalt);
+    const outcome = next ?? (await this.work(message, salt, state.subtaskId, messages, state.remaining));
     await this.report(message, state.subtaskId, outcome);
   }
 
@@ -216,4 +226,19 @@ export class EffectorAgent {
       body,
     });
   }
+}
+
+/**
+ * The salt of a call's argument digest (DESIGN §6), derived from the salt sealed in the message being processed: the
+ * same call made again after a crash binds the same digest, and only the message's sender and addressee (cleared for
+ * what it led to) can compute it.
+ */
+function callSalt(messageSalt: string, call: ProposedToolCall): string {
+  let args = '';
+  try {
+    args = canonicalJson(call.args ?? null);
+  } catch {
+    // Arguments that are not JSON are refused by the tool runtime; their salt only has to exist.
+  }
+  return deriveSalt(messageSalt, `tool-args\n${String(call.name)}\n${args}`);
 }

@@ -16,6 +16,8 @@ export interface Outgoing {
   readonly directive?: SignedDirective;
   /** The message id of a send that may be retried (see `prepareMessage`). @default a fresh one */
   readonly id?: string;
+  /** The salt of the content digest, when the sender bound that digest already (see `prepareMessage`). @default a fresh one */
+  readonly salt?: string;
 }
 
 /**
@@ -36,6 +38,7 @@ export async function sendToAgent(ctx: AgentContext, out: Outgoing): Promise<Age
     plaintext: JSON.stringify(out.body),
     directive: out.directive,
     id: out.id,
+    salt: out.salt,
   });
   if (!queueUrl) throw new Error(`no queue URL for agent "${out.to}" in AGENTSEC_QUEUE_URLS`);
   await ctx.sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: JSON.stringify(message) }));

@@ -5,12 +5,15 @@ import type { LedgerAppender } from '../kernel/ledger/pending';
 import { AgentMessage, agentMessageSchema } from '../kernel/messages/envelope';
 import { KERNEL_AGENT } from '../kernel/flow/edges';
 import { prepareMessage } from '../kernel/messages/send';
+import { unsaltBody } from '../kernel/messages/salted-body';
+import { sealIntent } from '../kernel/directives/intent';
+import { Capability, toCapabilities } from '../kernel/directives/capabilities';
 import { Topology } from '../kernel/topology/topology';
 import { Caller } from './caller';
 import { CommandItem, CommandStore } from '../stores/commands';
 import { ApiError } from './errors';
 import { IdempotencyKeys } from '../stores/idempotency-keys';
-import { CommandRequest, commandRequestSchema, parseRequest, resourceIdSchema } from './schemas';
+import { CommandRequest, commandRequestSchema, parseRequest, preAuthorizedLabel, resourceIdSchema } from './schemas';
 
 /** The API's principal name in encryption contexts, messages and the ledger. */
 export const API_PRINCIPAL = 'api';
@@ -36,6 +39,8 @@ export interface CommandView {
   resultLabel?: string;
   /** Present instead of `result` when the caller's clearance does not dominate the result's label. */
   resultWithheld?: { reason: 'READ_UP'; label: string };
+  /** What the command allows, as capabilities; shown while the caller is cleared for the command's label. */
+  allow?: Capability[];
 }
 
 export interface CommandServiceProps {
@@ -91,6 +96,7 @@ export class CommandService {
       createdAt: item.createdAt,
       updatedAt: item.updatedAt,
       ...(item.reason ? { reason: item.reason } : {}),
+      ...(dominates(caller.clearance, parseLabelText(item.label)) ? { allow: toCapabilities(item.allow) } : {}),
     };
     if (item.resultCiphertext === undefined || item.resultLabel === undefined || item.resultMessageId === undefined) return view;
     const resultLabel = parseLabelText(item.resultLabel);
@@ -108,7 +114,7 @@ export class CommandService {
       commandId: item.commandId,
       ciphertext: item.resultCiphertext,
     });
-    view.result = result.toString('utf8');
+    view.result = unsaltBody(result).content.toString('utf8');
     return view;
   }
 
@@ -158,6 +164,8 @@ export class CommandService {
       principal: caller.username,
       plaintext: request.text,
     });
+    // The signer reads what the user allowed, and their words, only from what the API sealed for it (DESIGN §5).
+    const intent = await sealIntent(this.props.cipher, commandId, request.classification, { text: request.text, allow: toCapabilities(request.allow) });
     const now = this.now().toISOString();
     const item: CommandItem = {
       commandId,
@@ -165,7 +173,8 @@ export class CommandService {
       ownerClearance: formatLabel(caller.clearance),
       label: formatLabel(request.classification),
       allow: request.allow,
-      ...(request.declassifyTo ? { declassifyTo: request.declassifyTo } : {}),
+      intent,
+      ...(request.declassifyTo ? { declassifyTo: formatLabel(preAuthorizedLabel(request.declassifyTo, request.classification)) } : {}),
       status: 'queued',
       textCiphertext: message.ciphertext,
       textMessageId: message.id,
@@ -206,7 +215,8 @@ export class CommandService {
       detail: {
         principal: item.owner,
         label: item.label,
-        allow: item.allow.join(','),
+        // Tool names only: a capability's values may be classified, the ledger holds none (DESIGN §6).
+        allow: [...new Set(toCapabilities(item.allow).map((c) => c.tool))].join(','),
         declassifyTo: item.declassifyTo ?? null,
         ...(resumed ? { resumed: true } : {}),
       },

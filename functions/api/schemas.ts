@@ -1,9 +1,10 @@
 import * as z from 'zod';
-import { isSecurityError } from '../kernel/errors';
-import { LEVELS, parseLabel } from '../kernel/labels';
+import { SecurityError, isSecurityError } from '../kernel/errors';
+import { LEVELS, Label, label as makeLabel, parseLabel } from '../kernel/labels';
 import { describeIssues, uuidSchema } from '../kernel/schemas';
 import { Topology } from '../kernel/topology/topology';
 import { ApiError } from './errors';
+import { AllowEntry, allowEntrySchema } from '../kernel/directives/capabilities';
 
 /**
  * Request schemas of the HTTP API. Every route parses its input with one of these before it reads or writes
@@ -41,12 +42,41 @@ export function commandRequestSchema(topology: Topology) {
       }
     }),
     allow: z
-      .array(z.string().refine((t) => topology.tools.has(t), 'unknown tool'))
+      .array(allowEntrySchema.refine((e) => topology.tools.has(typeof e === 'string' ? e : e.tool), 'unknown tool'))
       .max(64)
       .default([])
-      .transform((tools) => [...new Set(tools)].sort()),
-    declassifyTo: z.enum(LEVELS).optional(),
+      .transform((entries) => normalizedAllow(entries)),
+    /** A whole label `{level, compartments}`, or a bare level: that level with the content's compartments kept. */
+    declassifyTo: z
+      .unknown()
+      .optional()
+      .transform((value, ctx): Label | (typeof LEVELS)[number] | undefined => {
+        if (value === undefined) return undefined;
+        if (typeof value === 'string' && (LEVELS as readonly string[]).includes(value)) return value as (typeof LEVELS)[number];
+        try {
+          if (typeof value !== 'object' || value === null) throw new SecurityError('SCHEMA', 'must be a level or a label {level, compartments}');
+          return parseLabel(value, topology.compartments);
+        } catch (err) {
+          if (!isSecurityError(err, 'SCHEMA')) throw err;
+          ctx.addIssue({ code: 'custom', message: err.message });
+          return z.NEVER;
+        }
+      }),
   });
+}
+
+/**
+ * The label a command pre-authorizes declassification to (DESIGN §6): a bare level keeps the command's compartments,
+ * so pre-authorizing SECRET never drops MEDICAL.
+ */
+export function preAuthorizedLabel(declassifyTo: Label | (typeof LEVELS)[number], classification: Label): Label {
+  return typeof declassifyTo === 'string' ? makeLabel(declassifyTo, classification.compartments) : declassifyTo;
+}
+
+/** Bare tool names once each and sorted, then capabilities in the order given (their index names their uses). */
+function normalizedAllow(entries: readonly AllowEntry[]): AllowEntry[] {
+  const names = [...new Set(entries.filter((e): e is string => typeof e === 'string'))].sort();
+  return [...names, ...entries.filter((e) => typeof e !== 'string')];
 }
 
 export type CommandRequest = z.output<ReturnType<typeof commandRequestSchema>>;

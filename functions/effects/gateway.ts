@@ -77,7 +77,7 @@ export class EffectGateway {
     if (!tool || !tool.owners.includes(caller)) throw new SecurityError('NOT_AUTHORIZED', `${caller} does not own ${JSON.stringify(effect.tool).slice(0, 80)}`);
     if (tool.priority !== 'low') {
       if (directive === undefined) throw new SecurityError('NOT_AUTHORIZED', `${tool.name} is ${tool.priority}-priority: its effect needs a directive`);
-      const claims = await this.props.verifier.verify(directive, { kind: 'tool', target: caller, commandId: effect.commandId, tool: tool.name, args: effect.args });
+      const claims = await this.props.verifier.verify(directive, { kind: 'tool', target: caller, commandId: effect.commandId, tool: tool.name, args: effect.args, argsSalt: effect.argsSalt });
       // One effect per directive: its id names the effect.
       if (effectId !== claims.id || effect.directiveId !== claims.id) throw new SecurityError('BINDING_MISMATCH', `effect ${effectId} is not named by directive ${claims.id}`);
     } else if (directive !== undefined || effect.directiveId !== undefined) {

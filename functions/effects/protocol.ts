@@ -2,6 +2,7 @@ import * as z from 'zod';
 import { signedDirectiveSchema } from '../kernel/directives/claims';
 import { REASON_CODES } from '../kernel/errors';
 import { uuidSchema } from '../kernel/schemas';
+import { digestSaltSchema } from '../kernel/keyed-digest';
 
 /**
  * What an agent asks the effect gateway, sealed `from` itself (DESIGN §1, §5), and what the gateway answers. Both
@@ -20,6 +21,7 @@ export const sideEffectSchema = z.strictObject({
   messageId: z.string().min(1).max(128),
   directiveId: uuidSchema.optional(),
   args: jsonObject,
+  argsSalt: digestSaltSchema.optional(),
   payload: jsonObject.nullable(),
 });
 

@@ -25,6 +25,10 @@ export const REASON_CODES = [
   'UNAUTHENTICATED',
   /** A request whose self-declared actor (`requester`, `actor`) differs from the one KMS or IAM authenticated. */
   'IMPERSONATION',
+  /** A high-priority call whose target-like argument (a recipient, a patient) no trusted source names (DESIGN §5). */
+  'UNTRUSTED_ARGUMENT',
+  /** A call that fits a capability whose uses (`maxUses`) are spent. */
+  'CAPABILITY_EXHAUSTED',
 ] as const;
 
 export type ReasonCode = (typeof REASON_CODES)[number];

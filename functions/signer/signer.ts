@@ -20,7 +20,8 @@ import { OpenedRequest, openRequest } from '../kernel/messages/sealed-request';
 import { SecurityError } from '../kernel/errors';
 import { ApprovalError } from '../stores/approvals';
 import { VoteAnswer, voteSchema } from './votes';
-import { ApprovalVote, Denial, decideDirective } from './policy';
+import { ApprovalVote, CapabilityVerdict, Denial, callFitsACapability, decideDirective, ruleBuiltReleaseRebuilds } from './policy';
+import { openIntent } from '../kernel/directives/intent';
 import { Topology } from '../kernel/topology/topology';
 
 /** Sends an approved directive to the agent that asked for it (a `directive` message on its queue). */
@@ -227,10 +228,14 @@ export class Signer {
       bound = bindRequest(parsed.data);
     } catch (err) {
       if (!isSecurityError(err)) throw err;
-      return this.refuse(parsed.data, undefined, { verdict: 'deny', reason: err.reason, message: err.message });
+      return this.refuse({ ...identifiersOf(input), requester }, undefined, { verdict: 'deny', reason: err.reason, message: err.message });
     }
+    // Before anything is stored: only a release the signer rebuilt is bound as rule-built (DESIGN §6).
+    const notRebuilt = parsed.data.kind === 'declassify' ? ruleBuiltReleaseRebuilds(this.topology, parsed.data) : undefined;
+    if (notRebuilt) return this.refuse(bound, undefined, notRebuilt);
     const { request: stored, votes } = await this.approvals.load(bound.requestId);
-    return stored ? this.continueStored(bound, stored, votes) : this.decide(bound, undefined, []);
+    const args = parsed.data.kind === 'tool' ? parsed.data.args : undefined;
+    return stored ? this.continueStored(bound, stored, votes) : this.decide(bound, undefined, [], args);
   }
 
   /**
@@ -263,7 +268,7 @@ export class Signer {
     return this.decide(stored, stored, votes);
   }
 
-  private async decide(request: BoundRequest, stored: StoredRequest | undefined, votes: readonly ApprovalVote[]): Promise<SignerDecision> {
+  private async decide(request: BoundRequest, stored: StoredRequest | undefined, votes: readonly ApprovalVote[], args?: unknown): Promise<SignerDecision> {
     let command: CommandAuthority | undefined;
     try {
       command = await this.commands.authority(request.commandId);
@@ -271,9 +276,11 @@ export class Signer {
       if (!isSecurityError(err)) throw err;
       return this.refuse(request, stored, { verdict: 'deny', reason: 'NOT_AUTHORIZED', message: err.message });
     }
-    const verdict = decideDirective({ topology: this.topology, request, command, votes });
+    const capability = await this.capabilityFor(request, command, stored, args);
+    const verdict = decideDirective({ topology: this.topology, request, command, votes, capability });
     if (verdict.verdict === 'deny') return this.refuse(request, stored, verdict);
-    if (verdict.verdict === 'grant') return this.sign(request, command as CommandAuthority, stored);
+    const fits = capability?.verdict === 'fits' ? capability : undefined;
+    if (verdict.verdict === 'grant') return this.sign(request, command as CommandAuthority, stored, fits);
     const pending: SignerDecision = {
       status: 'pending',
       requestId: request.requestId,
@@ -281,7 +288,7 @@ export class Signer {
       approvals: verdict.approvals,
     };
     if (stored) return pending;
-    if (!(await this.approvals.open(request, verdict.approvalsNeeded))) {
+    if (!(await this.approvals.open(request, verdict.approvalsNeeded, fits ? { capability: fits.index, maxUses: fits.maxUses } : {}))) {
       // Another request took this id first.
       const { request: winner, votes: recorded } = await this.approvals.load(request.requestId);
       if (!winner) throw new Error(`approval request ${request.requestId} vanished`);
@@ -291,7 +298,47 @@ export class Signer {
     return pending;
   }
 
-  private async sign(request: BoundRequest, command: CommandAuthority, stored: StoredRequest | undefined): Promise<SignerDecision> {
+  /**
+   * The capability a high or critical call fits (DESIGN §5), read from the intent the API sealed for the signer: a
+   * request that waits for approvals keeps the one it fitted when it arrived with its arguments. Undefined for
+   * requests that are not such calls (the policy decides those on its own).
+   */
+  private async capabilityFor(
+    request: BoundRequest,
+    command: CommandAuthority | undefined,
+    stored: StoredRequest | undefined,
+    args: unknown,
+  ): Promise<CapabilityVerdict | undefined> {
+    const tool = request.kind === 'tool' ? this.topology.tools.get(request.tool as string) : undefined;
+    if (!tool || tool.priority === 'low' || !command) return undefined;
+    if (stored) {
+      return stored.capability === undefined
+        ? { verdict: 'deny', reason: 'NOT_AUTHORIZED', message: `request ${stored.requestId} fits no capability` }
+        : { verdict: 'fits', index: stored.capability, maxUses: stored.maxUses };
+    }
+    if (!command.intent) return { verdict: 'deny', reason: 'NOT_AUTHORIZED', message: `command ${command.commandId} carries no intent sealed by the API` };
+    try {
+      return callFitsACapability(tool, args, await openIntent(this.cipher, command.commandId, command.label, command.intent));
+    } catch (err) {
+      if (!isSecurityError(err)) throw err;
+      return { verdict: 'deny', reason: err.reason, message: err.message };
+    }
+  }
+
+  private async sign(
+    request: BoundRequest,
+    command: CommandAuthority,
+    stored: StoredRequest | undefined,
+    capability?: Extract<CapabilityVerdict, { verdict: 'fits' }>,
+  ): Promise<SignerDecision> {
+    // A capability with a use limit is spent before anything is signed; the same request spends one use however often it asks.
+    if (capability?.maxUses !== undefined && !(await this.approvals.spendUse(request.commandId, capability.index, capability.maxUses, request.requestId))) {
+      return this.refuse(request, stored, {
+        verdict: 'deny',
+        reason: 'CAPABILITY_EXHAUSTED',
+        message: `the capability for ${request.tool} on command ${request.commandId} allows ${capability.maxUses} use(s), all spent`,
+      });
+    }
     const issuedAt = this.now();
     const claims: DirectiveClaims = {
       v: 1,
@@ -312,7 +359,11 @@ export class Signer {
     if (stored && !(await this.approvals.settle(stored.requestId, { status: 'signed', directive }))) {
       return this.settledElsewhere(stored.requestId);
     }
-    await this.record(request, { type: 'directive.signed', directiveId: claims.id, detail: { expiresAt: claims.expiresAt } });
+    await this.record(request, {
+      type: 'directive.signed',
+      directiveId: claims.id,
+      detail: { expiresAt: claims.expiresAt, ...(capability ? { capability: capability.index } : {}) },
+    });
     return { status: 'signed', requestId: request.requestId, directive };
   }
 
@@ -377,7 +428,8 @@ export class Signer {
         ...(request.kind ? { kind: request.kind } : {}),
         ...(request.requester ? { requester: request.requester } : {}),
         ...(request.target ? { target: request.target } : {}),
-        ...(request.tool ? { tool: request.tool } : {}),
+        // A name the topology does not know is the requester's text, not the kernel's: it is not ledgered.
+        ...(request.tool ? { tool: this.topology.tools.has(request.tool) ? request.tool : 'unknown' } : {}),
         ...(request.label ? { label: formatLabel(request.label) } : {}),
         ...(request.declassifyTo ? { declassifyTo: formatLabel(request.declassifyTo) } : {}),
         ...entry.detail,
@@ -416,6 +468,8 @@ function sameBinding(a: BoundRequest, b: BoundRequest): boolean {
       r.argsDigest ?? null,
       r.contentDigest ?? null,
       r.declassifyTo ? formatLabel(r.declassifyTo) : null,
+      r.release ?? null,
+      r.releaseRule ?? null,
     ]);
   return fields(a) === fields(b);
 }

@@ -8,7 +8,6 @@ import {
   UpdateCommand,
   paginateScan,
 } from '@aws-sdk/lib-dynamodb';
-import { sha256Hex } from '../kernel/canonical';
 import { BoundRequest } from '../kernel/directives/request';
 import { SignedDirective, signedDirectiveSchema } from '../kernel/directives/claims';
 import { REASON_CODES, ReasonCode, SecurityError } from '../kernel/errors';
@@ -31,6 +30,9 @@ const PK = TABLES.approvals.partitionKey;
 const SK = TABLES.approvals.sortKey.name;
 /** The sort key of the request item; `#` is not a username character, so no vote can take its place. */
 export const REQUEST_ITEM = '#request';
+/** The item counting a capability's uses: partition `uses#<commandId>#<index>`, never a request id (those are UUIDs). */
+const USES_PREFIX = 'uses#';
+const USES_ITEM = '#uses';
 
 export type RequestStatus = 'pending' | 'signed' | 'denied';
 
@@ -44,6 +46,10 @@ export interface StoredRequest extends BoundRequest {
   /** When the signed directive was handed to the agent that asked (at least once). */
   readonly deliveredAt?: string;
   readonly createdAt: string;
+  /** The index of the capability the call fitted when it arrived with its arguments (DESIGN §5). */
+  readonly capability?: number;
+  /** The uses that capability allows; undefined for no limit. */
+  readonly maxUses?: number;
 }
 
 /** What `GET /v1/approvals` shows an approver: what is asked and by whom, with digests in place of content. */
@@ -58,6 +64,9 @@ export interface PendingApproval {
   readonly declassifyTo?: Label;
   readonly argsDigest?: string;
   readonly contentDigest?: string;
+  /** How a declassification's content was made: by a release rule (which one), or free text. */
+  readonly release?: 'rule' | 'free-text';
+  readonly releaseRule?: string;
   readonly approvalsNeeded: number;
   /** Approvers who approved so far, sorted. */
   readonly approvals: readonly string[];
@@ -69,7 +78,7 @@ export interface ApprovalInput {
   /** The authenticated username (from the caller's token, never from the request body). */
   readonly approver: string;
   readonly decision: 'approve' | 'reject';
-  /** Free text from the approver; only its digest is kept. */
+  /** Free text from the approver; kept nowhere (the ledger records only that one was given). */
   readonly reason?: string;
 }
 
@@ -109,12 +118,16 @@ const storedRequestSchema = z.object({
   argsDigest: z.string().optional(),
   contentDigest: z.string().optional(),
   declassifyTo: labelTextSchema.optional(),
+  release: z.enum(['rule', 'free-text']).optional(),
+  releaseRule: z.string().optional(),
   approvalsNeeded: z.number().int().min(1),
   status: z.enum(['pending', 'signed', 'denied']),
   reason: z.enum(REASON_CODES).optional(),
   directive: signedDirectiveSchema.optional(),
   deliveredAt: z.string().optional(),
   createdAt: z.string(),
+  capability: z.number().int().min(0).optional(),
+  maxUses: z.number().int().min(1).optional(),
 });
 
 const voteSchema = z.object({ [SK]: z.string(), decision: z.enum(['approve', 'reject']) });
@@ -193,7 +206,7 @@ export class ApprovalStore {
   }
 
   /** Records a request as pending; false when the request id is already taken (one id names one request). */
-  async open(request: BoundRequest, approvalsNeeded: number): Promise<boolean> {
+  async open(request: BoundRequest, approvalsNeeded: number, fits: { capability?: number; maxUses?: number } = {}): Promise<boolean> {
     const { requestId, label, declassifyTo, ...rest } = request;
     return writeIf(() =>
       this.doc.send(
@@ -208,9 +221,31 @@ export class ApprovalStore {
             approvalsNeeded,
             status: 'pending',
             createdAt: new Date().toISOString(),
+            ...(fits.capability !== undefined ? { capability: fits.capability } : {}),
+            ...(fits.maxUses !== undefined ? { maxUses: fits.maxUses } : {}),
           },
           ConditionExpression: 'attribute_not_exists(#pk)',
           ExpressionAttributeNames: { '#pk': PK },
+        }),
+      ),
+    );
+  }
+
+  /**
+   * Spends one use of capability `index` of `commandId` for `requestId`, conditionally: false when its `maxUses` are
+   * spent by other requests. The same request spends one use however often it is signed (a retried request after a
+   * crash). The signer is the table's only writer, so no agent can give a capability uses back.
+   */
+  async spendUse(commandId: string, index: number, maxUses: number, requestId: string): Promise<boolean> {
+    return writeIf(() =>
+      this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { [PK]: `${USES_PREFIX}${commandId}#${index}`, [SK]: USES_ITEM },
+          UpdateExpression: 'ADD #requests :request',
+          ConditionExpression: 'attribute_not_exists(#requests) OR contains(#requests, :id) OR size(#requests) < :max',
+          ExpressionAttributeNames: { '#requests': 'requests' },
+          ExpressionAttributeValues: { ':request': new Set([requestId]), ':id': requestId, ':max': maxUses },
         }),
       ),
     );
@@ -279,8 +314,8 @@ export class ApprovalStore {
         type: 'approval.recorded',
         actor: input.approver,
         commandId: request.commandId,
-        ...(input.reason ? { digests: { reason: sha256Hex(input.reason) } } : {}),
-        detail: { requestId: request.requestId, decision: input.decision, kind: request.kind, tool: request.tool ?? null },
+        // The reason is free text and kept nowhere, so not even its digest is (DESIGN §6: nothing guessable leaves its label).
+        detail: { requestId: request.requestId, decision: input.decision, kind: request.kind, tool: request.tool ?? null, ...(input.reason ? { reasoned: true } : {}) },
       });
     }
     const approvals = approversWhoApproved(this.topology, after);
@@ -304,6 +339,7 @@ export class ApprovalStore {
     for await (const page of paginateScan({ client: this.doc }, { TableName: this.tableName, ConsistentRead: true })) {
       for (const item of page.Items ?? []) {
         const id = String(item[PK]);
+        if (item[SK] === USES_ITEM) continue;
         if (item[SK] === REQUEST_ITEM) {
           if (item.status === 'pending') requests.set(id, toStoredRequest(item));
         } else {
@@ -324,6 +360,8 @@ export class ApprovalStore {
         ...(r.declassifyTo ? { declassifyTo: r.declassifyTo } : {}),
         ...(r.argsDigest ? { argsDigest: r.argsDigest } : {}),
         ...(r.contentDigest ? { contentDigest: r.contentDigest } : {}),
+        ...(r.release ? { release: r.release } : {}),
+        ...(r.releaseRule ? { releaseRule: r.releaseRule } : {}),
         approvalsNeeded: r.approvalsNeeded,
         approvals: approversWhoApproved(this.topology, votes.get(r.requestId) ?? []),
         createdAt: r.createdAt,
@@ -369,7 +407,6 @@ export class ApprovalStore {
                   [PK]: input.requestId,
                   [SK]: input.approver,
                   decision: input.decision,
-                  ...(input.reason ? { reasonDigest: sha256Hex(input.reason) } : {}),
                   recordedAt: new Date().toISOString(),
                 },
                 ConditionExpression: input.decision === 'reject' ? `${fresh} OR #decision = :approve` : fresh,

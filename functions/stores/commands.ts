@@ -1,10 +1,11 @@
 import * as z from 'zod';
 import { DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { SecurityError } from '../kernel/errors';
-import { LEVELS } from '../kernel/labels';
 import { describeIssues, principalSchema, labelTextSchema } from '../kernel/schemas';
 import { TABLES } from '../kernel/tables';
 import { writeIf } from '../kernel/conditional-write';
+import { allowEntrySchema } from '../kernel/directives/capabilities';
+import { sealedIntentSchema } from '../kernel/directives/intent';
 
 /**
  * The commands table, one store for all its users: the API creates a command and reads its status, core records
@@ -57,13 +58,17 @@ const commandItemSchema = z.object({
   owner: z.string(),
   ownerClearance: z.string(),
   label: z.string(),
-  allow: z.array(z.string()),
-  declassifyTo: z.enum(LEVELS).optional(),
+  /** What the user allowed: tool names or capabilities, as submitted (the signer reads them from `intent`). */
+  allow: z.array(allowEntrySchema),
+  /** The text and capabilities, sealed by the API for the signer alone (DESIGN §5). */
+  intent: sealedIntentSchema.optional(),
+  /** How far the user pre-authorized declassification: a whole label as text (SECRET/MEDICAL), DESIGN §6. */
+  declassifyTo: z.string().optional(),
   status: z.enum(COMMAND_STATUSES),
   /** The `task` message's ciphertext: sealed from `api` to `core` at `label` with messageId = textMessageId. */
   textCiphertext: z.string(),
   textMessageId: z.string(),
-  /** SHA-256 of the text, as the task message carries it; lets a resumed submission resend the same message. */
+  /** The keyed digest of the text, as the task message carries it; lets a resumed submission resend the same message. */
   textDigest: z.string(),
   /** Sealed from `core` to `api` at `resultLabel` with messageId = resultMessageId. */
   resultCiphertext: z.string().optional(),
@@ -92,8 +97,10 @@ const commandAuthoritySchema = z.object({
   owner: principalSchema,
   ownerClearance: labelTextSchema,
   label: labelTextSchema,
-  allow: z.array(z.string()),
-  declassifyTo: z.enum(LEVELS).optional(),
+  allow: z.array(allowEntrySchema),
+  /** Without it a command authorizes no high-priority call: the signer trusts only what the API sealed (fail closed). */
+  intent: sealedIntentSchema.optional(),
+  declassifyTo: labelTextSchema.optional(),
   status: z.enum(COMMAND_STATUSES),
 });
 

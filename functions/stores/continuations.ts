@@ -9,7 +9,7 @@ const KEY = TABLES.continuations.partitionKey;
 
 /**
  * The signer request id of a call: the same origin (the message, or core's subtask, that makes it), name and
- * arguments always name the same request, so work processed again after a crash asks for (and finds) the
+ * arguments (given as their keyed digest, so the id reveals no guessable argument, DESIGN §6) always name the same request, so work processed again after a crash asks for (and finds) the
  * same request, not a new one.
  */
 export function callRequestId(origin: string, name: string, args: unknown): string {
@@ -45,7 +45,7 @@ const SUSPENDED_FOR_SECONDS = 7 * 24 * 3600;
  *
  * @example
  * const continuations = new ContinuationStore(doc, tableName(env, 'continuations'), 'analyst');
- * const requestId = callRequestId(message.id, call.name, call.args);
+ * const requestId = callRequestId(message.id, call.name, argsDigest(call.args, argsSalt));
  * const directive = (await continuations.pinned(requestId)) ?? (await continuations.pin(requestId, commandId, signed));
  */
 export class ContinuationStore {

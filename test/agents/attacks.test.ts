@@ -46,6 +46,18 @@ describe('a compromised model that obeys every injection', () => {
     expect((await cloud.outbox()).some((o) => o.commandId === view.commandId && o.tool === 'send_email')).toBe(false);
   });
 
+  it('a model-chosen function name never reaches the ledger', async () => {
+    // The hostile model proposes a function whose name is secret text; the kernel ledgers only names it knows (DESIGN §6).
+    const secret = 'exfil_Margaret_Hollis_passcode_7731';
+    const alice = await cloud.as('alice');
+    const view = await run(alice, { text: `Call the tool ${secret} with {"task":"x"}`, classification: UNCLASSIFIED });
+    const entries = await cloud.ledgerUntil(view.commandId, (es) => es.some((e) => e.type === 'tool.denied'));
+    expect(entries.filter((e) => e.type === 'tool.denied').map((e) => e.detail?.tool)).toContain('unknown');
+    const everything = JSON.stringify(await cloud.ledger());
+    expect(everything).not.toContain('Margaret_Hollis');
+    expect(everything).not.toContain('7731');
+  });
+
   it('a malformed message ends in the DLQ with a message.rejected entry and does not block the batch', async () => {
     await cloud.sqs.send(new SendMessageCommand({ QueueUrl: cloud.state.queues.core, MessageBody: '{"v":1,"garbage":true}' }));
     const alice = await cloud.as('alice');

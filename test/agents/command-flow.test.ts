@@ -7,6 +7,18 @@ beforeAll(async () => {
 });
 afterAll(() => cloud?.stop());
 
+/** The request id of the approval `approver` sees for `commandId`, once the signer has opened it. */
+async function pendingApproval(commandId: string, approver: string): Promise<string> {
+  const client = await cloud.as(approver);
+  for (let i = 0; i < 100; i++) {
+    const list = (await client.approvals()) as Array<{ requestId: string; commandId: string }>;
+    const found = list.find((a) => a.commandId === commandId);
+    if (found) return found.requestId;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error('no pending approval');
+}
+
 const status = async (p: Promise<unknown>) => p.then(() => 200, (err) => (err instanceof ApiRequestError ? err.status : 0));
 
 describe('a command through core and the effectors (honest model)', () => {
@@ -40,20 +52,37 @@ describe('a command through core and the effectors (honest model)', () => {
     expect(view.resultLabel).toBe('CONFIDENTIAL');
   });
 
-  it('an UNCLASSIFIED subtask is declassified to edge with redaction when the user pre-authorized it', async () => {
+  it('a write-down to edge by a release rule carries only the rule\'s text, and dropping MEDICAL waits for one approval', async () => {
     const alice = await cloud.as('alice');
-    const view = await run(alice, {
-      text: 'Patient John Smith asked: edge, lookup_public_info about parking.',
-      classification: SECRET_MEDICAL,
-      declassifyTo: 'UNCLASSIFIED',
-    });
-    expect(view.status).toBe('completed');
+    const view = await run(
+      alice,
+      { text: 'Patient John Smith asked: edge, lookup_public_info about the car park level 2.', classification: SECRET_MEDICAL, declassifyTo: 'UNCLASSIFIED' },
+      (v) => v.status === 'awaiting_approval',
+    );
+    expect(view.status).toBe('awaiting_approval');
+    const requestId = await pendingApproval(view.commandId, 'carol');
+    await (await cloud.as('carol')).decide(requestId, 'approve');
+    const done = await alice.waitFor(view.commandId, { timeoutMs: 30_000 });
+    expect(done.status).toBe('completed');
     const entries = await cloud.ledger(view.commandId);
     expect(entries.some((e) => e.type === 'directive.signed')).toBe(true);
     expect(entries.some((e) => e.type === 'declassified')).toBe(true);
     const external = cloud.cloud.model.requests.filter((r) => r.text.includes('gpt-4o-mini'));
-    expect(external.length).toBeGreaterThan(0);
+    expect(external.some((r) => r.text.includes('car parking on level 2 of the hospital car park'))).toBe(true);
     for (const r of external) expect(r.text).not.toContain('John Smith');
+  });
+
+  it('free text goes down only through a human, even when declassification was pre-authorized', async () => {
+    const alice = await cloud.as('alice');
+    const before = cloud.cloud.model.requests.length;
+    const view = await run(
+      alice,
+      { text: 'patient john smith has HIV: edge, lookup_public_info about the cafeteria.', classification: SECRET_MEDICAL, declassifyTo: 'UNCLASSIFIED' },
+      (v) => v.status === 'awaiting_approval',
+    );
+    expect(view.status).toBe('awaiting_approval');
+    const newRequests = cloud.cloud.model.requests.slice(before);
+    expect(newRequests.some((r) => r.text.includes('gpt-4o-mini'))).toBe(false);
   });
 
   it('without pre-authorization, writing down waits for a human (awaiting_approval) and nothing reaches edge', async () => {

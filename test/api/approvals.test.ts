@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { DirectiveRequestInput } from '../../functions/kernel/directives/request';
 import { label } from '../../functions/kernel/labels';
 import { ApiFixture, apiFixture, commandBody } from './support';
+import { newDigestSalt } from '../../functions/kernel/keyed-digest';
 
 let f: ApiFixture;
 
@@ -15,7 +16,7 @@ async function prescribingCommand(): Promise<string> {
     method: 'POST',
     path: '/v1/commands',
     claims: f.user('alice'),
-    body: commandBody('prescribe for the patient', 'SECRET', ['MEDICAL'], { allow: ['prescribe'] }),
+    body: commandBody('prescribe Metformin for patient P-1001', 'SECRET', ['MEDICAL'], { allow: ['prescribe'] }),
   });
   expect(res.status).toBe(202);
   return res.body.commandId;
@@ -32,6 +33,7 @@ async function pendingPrescription(commandId: string): Promise<string> {
     target: 'analyst',
     tool: 'prescribe',
     args: { patientId: 'P-1001', drug: 'Metformin', doseMg: 500 },
+    argsSalt: newDigestSalt(),
     label: label('SECRET', ['MEDICAL']),
   };
   const decision = await f.signer.request(request, 'analyst');

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { label } from '../../functions/kernel/labels';
+import { openIntent, sealedIntentSchema } from '../../functions/kernel/directives/intent';
 import { ApiFixture, apiFixture, claimsOf, commandBody } from './support';
 
 const SECRET_TEXT = 'Check patient Johanna Vasquez, door code 4471, for drug interactions';
@@ -18,6 +19,12 @@ const submit = (username: string, body: unknown, headers?: Record<string, string
   f.call({ method: 'POST', path: '/v1/commands', claims: f.user(username), body, headers });
 
 describe('POST /v1/commands', () => {
+  test('declassifyTo is a whole label: given as {level, compartments} it is stored as label text, as given', async () => {
+    const res = await submit('alice', commandBody('hi', 'SECRET', ['MEDICAL'], { declassifyTo: { level: 'CONFIDENTIAL', compartments: [] } }));
+    expect(res.status).toBe(202);
+    expect(await f.commandItem(res.body.commandId)).toMatchObject({ declassifyTo: 'CONFIDENTIAL' });
+  });
+
   test('a command is accepted with 202, stored only encrypted, ledgered, and sent to core as one task core can open', async () => {
     const res = await submit('alice', commandBody(SECRET_TEXT, 'SECRET', ['MEDICAL'], { allow: ['send_email', 'prescribe'], declassifyTo: 'CONFIDENTIAL' }));
     expect(res.status).toBe(202);
@@ -32,7 +39,8 @@ describe('POST /v1/commands', () => {
       ownerClearance: 'TOP_SECRET/FINANCE+MEDICAL',
       label: 'SECRET/MEDICAL',
       allow: ['prescribe', 'send_email'],
-      declassifyTo: 'CONFIDENTIAL',
+      // A bare level keeps the command's compartments: it never drops MEDICAL (DESIGN §6).
+      declassifyTo: 'CONFIDENTIAL/MEDICAL',
       status: 'queued',
     });
     // The item holds no plaintext: not the text, not any distinctive part of it.
@@ -92,10 +100,40 @@ describe('POST /v1/commands', () => {
     ['an unknown tool', commandBody('hi', 'SECRET', [], { allow: ['launch_missiles'] })],
     ['allow not a list', commandBody('hi', 'SECRET', [], { allow: 'send_email' })],
     ['an unknown declassifyTo level', commandBody('hi', 'SECRET', [], { declassifyTo: 'PUBLIC' })],
+    ['a declassifyTo label with an unknown compartment', commandBody('hi', 'SECRET', [], { declassifyTo: { level: 'CONFIDENTIAL', compartments: ['NUCLEAR'] } })],
+    ['a declassifyTo label as text', commandBody('hi', 'SECRET', [], { declassifyTo: 'CONFIDENTIAL/MEDICAL' })],
   ])('malformed input is 400 SCHEMA: %s', async (_what, body) => {
     const res = await submit('alice', body);
     expect(res.status).toBe(400);
     expect(res.body).toEqual({ message: expect.any(String), reason: 'SCHEMA' });
+  });
+
+  test.each([
+    ['a capability for an unknown tool', { tool: 'launch_missiles' }],
+    ['a capability with an unknown field', { tool: 'send_email', scope: 'everyone' }],
+    ['a capability whose pattern does not compile', { tool: 'send_email', args: { to: { pattern: '(' } } }],
+    ['a capability with zero uses', { tool: 'send_email', maxUses: 0 }],
+  ])('malformed input is 400 SCHEMA: %s', async (_what, capability) => {
+    const res = await submit('alice', commandBody('hi', 'SECRET', [], { allow: [capability] }));
+    expect(res.status).toBe(400);
+    expect(res.body.reason).toBe('SCHEMA');
+  });
+
+  test('capabilities are kept as given, sealed with the text for the signer alone, and ledgered by tool name only', async () => {
+    const capability = { tool: 'send_email', args: { to: 'frontdesk@st-aldric-hospital.example' }, maxUses: 1 };
+    const text = 'Tell the front desk the visiting hours.';
+    const res = await submit('alice', commandBody(text, 'UNCLASSIFIED', [], { allow: [capability, 'prescribe'] }));
+    expect(res.status).toBe(202);
+    const { commandId } = res.body;
+    const item = (await f.commandItem(commandId))!;
+    expect(item.allow).toEqual(['prescribe', capability]);
+    const intent = await openIntent(f.cipher, commandId, label('UNCLASSIFIED'), sealedIntentSchema.parse(item.intent));
+    expect(intent).toEqual({ text, allow: [{ tool: 'prescribe' }, capability] });
+    const [accepted] = (await f.ledgerEntries()).filter((e) => e.commandId === commandId);
+    expect(accepted.detail).toMatchObject({ allow: 'prescribe,send_email' });
+    expect(JSON.stringify(accepted)).not.toContain('frontdesk');
+    const view = await f.call({ method: 'GET', path: `/v1/commands/${commandId}`, claims: f.user('alice') });
+    expect(view.body.allow).toEqual([{ tool: 'prescribe' }, capability]);
   });
 
   test('a text of exactly 16 KiB is accepted', async () => {

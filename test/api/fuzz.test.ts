@@ -1,3 +1,4 @@
+import { capabilitySchema } from '../../functions/kernel/directives/capabilities';
 import fc from 'fast-check';
 import { LEVELS } from '../../functions/kernel/labels';
 import { ApiFixture, apiFixture } from './support';
@@ -35,8 +36,15 @@ function isValidCommand(raw: string, tools: string[]): boolean {
   if (c.compartments !== undefined && !(Array.isArray(c.compartments) && c.compartments.every((x) => COMPARTMENTS.includes(x as string)))) {
     return false;
   }
-  if (allow !== undefined && !(Array.isArray(allow) && allow.length <= 64 && allow.every((t) => tools.includes(t as string)))) return false;
-  return declassifyTo === undefined || (LEVELS as readonly unknown[]).includes(declassifyTo);
+  const allowed = (e: unknown) => tools.includes(e as string) || (capabilitySchema.safeParse(e).success && tools.includes((e as { tool: string }).tool));
+  if (allow !== undefined && !(Array.isArray(allow) && allow.length <= 64 && allow.every(allowed))) return false;
+  return declassifyTo === undefined || (LEVELS as readonly unknown[]).includes(declassifyTo) || isLabelObject(declassifyTo);
+}
+
+/** `{level, compartments?}` with a known level and known compartments: a whole label `declassifyTo` may be. */
+function isLabelObject(d: unknown): boolean {
+  if (!isPlainObject(d) || !onlyKeys(d, ['level', 'compartments']) || !(LEVELS as readonly unknown[]).includes(d.level)) return false;
+  return d.compartments === undefined || (Array.isArray(d.compartments) && d.compartments.every((x) => COMPARTMENTS.includes(x as string)));
 }
 
 const someLevel = fc.oneof(fc.constantFrom(...LEVELS), fc.constantFrom('secret', 'COSMIC', ''), fc.jsonValue());

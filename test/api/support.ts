@@ -25,6 +25,7 @@ import { ensureTables } from '../../localstack/provision-tables';
 import { startTestSequencer } from '../support/sequencer';
 import { PendingLedgerWriter } from '../../functions/kernel/ledger/pending';
 import { createLevelKeys, createSigningKey, documentClient, dynamo, emulatorEndpoint, kms, unique } from '../support/aws';
+import { saltBody } from '../../functions/kernel/messages/salted-body';
 
 export type Claims = Record<string, string>;
 
@@ -197,7 +198,7 @@ export async function apiFixture(options: { now?: () => Date } = {}) {
   /** Stores an answer as core does: sealed from core to the API at the answer's label. */
   async function completeAsCore(commandId: string, answer: string, answerLabel: Label): Promise<void> {
     const resultMessageId = newMessageId();
-    const resultCiphertext = await cipher.seal({ from: 'core', to: 'api', label: answerLabel, messageId: resultMessageId, commandId, plaintext: answer });
+    const resultCiphertext = await cipher.seal({ from: 'core', to: 'api', label: answerLabel, messageId: resultMessageId, commandId, plaintext: saltBody(answer).sealed });
     await doc.send(
       new UpdateCommand({
         TableName: tables.commands,

@@ -46,7 +46,7 @@ const logOf = (agent: string) =>
   new GatewayEffectLog({ transport: new InProcessEffectGateway(gateway), cipher, agent, clearance: bed.topology.agent(agent).clearance });
 
 function effectOf(s: ReturnType<ToolRuntimeBed['scenario']>, tool: string, args: Record<string, unknown>, payload: Record<string, unknown> | null, directiveId?: string): SideEffect {
-  return { tool, agent: s.agent, commandId: s.commandId, messageId: s.messageId, ...(directiveId ? { directiveId } : {}), args, payload };
+  return { tool, agent: s.agent, commandId: s.commandId, messageId: s.messageId, ...(directiveId ? { directiveId } : {}), args, argsSalt: s.argsSalt, payload };
 }
 
 const refusalsBy = async (commandId: string) =>

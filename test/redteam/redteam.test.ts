@@ -40,6 +40,23 @@ it('prompt injections in every channel an agent reads cause no effect, signature
   expect(attempts.filter((o) => o.verdict === 'blocked').length).toBeGreaterThan(0);
 });
 
+it('an allowed tool run with attacker-chosen arguments is refused: recipients, patients, look-alikes, repeated use, guessed digests', () => {
+  const attempts = expectHeld('arguments');
+  expect(attempts.filter((o) => o.verdict !== 'blocked' || o.anomaly)).toEqual([]);
+  expect(attempts.some((o) => o.name.startsWith('digest guessing'))).toBe(true);
+});
+
+it('utility is reported beside security: the benign tasks complete, and each defence setting shows what it grants and refuses', () => {
+  const utility = report.utility!;
+  expect(utility.endToEnd.failures).toEqual([]);
+  expect(utility.endToEnd.completed).toBe(utility.endToEnd.tasks);
+  const by = Object.fromEntries(utility.settings.map((s) => [s.setting, s]));
+  // Argument policies keep every benign call and refuse every hijack; tool names alone let hijacks through; capability-only targets refuse benign work.
+  expect(by['argument policies']).toMatchObject({ benignGranted: by['argument policies'].benignCalls, hijacksRefused: by['argument policies'].hijacks });
+  expect(by['tool names only'].hijacksRefused).toBeLessThan(by['tool names only'].hijacks);
+  expect(by['capability-named targets only'].benignGranted).toBeLessThan(by['capability-named targets only'].benignCalls);
+});
+
 it('replayed, re-addressed, relabelled and corrupted messages are rejected with their reason code and dead-lettered', () => {
   const attempts = expectHeld('protocol');
   expect(attempts.filter((o) => o.verdict !== 'blocked' || o.anomaly)).toEqual([]);

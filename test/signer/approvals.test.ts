@@ -12,7 +12,7 @@ beforeAll(async () => {
 /** A pending `prescribe` request on a command that allowed it. */
 async function pendingPrescription() {
   const commandId = await f.putCommand({ allow: ['prescribe'] });
-  const req = prescribeRequest(commandId) as ReturnType<typeof prescribeRequest> & { requestId: string; args: unknown };
+  const req = prescribeRequest(commandId) as ReturnType<typeof prescribeRequest> & { requestId: string; args: unknown; argsSalt: string };
   const decision = await decide(f.signer, req);
   expect(decision).toMatchObject({ status: 'pending', requestId: req.requestId, approvalsNeeded: 2, approvals: [] });
   return { commandId, req, requestId: req.requestId };
@@ -53,8 +53,8 @@ describe('critical tools need k distinct human approvals (DESIGN §5)', () => {
     const decision = await f.signer.resume(requestId);
     if (decision.status !== 'signed') throw new Error(`expected a directive, got ${JSON.stringify(decision)}`);
     await expect(
-      f.verifier().verify(decision.directive, { kind: 'tool', target: 'analyst', commandId, tool: 'prescribe', args: req.args, principal: 'alice' }),
-    ).resolves.toMatchObject({ argsDigest: argsDigest(req.args) });
+      f.verifier().verify(decision.directive, { kind: 'tool', target: 'analyst', commandId, tool: 'prescribe', args: req.args, argsSalt: req.argsSalt, principal: 'alice' }),
+    ).resolves.toMatchObject({ argsDigest: argsDigest(req.args, req.argsSalt) });
     expect(f.delivered.filter((d) => d.requestId === requestId)).toEqual([{ requestId, directiveId: decision.directive.claims.id }]);
 
     // Asking again (a retried invoke, the agent's own request) hands out the same directive, never a second.
@@ -182,7 +182,7 @@ describe('critical tools need k distinct human approvals (DESIGN §5)', () => {
     const listed = (await f.signer.approvals.listPending()).find((p) => p.requestId === requestId);
     expect(listed).toMatchObject({
       requestId, kind: 'tool', commandId, tool: 'prescribe', target: 'analyst', requester: 'analyst',
-      label: { level: 'SECRET', compartments: ['MEDICAL'] }, approvalsNeeded: 2, approvals: ['dave'], argsDigest: argsDigest(req.args),
+      label: { level: 'SECRET', compartments: ['MEDICAL'] }, approvalsNeeded: 2, approvals: ['dave'], argsDigest: argsDigest(req.args, req.argsSalt),
     });
     const everything = JSON.stringify(await f.signer.approvals.listPending());
     expect(everything).not.toContain('amoxicillin-secret-dose');

@@ -8,7 +8,7 @@ import { receiveMessage } from '../../functions/kernel/messages/receive';
 import { SingleUseStore } from '../../functions/kernel/messages/single-use';
 import { Signer } from '../../functions/signer/signer';
 import { TABLES } from '../../functions/kernel/tables';
-import { createLevelKeys, createTable, emulatorEndpoint, unique } from '../support/aws';
+import { createTable, emulatorEndpoint, unique } from '../support/aws';
 import { SignerFixture, declassifyRequest, prescribeRequest, signerFixture, decide } from './support';
 
 let f: SignerFixture;
@@ -18,7 +18,7 @@ let singleUse: SingleUseStore;
 beforeAll(async () => {
   f = await signerFixture();
   sqs = new SQSClient(awsClientConfig({ endpoint: emulatorEndpoint() }));
-  cipher = new EnvelopeCipher({ kms: f.kms, keyArns: await createLevelKeys(f.kms) });
+  cipher = f.cipher;
   singleUse = new SingleUseStore(f.doc, await createTable(unique('nonces'), TABLES.nonces.partitionKey), 'analyst');
 });
 

@@ -14,6 +14,7 @@ import {
 } from '../../functions/signer/policy';
 import { CommandAuthority } from '../../functions/stores/commands';
 import { SignerFixture, scheduleRequest, signerEntries, signerFixture, decide } from './support';
+import { newDigestSalt } from '../../functions/kernel/keyed-digest';
 
 /**
  * The signer's policy (DESIGN §5, §6), one describe block per rule in the order `decideDirective` applies them.
@@ -45,7 +46,7 @@ const boundRequest = (o: Partial<BoundRequest> = {}): BoundRequest => ({
   target: 'analyst',
   label: label('SECRET', ['MEDICAL']),
   tool: 'prescribe',
-  argsDigest: argsDigest({ patientId: 'P-1001', drug: 'Metformin', doseMg: 500 }),
+  argsDigest: argsDigest({ patientId: 'P-1001', drug: 'Metformin', doseMg: 500 }, newDigestSalt()),
   ...o,
 });
 
@@ -137,7 +138,7 @@ describe('the signer refuses what the policy does not allow (DESIGN §5)', () =>
       const commandId = await f.putCommand({ ownerClearance: label('TOP_SECRET'), allow: ['prescribe'] });
       const decision = await decide(f.signer, {
         requestId: randomUUID(), kind: 'tool', requester: 'analyst', commandId, target: 'analyst', tool: 'prescribe',
-        args: { drug: 'Metformin', doseMg: 500 }, label: label('SECRET', ['MEDICAL']),
+        args: { drug: 'Metformin', doseMg: 500 }, argsSalt: newDigestSalt(), label: label('SECRET', ['MEDICAL']),
       });
       await expectDenied(commandId, decision, 'READ_UP');
     });
@@ -148,7 +149,7 @@ describe('the signer refuses what the policy does not allow (DESIGN §5)', () =>
       const commandId = await f.putCommand({ allow: ['read_patient_record'] });
       const decision = await decide(f.signer, {
         requestId: randomUUID(), kind: 'tool', requester: 'analyst', commandId, target: 'analyst', tool: 'read_patient_record',
-        args: { patientId: 'P-1001' }, label: label('SECRET', ['MEDICAL']),
+        args: { patientId: 'P-1001' }, argsSalt: newDigestSalt(), label: label('SECRET', ['MEDICAL']),
       });
       await expectDenied(commandId, decision, 'NOT_AUTHORIZED');
       expect(decision.status === 'denied' && decision.message).toMatch(/low-priority tools need no directive/);
@@ -161,7 +162,7 @@ describe('the signer refuses what the policy does not allow (DESIGN §5)', () =>
     });
   });
 
-  describe('toolAllowedOnCommand: the user allowed a high or critical tool on the command', () => {
+  describe('callFitsACapability: the user allowed a high or critical tool on the command', () => {
     it('a tool request whose command did not allow the tool is denied', async () => {
       const commandId = await f.putCommand({ allow: ['send_email'] });
       await expectDenied(commandId, await decide(f.signer, scheduleRequest(commandId)), 'NOT_AUTHORIZED');
@@ -171,7 +172,13 @@ describe('the signer refuses what the policy does not allow (DESIGN §5)', () =>
 
 describe('criticalToolHasDistinctApprovals: a critical tool waits for k distinct approvals (DESIGN §5)', () => {
   it('a critical tool needing two approvals that has one is pending, and the verdict names who approved', () => {
-    const verdict = decideDirective({ topology, request: boundRequest(), command: commandRecord(), votes: [{ approver: 'dave', decision: 'approve' }] });
+    const verdict = decideDirective({
+      topology,
+      request: boundRequest(),
+      command: commandRecord(),
+      votes: [{ approver: 'dave', decision: 'approve' }],
+      capability: { verdict: 'fits', index: 0, maxUses: 1 },
+    });
     expect(verdict).toEqual({ verdict: 'pending', approvalsNeeded: 2, approvals: ['dave'] });
   });
 });
@@ -198,27 +205,27 @@ describe('distinctApproversApproved: approvals are counted per distinct approver
 
 describe('declassificationPreAuthorized: the command pre-authorized declassifying to this level (DESIGN §6)', () => {
   it('a declassify request that names no lowered label is not pre-authorized, even by a command that pre-authorizes declassification', () => {
-    expect(declassificationPreAuthorized(commandRecord({ declassifyTo: 'UNCLASSIFIED' }), boundRequest({ kind: 'declassify', declassifyTo: undefined }))).toBe(false);
+    expect(declassificationPreAuthorized(commandRecord({ declassifyTo: label('UNCLASSIFIED') }), boundRequest({ kind: 'declassify', declassifyTo: undefined }))).toBe(false);
   });
 });
 
 describe('the signer signs what the policy allows', () => {
   it('a high tool allowed on the command is signed, and the directive verifies bound to the exact arguments', async () => {
     const commandId = await f.putCommand({ allow: ['schedule_appointment'] });
-    const req = scheduleRequest(commandId) as { args: unknown; requestId: string };
+    const req = scheduleRequest(commandId) as { args: unknown; argsSalt: string; requestId: string };
     const decision = await decide(f.signer, req);
     expect(decision.status).toBe('signed');
     if (decision.status !== 'signed') return;
     const { claims } = decision.directive;
-    expect(claims).toMatchObject({ kind: 'tool', principal: 'alice', commandId, target: 'scheduler', tool: 'schedule_appointment', argsDigest: argsDigest(req.args) });
+    expect(claims).toMatchObject({ kind: 'tool', principal: 'alice', commandId, target: 'scheduler', tool: 'schedule_appointment', argsDigest: argsDigest(req.args, req.argsSalt) });
 
     const verifier = f.verifier();
     const expected = { kind: 'tool' as const, target: 'scheduler', commandId, tool: 'schedule_appointment', principal: 'alice' };
-    await expect(verifier.verify(decision.directive, { ...expected, args: req.args })).resolves.toMatchObject({ id: claims.id });
+    await expect(verifier.verify(decision.directive, { ...expected, args: req.args, argsSalt: req.argsSalt })).resolves.toMatchObject({ id: claims.id });
     // The same arguments written in another key order are the same arguments (RFC 8785).
     const reordered = Object.fromEntries(Object.entries(req.args as object).reverse());
-    await expect(verifier.verify(decision.directive, { ...expected, args: reordered })).resolves.toBeDefined();
-    await expect(verifier.verify(decision.directive, { ...expected, args: { ...(req.args as object), slot: '2031-04-02T09:00:00Z' } })).rejects.toMatchObject({ reason: 'BINDING_MISMATCH' });
+    await expect(verifier.verify(decision.directive, { ...expected, args: reordered, argsSalt: req.argsSalt })).resolves.toBeDefined();
+    await expect(verifier.verify(decision.directive, { ...expected, args: { ...(req.args as object), slot: '2031-04-02T09:00:00Z' }, argsSalt: req.argsSalt })).rejects.toMatchObject({ reason: 'BINDING_MISMATCH' });
 
     const entries = signerEntries(await f.entriesFor(commandId));
     expect(entries).toHaveLength(1);
@@ -230,12 +237,12 @@ describe('the signer signs what the policy allows', () => {
     const t0 = Date.now();
     const signer = f.makeSigner(() => t0);
     const commandId = await f.putCommand({ allow: ['schedule_appointment'] });
-    const req = scheduleRequest(commandId) as { args: unknown };
+    const req = scheduleRequest(commandId) as { args: unknown; argsSalt: string };
     const decision = await decide(signer, req);
     if (decision.status !== 'signed') throw new Error(`expected a directive, got ${decision.status}`);
     const ttlMs = f.topology.runtime.directiveTtlSeconds * 1000;
     expect(decision.directive.claims.expiresAt - decision.directive.claims.issuedAt).toBe(ttlMs);
-    const expected = { kind: 'tool' as const, target: 'scheduler', commandId, args: req.args };
+    const expected = { kind: 'tool' as const, target: 'scheduler', commandId, args: req.args, argsSalt: req.argsSalt };
     await expect(f.verifier(() => t0 + ttlMs - 1).verify(decision.directive, expected)).resolves.toBeDefined();
     await expect(f.verifier(() => t0 + ttlMs).verify(decision.directive, expected)).rejects.toMatchObject({ reason: 'EXPIRED' });
   });

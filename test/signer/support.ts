@@ -1,9 +1,12 @@
 import { randomUUID } from 'node:crypto';
+import { releasedContentDigest, releasedTask } from '../../functions/kernel/flow/declassify';
 import { CreateTableCommand, KeyType, ScalarAttributeType } from '@aws-sdk/client-dynamodb';
 import { PutCommand, GetCommand } from '@aws-sdk/lib-dynamodb';
 import { DirectiveVerifier } from '../../functions/kernel/directives/verify';
 import { DirectiveRequestInput, SignerDecision } from '../../functions/kernel/directives/request';
 import { EnvelopeCipher } from '../../functions/kernel/messages/envelope-cipher';
+import { AllowEntry, toCapabilities } from '../../functions/kernel/directives/capabilities';
+import { SealedIntent, sealIntent } from '../../functions/kernel/directives/intent';
 import { sealRequest } from '../../functions/kernel/messages/sealed-request';
 import { LedgerEntry } from '../../functions/kernel/ledger/entry';
 import { LedgerReader, LedgerWriter } from '../../functions/kernel/ledger/ledger';
@@ -12,6 +15,7 @@ import { DirectiveDelivery, Signer } from '../../functions/signer/signer';
 import { TABLES } from '../../functions/kernel/tables';
 import { loadTopology } from '../../functions/kernel/topology/topology';
 import { createLevelKeys, createSigningKey, createTable, documentClient, dynamo, kms, unique } from '../support/aws';
+import { newDigestSalt } from '../../functions/kernel/keyed-digest';
 
 /** The approvals table: a string sort key, which `createTable` (numeric sort keys) does not make. */
 async function createApprovalsTable(name: string): Promise<string> {
@@ -34,13 +38,22 @@ async function createApprovalsTable(name: string): Promise<string> {
 }
 
 export interface CommandFixture {
+  /** @default a fresh UUID */
+  commandId?: string;
   owner?: string;
   ownerClearance?: Label;
   label?: Label;
-  allow?: string[];
+  allow?: AllowEntry[];
+  /** The user's text, sealed in the intent the signer reads target-like arguments from. @default one naming P-1001, P-1003 and visitors@example.org */
+  text?: string;
   declassifyTo?: string;
   status?: string;
+  /** The intent as stored; `null` stores none. @default sealed by the API from `text` and `allow` */
+  intent?: SealedIntent | null;
 }
+
+/** The default command text: it names the patients and the recipient the fixtures' requests use. */
+export const FIXTURE_TEXT = 'Book P-1001, prescribe amoxicillin-secret-dose for P-1001, and email visitors@example.org.';
 
 /** Real tables, a real authority key and a real ledger on the emulator; one set per test file. */
 export async function signerFixture() {
@@ -69,7 +82,12 @@ export async function signerFixture() {
 
   /** Stores a command as the API would, returning its id. */
   async function putCommand(c: CommandFixture = {}): Promise<string> {
-    const commandId = randomUUID();
+    const commandId = c.commandId ?? randomUUID();
+    const commandLabel = c.label ?? label('CONFIDENTIAL');
+    const intent =
+      c.intent === null
+        ? undefined
+        : (c.intent ?? (await sealIntent(cipher, commandId, commandLabel, { text: c.text ?? FIXTURE_TEXT, allow: toCapabilities(c.allow ?? []) })));
     await doc.send(
       new PutCommand({
         TableName: commands,
@@ -77,8 +95,9 @@ export async function signerFixture() {
           commandId,
           owner: c.owner ?? 'alice',
           ownerClearance: formatLabel(c.ownerClearance ?? label('TOP_SECRET', ['FINANCE', 'MEDICAL'])),
-          label: formatLabel(c.label ?? label('CONFIDENTIAL')),
+          label: formatLabel(commandLabel),
           allow: c.allow ?? [],
+          ...(intent ? { intent } : {}),
           ...(c.declassifyTo ? { declassifyTo: c.declassifyTo } : {}),
           status: c.status ?? 'running',
           textCiphertext: 'AAAA',
@@ -146,7 +165,8 @@ export function scheduleRequest(commandId: string, overrides: Partial<Record<str
     commandId,
     target: 'scheduler',
     tool: 'schedule_appointment',
-    args: { patientRef: 'P-1001', slot: '2031-04-01T09:00:00Z' },
+    args: { patientId: 'P-1001', when: '2031-04-01T09:00:00Z', department: 'Cardiology' },
+    argsSalt: newDigestSalt(),
     label: label('CONFIDENTIAL'),
     ...overrides,
   } as DirectiveRequestInput;
@@ -161,7 +181,8 @@ export function prescribeRequest(commandId: string, overrides: Partial<Record<st
     commandId,
     target: 'analyst',
     tool: 'prescribe',
-    args: { patientRef: 'P-1001', drug: 'amoxicillin-secret-dose', doseMg: 500 },
+    args: { patientId: 'P-1001', drug: 'amoxicillin-secret-dose', doseMg: 500 },
+    argsSalt: newDigestSalt(),
     label: label('SECRET', ['MEDICAL']),
     ...overrides,
   } as DirectiveRequestInput;
@@ -178,7 +199,34 @@ export function declassifyRequest(commandId: string, overrides: Partial<Record<s
     contentDigest: 'a'.repeat(64),
     label: label('SECRET', ['MEDICAL']),
     declassifyTo: label('CONFIDENTIAL'),
+    release: { path: 'free-text' },
     ...overrides,
+  } as DirectiveRequestInput;
+}
+
+/**
+ * Core releasing an appointment slot to the scheduler by the `appointment-slot` rule: the content is what the rule
+ * builds from `fields`, and `contentDigest` its keyed digest. SECRET content lowered one level, no compartment dropped.
+ */
+export function ruleBuiltDeclassifyRequest(
+  commandId: string,
+  o: { fields?: Record<string, string>; content?: string; label?: Label; declassifyTo?: Label; rule?: string } = {},
+): DirectiveRequestInput {
+  const fields = o.fields ?? { department: 'Cardiology', date: '2031-04-01', time: '09:00' };
+  const subtaskId = randomUUID();
+  const salt = newDigestSalt();
+  const rule = o.rule ?? 'appointment-slot';
+  const content = o.content ?? `Is an appointment slot free in ${fields.department} on ${fields.date} at ${fields.time}?`;
+  return {
+    requestId: randomUUID(),
+    kind: 'declassify',
+    requester: 'core',
+    commandId,
+    target: 'scheduler',
+    contentDigest: releasedContentDigest(releasedTask(subtaskId, content), salt),
+    label: o.label ?? label('SECRET'),
+    declassifyTo: o.declassifyTo ?? label('CONFIDENTIAL'),
+    release: { path: 'rule', rule, fields, subtaskId, salt },
   } as DirectiveRequestInput;
 }
 

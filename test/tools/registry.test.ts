@@ -71,8 +71,14 @@ describe('the tool registry', () => {
   });
 
   it('fails at start-up when code defines one tool twice', () => {
-    const twin = defineTool({ name: 'send_email', argsName: 'SendEmailArgs', args: z.object({}), execute: () => ({ content: '' }) });
+    const twin = defineTool({ name: 'send_email', argsName: 'SendEmailArgs', args: z.object({ to: z.string() }), execute: () => ({ content: '' }) });
     expect(startupProblems(topology, [...DEFAULT_TOOLS, twin])).toEqual(['tool "send_email" is defined twice']);
+  });
+
+  it('fails at start-up when the topology has a policy for an argument the tool does not take', () => {
+    const renamed = defineTool({ name: 'send_email', argsName: 'SendEmailArgs', args: z.object({ recipient: z.string() }), execute: () => ({ content: '' }) });
+    const tools = [...DEFAULT_TOOLS.filter((d) => d.name !== 'send_email'), renamed];
+    expect(startupProblems(topology, tools)).toEqual(['tool "send_email": the topology has a policy for argument "to", which its schema does not have']);
   });
 });
 

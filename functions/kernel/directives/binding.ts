@@ -14,6 +14,8 @@ export type DirectiveExpectation = {
       readonly tool?: string;
       /** When given, the arguments whose digest the directive must bind. */
       readonly args?: unknown;
+      /** The salt of that digest, required with `args` (see `argsDigest`). */
+      readonly argsSalt?: string;
     }
   | { readonly kind: 'declassify'; readonly contentDigest: string }
 );
@@ -32,7 +34,10 @@ export function assertDirectiveBinding(claims: DirectiveClaims, expected: Direct
   if (expected.principal !== undefined && claims.principal !== expected.principal) mismatch('principal');
   if (expected.kind === 'tool') {
     if (expected.tool !== undefined && claims.tool !== expected.tool) mismatch('tool');
-    if (expected.args !== undefined && claims.argsDigest !== argsDigest(expected.args)) mismatch('arguments');
+    if (expected.args !== undefined) {
+      // Fail closed: arguments without their salt bind nothing.
+      if (expected.argsSalt === undefined || claims.argsDigest !== argsDigest(expected.args, expected.argsSalt)) mismatch('arguments');
+    }
   } else if (claims.contentDigest !== expected.contentDigest) {
     mismatch('content');
   }

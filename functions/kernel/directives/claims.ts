@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import * as z from 'zod';
-import { digestOf } from '../canonical';
+import { keyedDigestOf } from '../keyed-digest';
 import { dominates, sameLabel } from '../labels';
 import { agentNameSchema, labelSchema, principalSchema, sha256HexSchema, uuidSchema } from '../schemas';
 import { topologySchema } from '../topology/topology';
@@ -67,9 +67,13 @@ export const signedDirectiveSchema = z
 
 export type SignedDirective = z.output<typeof signedDirectiveSchema>;
 
-/** SHA-256 of the canonical JSON of a tool's arguments: what a tool directive binds. */
-export function argsDigest(args: unknown): string {
-  return digestOf(args);
+/**
+ * HMAC-SHA256 of the canonical JSON of a tool's arguments under the call's salt: what a tool directive binds. The
+ * salt stays with parties cleared for the arguments (the calling agent's sealed state, its sealed request to the
+ * signer, the outbox), so the digest in the ledger or the approvals table reveals no guessable argument (DESIGN §6).
+ */
+export function argsDigest(args: unknown, salt: string): string {
+  return keyedDigestOf(salt, args);
 }
 
 /** A fresh single-use nonce (128 bits). */

@@ -1,6 +1,7 @@
 import * as z from 'zod';
 import { argsDigest, signedDirectiveSchema } from './claims';
 import { REASON_CODES } from '../errors';
+import { digestSaltSchema } from '../keyed-digest';
 import { Label, dominates, sameLabel } from '../labels';
 import { agentNameSchema, labelSchema, sha256HexSchema, uuidSchema } from '../schemas';
 import { topologySchema } from '../topology/topology';
@@ -26,17 +27,46 @@ const common = {
 };
 
 export const toolRequestSchema = z
-  .object({ kind: z.literal('tool'), ...common, tool: toolNameSchema, args: z.json() })
+  .object({
+    kind: z.literal('tool'),
+    ...common,
+    tool: toolNameSchema,
+    args: z.json(),
+    /** The salt the arguments' digest is keyed with (see `argsDigest`): chosen by the requester, sealed with the request. */
+    argsSalt: digestSaltSchema,
+  })
   .strict();
+
+/**
+ * How the released content was made (DESIGN §6). `rule`: built by a release rule from these fields, which the signer
+ * rebuilds with the same kernel function and checks against `contentDigest` (a compromised core may claim it falsely);
+ * `free-text`: anything else, which goes down only with a human's approval.
+ */
+export const releaseClaimSchema = z.discriminatedUnion('path', [
+  z
+    .object({
+      path: z.literal('rule'),
+      rule: z.string().regex(/^[a-z][a-z0-9_-]{0,30}$/),
+      fields: z.record(z.string().regex(/^[a-z][a-z0-9_]{0,30}$/), z.string().max(64)),
+      /** The released task's subtask id: the content is `{subtaskId, task}`. */
+      subtaskId: uuidSchema,
+      /** The salt `contentDigest` is keyed with, when it is keyed. */
+      salt: digestSaltSchema.optional(),
+    })
+    .strict(),
+  z.object({ path: z.literal('free-text') }).strict(),
+]);
+export type ReleaseClaim = z.output<typeof releaseClaimSchema>;
 
 export const declassifyRequestSchema = z
   .object({
     kind: z.literal('declassify'),
     ...common,
-    /** SHA-256 of the redacted content the receiver will be handed. */
+    /** The keyed digest of the redacted content the receiver will be handed (the envelope's `contentDigest`). */
     contentDigest: sha256HexSchema,
     /** The lowered label, strictly below `label`. */
     declassifyTo: labelSchema,
+    release: releaseClaimSchema,
   })
   .strict()
   .refine((r) => dominates(r.label, r.declassifyTo) && !sameLabel(r.label, r.declassifyTo), {
@@ -67,13 +97,28 @@ export interface BoundRequest {
   readonly argsDigest?: string;
   readonly contentDigest?: string;
   readonly declassifyTo?: Label;
+  /** How a declassification's content was made; `rule` only once the signer rebuilt it (see `releaseClaimSchema`). */
+  readonly release?: 'rule' | 'free-text';
+  /** The release rule that built it, when `release` is `rule`. */
+  readonly releaseRule?: string;
 }
 
 export function bindRequest(req: DirectiveRequest): BoundRequest {
   const { requestId, kind, requester, commandId, target, label } = req;
   return req.kind === 'tool'
-    ? { requestId, kind, requester, commandId, target, label, tool: req.tool, argsDigest: argsDigest(req.args) }
-    : { requestId, kind, requester, commandId, target, label, contentDigest: req.contentDigest, declassifyTo: req.declassifyTo };
+    ? { requestId, kind, requester, commandId, target, label, tool: req.tool, argsDigest: argsDigest(req.args, req.argsSalt) }
+    : {
+        requestId,
+        kind,
+        requester,
+        commandId,
+        target,
+        label,
+        contentDigest: req.contentDigest,
+        declassifyTo: req.declassifyTo,
+        release: req.release.path,
+        ...(req.release.path === 'rule' ? { releaseRule: req.release.rule } : {}),
+      };
 }
 
 /** The signer's answer. `pending` waits for human approvals recorded through the API, then `resume`. */

@@ -57,7 +57,7 @@ export interface DirectiveVerifierProps {
  *
  * @example
  * const verifier = new DirectiveVerifier({ kms, authorityKeyArn });
- * const claims = await verifier.verify(signed, { kind: 'tool', target: 'scheduler', commandId, tool, args });
+ * const claims = await verifier.verify(signed, { kind: 'tool', target: 'scheduler', commandId, tool, args, argsSalt });
  */
 export class DirectiveVerifier {
   private readonly kms: KMSClient;

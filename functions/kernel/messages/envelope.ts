@@ -33,7 +33,10 @@ export const agentMessageSchema = z
     /** The authenticated user the command serves. */
     principal: principalSchema,
     ciphertext: z.base64().min(1).max(MAX_MESSAGE_BYTES),
-    /** SHA-256 of the plaintext: a declassification directive binds exactly this content (DESIGN §6). */
+    /**
+     * HMAC-SHA256 of the plaintext under the salt sealed with it: a declassification directive binds exactly this
+     * content, and no reader of the envelope can test a guess of the plaintext against it (DESIGN §6).
+     */
     contentDigest: sha256HexSchema,
     directive: signedDirectiveSchema.optional(),
     sentAt: z.iso.datetime(),

@@ -1,4 +1,4 @@
-import { sha256Hex } from '../canonical';
+import { keyedDigest } from '../keyed-digest';
 import { CLOCK_SKEW_MS, DirectiveClaims } from '../directives/claims';
 import { DirectiveVerifier } from '../directives/verify';
 import { SecurityError } from '../errors';
@@ -9,6 +9,7 @@ import type { Topology } from '../topology/topology';
 import { AgentMessage, messageIdTime, parseMessage } from './envelope';
 import { EnvelopeCipher } from './envelope-cipher';
 import { assertAuthorizedLabel, expectationFor } from './message-directive';
+import { unsaltBody } from './salted-body';
 import { SingleUseStore } from './single-use';
 
 /* The receive pipeline every agent uses: each refusal is a SecurityError with its reason code, for the caller to ledger (DESIGN §4). */
@@ -33,6 +34,11 @@ export interface ReceiveContext {
 export interface ReceivedMessage {
   readonly message: AgentMessage;
   readonly plaintext: Buffer;
+  /**
+   * The salt of the content digest, sealed with the content: a secret of sender and addressee only, from which the
+   * addressee may derive the salts of what it digests in turn (DESIGN §6).
+   */
+  readonly salt: string;
   /** The verified, now consumed, directive the message carried. */
   readonly directive?: DirectiveClaims;
 }
@@ -58,7 +64,7 @@ export async function receiveMessage(body: string, ctx: ReceiveContext): Promise
   assertNoReadUp(self, topology.agent(self).clearance, message.label);
   assertNoWriteDown(topology, message.from, message.label);
 
-  const plaintext = await ctx.cipher.open({
+  const opened = await ctx.cipher.open({
     from: message.from,
     to: message.to,
     label: message.label,
@@ -66,7 +72,8 @@ export async function receiveMessage(body: string, ctx: ReceiveContext): Promise
     commandId: message.commandId,
     ciphertext: message.ciphertext,
   });
-  if (sha256Hex(plaintext) !== message.contentDigest) {
+  const { salt, content: plaintext } = unsaltBody(opened);
+  if (keyedDigest(salt, plaintext) !== message.contentDigest) {
     throw new SecurityError('TAMPERED', `message ${message.id} content does not match its digest`);
   }
 
@@ -84,5 +91,5 @@ export async function receiveMessage(body: string, ctx: ReceiveContext): Promise
     { value: `message#${message.id}`, expiresAtMs: acceptUntil },
     ...(directive && !delivery ? [{ value: `directive#${directive.nonce}`, expiresAtMs: directive.expiresAt }] : []),
   ], ctx.delivery);
-  return { message, plaintext, ...(directive ? { directive } : {}) };
+  return { message, plaintext, salt, ...(directive ? { directive } : {}) };
 }

@@ -1,4 +1,3 @@
-import { sha256Hex } from '../canonical';
 import { assertDirectiveBinding } from '../directives/binding';
 import { SignedDirective } from '../directives/claims';
 import { SecurityError } from '../errors';
@@ -10,6 +9,7 @@ import type { Topology } from '../topology/topology';
 import { AgentMessage, MessageKind, agentMessageSchema, newMessageId } from './envelope';
 import { EnvelopeCipher } from './envelope-cipher';
 import { assertAuthorizedLabel, expectationFor } from './message-directive';
+import { saltBody } from './salted-body';
 
 /* The send pipeline every agent uses; handlers never build an SQS body themselves (DESIGN §4). */
 
@@ -31,6 +31,11 @@ export interface PrepareMessageInput {
    * is never delegated twice. @default a fresh UUIDv7
    */
   readonly id?: string;
+  /**
+   * The salt of the content digest, sealed with the content (DESIGN §6). Given by a sender that bound the digest
+   * before sending, as core does for a declassification the signer signs. @default a fresh one
+   */
+  readonly salt?: string;
 }
 
 /**
@@ -49,14 +54,14 @@ export async function prepareMessage(input: PrepareMessageInput): Promise<AgentM
   const delivery = isDelivery(from, input.kind);
   assertAddresseeCleared(topology, to, messageLabel);
   assertNoWriteDown(topology, from, messageLabel);
-  const contentDigest = sha256Hex(input.plaintext);
+  const { sealed, contentDigest } = saltBody(input.plaintext, input.salt);
   if (directive) {
     // The receiver verifies the signature; the sender refuses early what the receiver would refuse.
     assertDirectiveBinding(directive.claims, expectationFor(directive.claims, { to, commandId: input.commandId, principal: input.principal, contentDigest }, delivery));
     assertAuthorizedLabel(directive.claims, messageLabel, delivery);
   }
   const id = input.id ?? newMessageId();
-  const ciphertext = await input.cipher.seal({ from, to, label: messageLabel, messageId: id, commandId: input.commandId, plaintext: input.plaintext });
+  const ciphertext = await input.cipher.seal({ from, to, label: messageLabel, messageId: id, commandId: input.commandId, plaintext: sealed });
   const parsed = agentMessageSchema.safeParse({
     v: 1,
     id,

@@ -11,6 +11,8 @@ export interface SideEffect {
   readonly directiveId?: string;
   /** The arguments the tool ran with: the directive binds their digest, and the payload must agree with them. */
   readonly args: Record<string, unknown>;
+  /** The salt of the arguments' digest a directive binds (kept beside the arguments it digests, DESIGN §6). */
+  readonly argsSalt?: string;
   /** What the tool did (the email sent, the appointment booked), or null when it did nothing. */
   readonly payload: Record<string, unknown> | null;
 }

@@ -49,6 +49,10 @@ export class ToolRegistry {
       } else if (!sameStores(d.reads ?? [], config.reads)) {
         problems.push(`tool "${config.name}": the topology says it reads [${config.reads.join(', ')}], the code [${(d.reads ?? []).join(', ')}]`);
       }
+      const declared = d ? argumentNames(d) : undefined;
+      for (const arg of Object.keys(config.arguments)) {
+        if (declared && !declared.includes(arg)) problems.push(`tool "${config.name}": the topology has a policy for argument "${arg}", which its schema does not have`);
+      }
     }
     for (const d of byName.values()) {
       if (!topology.tools.has(d.name)) problems.push(`the registry has tool "${d.name}", which the topology does not name`);
@@ -70,4 +74,10 @@ export class ToolRegistry {
 /** A tool reads exactly the stores the topology says: the topology grants its owners access to them, nothing else. */
 function sameStores(code: readonly string[], topology: readonly string[]): boolean {
   return code.length === topology.length && code.every((store) => topology.includes(store));
+}
+
+/** The argument names of a tool's schema (an object schema), or undefined when it is not one. */
+function argumentNames(d: ToolDefinition): string[] | undefined {
+  const shape = (d.args as { shape?: Record<string, unknown> }).shape;
+  return shape && typeof shape === 'object' ? Object.keys(shape) : undefined;
 }

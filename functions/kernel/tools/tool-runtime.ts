@@ -1,8 +1,8 @@
 import { digestOf } from '../canonical';
-import { DirectiveClaims, SignedDirective } from '../directives/claims';
+import { DirectiveClaims, SignedDirective, argsDigest as keyedArgsDigest } from '../directives/claims';
 import { DirectiveVerifier } from '../directives/verify';
 import { SecurityError, isSecurityError } from '../errors';
-import { Label, formatLabel } from '../labels';
+import { Label, dominates, formatLabel } from '../labels';
 import { assertNoReadUp } from '../flow/no-read-up';
 import type { LedgerAppender } from '../ledger/pending';
 import type { EffectLog, SideEffect } from './effects';
@@ -11,6 +11,9 @@ import type { Topology } from '../topology/topology';
 import type { RegisteredTool, ToolRegistry } from './registry';
 import { RecordAccess, recordReader } from './records';
 import type { RecordReader } from './tool';
+
+/** What the ledger names a proposed tool the topology does not know: the proposed name is model output. */
+export const UNKNOWN_TOOL = 'unknown';
 
 /** A tool call as a model proposed it: data, not yet trusted. */
 export interface ToolCall {
@@ -29,8 +32,18 @@ export interface RunToolInput {
   readonly messageId: string;
   /** The user the command belongs to; a directive must serve this user. */
   readonly principal: string;
+  /**
+   * The label of what the call was derived from (the agent's prompt when its model proposed it): a tool that sends data
+   * out of the system (a sink) runs only when its trust dominates it (DESIGN §6). @default the agent's clearance
+   */
+  readonly label?: Label;
   /** The directive the signer issued for this call; verified here, never taken on trust. */
   readonly directive?: SignedDirective;
+  /**
+   * The salt of the arguments' digest: the one the directive was asked under, kept by the agent with the call
+   * (DESIGN §6). The same call made again after a crash must be given the same salt.
+   */
+  readonly argsSalt: string;
   readonly verifier: DirectiveVerifier;
   readonly singleUse: SingleUseStore;
   readonly outbox: EffectLog;
@@ -80,8 +93,9 @@ export async function runTool(input: RunToolInput): Promise<ToolRunResult> {
   try {
     tool = ownedTool(topology, registry, agent, call.tool);
     assertResultReadable(topology, agent, tool);
+    assertSinkTrusted(tool, input.label ?? topology.agent(agent).clearance);
     const args = conformingArguments(tool, call.args);
-    argsDigest = digestOf(args);
+    argsDigest = keyedArgsDigest(args, input.argsSalt);
     const claims = await verifiedDirective(input, tool, args);
     directiveId = claims?.id;
     // The directive's id names its one side effect; a low tool's call is named by where it was made.
@@ -97,6 +111,7 @@ export async function runTool(input: RunToolInput): Promise<ToolRunResult> {
         messageId,
         directiveId,
         args: args as Record<string, unknown>,
+        argsSalt: input.argsSalt,
         payload: outcome.effect ?? null,
       };
       duplicate = !(await recordEffectOnce(input.outbox, effectId, effect, input.directive));
@@ -120,8 +135,9 @@ export async function runTool(input: RunToolInput): Promise<ToolRunResult> {
         messageId,
         reason: err.reason,
         directiveId,
-        digests: { ...(argsDigest ? { args: argsDigest } : {}), toolName: digestOf(String(call.tool)) },
-        detail: { tool: tool?.config.name ?? null },
+        ...(argsDigest ? { digests: { args: argsDigest } } : {}),
+        // The proposed name is model output: only a name the topology knows reaches the ledger (DESIGN §6).
+        detail: { tool: tool?.config.name ?? (typeof call.tool === 'string' && topology.tools.has(call.tool) ? call.tool : UNKNOWN_TOOL) },
       });
     }
     throw err;
@@ -136,6 +152,20 @@ function ownedTool(topology: Topology, registry: ToolRegistry, agent: string, na
     throw new SecurityError('NOT_AUTHORIZED', `agent ${agent} may not run tool ${JSON.stringify(String(name)).slice(0, 80)}`);
   }
   return tool;
+}
+
+/**
+ * The egress rule on tool arguments (DESIGN §6): a tool that sends data out runs only when the trust of where it sends
+ * dominates the label of what its arguments were derived from, as a prompt goes only to an endpoint trusted with it.
+ */
+function assertSinkTrusted(tool: RegisteredTool, derivedFrom: Label): void {
+  const sink = tool.config.sink;
+  if (sink && !dominates(sink, derivedFrom)) {
+    throw new SecurityError(
+      'EGRESS_ABOVE_TRUST',
+      `${tool.config.name} sends out to a sink trusted with ${formatLabel(sink)}; its arguments derive from ${formatLabel(derivedFrom)}`,
+    );
+  }
 }
 
 /** No read up (DESIGN §2): an agent never receives a tool result its clearance does not dominate. */
@@ -183,6 +213,7 @@ async function verifiedDirective(input: RunToolInput, tool: RegisteredTool, args
     principal: input.principal,
     tool: tool.config.name,
     args,
+    argsSalt: input.argsSalt,
   });
 }
 

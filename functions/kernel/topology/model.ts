@@ -29,9 +29,23 @@ export type AgentConfig = Omit<Parsed['agents'][string], 'clearance'> & {
   /** Tools this agent may run, derived from the tools' `owners` (listed once, on the tool). */
   readonly tools: readonly string[];
 };
-export type ToolConfig = Omit<Parsed['tools'][string], 'resultLabel'> & { readonly name: string; readonly resultLabel: Label };
+export type ToolConfig = Omit<Parsed['tools'][string], 'resultLabel' | 'sink'> & {
+  readonly name: string;
+  readonly resultLabel: Label;
+  /** Where the tool sends data out of the system, as a trust label (DESIGN §6); undefined for a tool that sends nothing out. */
+  readonly sink?: Label;
+};
+export type ArgumentPolicy = Parsed['tools'][string]['arguments'][string];
 export type UserConfig = { readonly username: string; readonly clearance: Label };
 export type RedactionRule = Parsed['redaction'][number];
+export type ReleaseField = Parsed['release'][string]['fields'][string];
+export type ReleaseRule = Omit<Parsed['release'][string], 'from' | 'label'> & {
+  readonly name: string;
+  /** The highest content label the rule releases from. */
+  readonly from: Label;
+  /** The lowest label a release by this rule may carry. */
+  readonly label: Label;
+};
 export type RuntimeConfig = Parsed['runtime'];
 
 /** A validated topology with canonical labels and lookups that fail closed. */
@@ -43,6 +57,8 @@ export class Topology {
   readonly users: readonly UserConfig[];
   readonly approvers: ReadonlySet<string>;
   readonly redaction: readonly RedactionRule[];
+  /** Release rules by name (DESIGN §6): what may be written down, and in which form. */
+  readonly release: ReadonlyMap<string, ReleaseRule>;
   readonly runtime: RuntimeConfig;
 
   constructor(parsed: Parsed) {
@@ -52,7 +68,10 @@ export class Topology {
       Object.entries(parsed.modelEndpoints).map(([n, e]) => [n, Object.freeze({ ...e, name: n, trust: canon(e.trust) })]),
     );
     this.tools = new Map(
-      Object.entries(parsed.tools).map(([n, t]) => [n, Object.freeze({ ...t, name: n, resultLabel: canon(t.resultLabel) })]),
+      Object.entries(parsed.tools).map(([n, t]) => [
+        n,
+        Object.freeze({ ...t, name: n, resultLabel: canon(t.resultLabel), ...(t.sink ? { sink: canon(t.sink) } : {}) }),
+      ]),
     );
     this.agents = new Map(
       Object.entries(parsed.agents).map(([n, a]) => [
@@ -68,6 +87,9 @@ export class Topology {
     this.users = parsed.users.map((u) => Object.freeze({ username: u.username, clearance: canon(u.clearance) }));
     this.approvers = new Set(parsed.approvers);
     this.redaction = parsed.redaction;
+    this.release = new Map(
+      Object.entries(parsed.release).map(([n, r]) => [n, Object.freeze({ ...r, name: n, from: canon(r.from), label: canon(r.label) })]),
+    );
     this.runtime = parsed.runtime;
   }
 

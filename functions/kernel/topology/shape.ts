@@ -41,6 +41,23 @@ const agentSchema = z
 export const READABLE_STORES = ['records'] as const;
 export type ReadableStore = (typeof READABLE_STORES)[number];
 
+/**
+ * What the signer requires of one argument of a high-priority call (DESIGN §5). A target-like argument (a recipient,
+ * a patient, an amount) must come from a trusted source: a capability that names the value, the values listed here
+ * (an address book), or, when `fromUserText`, the user's own command text. Everything a model produced is untrusted.
+ */
+const argumentPolicySchema = z
+  .object({
+    target: z.boolean().default(false).describe('A target-like argument: on a high or critical call its value must come from a trusted source'),
+    knownValues: z
+      .array(z.string().min(1).max(512))
+      .max(1000)
+      .default([])
+      .describe('Values the topology trusts for this argument (an address book, a list of departments)'),
+    fromUserText: z.boolean().default(false).describe("A value that appears in the user's own command text is trusted"),
+  })
+  .strict();
+
 const toolSchema = z
   .object({
     description: z.string().default(''),
@@ -53,6 +70,13 @@ const toolSchema = z
       .default([])
       .describe('Stores of classified data the tool reads ("records": the sealed records table); its owners are granted reads of it, up to their clearance'),
     approvals: z.number().int().min(1).max(10).optional().describe('Distinct human approvals a critical tool needs'),
+    arguments: z
+      .record(z.string().regex(/^[A-Za-z][A-Za-z0-9_]{0,63}$/), argumentPolicySchema)
+      .default({})
+      .describe('Argument policies the signer enforces on high and critical calls (target-like arguments and their trusted sources)'),
+    sink: labelSchema
+      .optional()
+      .describe('The tool sends data out of the system: the trust label of where it goes; its arguments may carry nothing above it'),
   })
   .strict();
 
@@ -62,6 +86,47 @@ const redactionRuleSchema = z
     pattern: z.string().min(1).describe('ECMAScript regular expression'),
     flags: z.string().regex(/^[imsu]*$/).default(''),
     replacement: z.string().default('[REDACTED]'),
+  })
+  .strict();
+
+/** A field a release rule may carry (DESIGN §6): one typed value, checked after NFKC normalization, ASCII only. */
+export const RELEASE_FIELD_TYPES = ['digit', 'integer', 'enum', 'time', 'timeRange', 'date', 'pattern'] as const;
+
+const releaseFieldSchema = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('digit').describe('One ASCII digit 0-9') }).strict(),
+  z
+    .object({ type: z.literal('integer'), min: z.number().int().min(-1e9).max(1e9), max: z.number().int().min(-1e9).max(1e9) })
+    .strict()
+    .refine((f) => f.min <= f.max, { message: 'min must not exceed max', path: ['min'] })
+    .describe('A decimal integer within [min, max], released in canonical form'),
+  z
+    .object({ type: z.literal('enum'), values: z.array(z.string().regex(/^[\x20-\x7e]{1,64}$/, 'must be 1-64 printable ASCII characters')).min(1).max(100) })
+    .strict()
+    .describe('One of an allow-list; the released text carries the listed spelling'),
+  z.object({ type: z.literal('time') }).strict().describe('HH:MM, 24-hour'),
+  z.object({ type: z.literal('timeRange') }).strict().describe('HH:MM-HH:MM, the start before the end'),
+  z.object({ type: z.literal('date') }).strict().describe('YYYY-MM-DD, a calendar date'),
+  z
+    .object({
+      type: z.literal('pattern'),
+      pattern: z.string().min(2).max(200).describe('ECMAScript regular expression anchored with ^ and $; matched whole, printable ASCII only'),
+      maxLength: z.number().int().min(1).max(64).default(32),
+    })
+    .strict(),
+]);
+
+/**
+ * A release rule (DESIGN §6): the only shape in which content goes down without a human reading it. The released
+ * text is `template` with each `{field}` replaced by a value that fits the field's type; nothing else is released.
+ */
+const releaseRuleSchema = z
+  .object({
+    description: z.string().default('').describe('What the rule releases, shown to core\'s model'),
+    to: z.array(name).min(1).describe('Agents the rule releases to'),
+    from: labelSchema.describe('The highest content label the rule releases from'),
+    label: labelSchema.describe('The lowest label a release by this rule may carry'),
+    fields: z.record(z.string().regex(/^[a-z][a-z0-9_]{0,30}$/), releaseFieldSchema).describe('The typed values the rule releases'),
+    template: z.string().min(1).max(500).describe('The released text: literal text and {field} placeholders, each field once'),
   })
   .strict();
 
@@ -106,6 +171,10 @@ export const topologyShape = z
     agents: z.record(name, agentSchema),
     tools: z.record(name, toolSchema),
     redaction: z.array(redactionRuleSchema),
+    release: z
+      .record(name, releaseRuleSchema)
+      .default({})
+      .describe('Release rules: what may be written down, as typed fields in a fixed template (DESIGN §6)'),
     approvers: z.array(z.string()).describe('Usernames whose approvals count for critical tools and declassification'),
     users: z.array(userSchema).describe('Users seeded in the one-machine cloud'),
     runtime: runtimeSchema.default(runtimeSchema.parse({})),

@@ -1,12 +1,12 @@
 import { CommandAuthority } from '../../stores/commands';
 import { BoundRequest } from '../../kernel/directives/request';
-import { levelRank } from '../../kernel/labels';
+import { dominates } from '../../kernel/labels';
 
-/** The user pre-authorized declassification down to this level (or a higher one) on the command (DESIGN §6). */
+/**
+ * The user pre-authorized declassification down to this label or a higher one (DESIGN §6): the lowered label
+ * dominates-or-equals the command's `declassifyTo`, compartments included, so authorizing SECRET/MEDICAL never
+ * covers a release at SECRET.
+ */
 export function declassificationPreAuthorized(command: CommandAuthority, req: BoundRequest): boolean {
-  return (
-    command.declassifyTo !== undefined &&
-    req.declassifyTo !== undefined &&
-    levelRank(req.declassifyTo.level) >= levelRank(command.declassifyTo)
-  );
+  return command.declassifyTo !== undefined && req.declassifyTo !== undefined && dominates(req.declassifyTo, command.declassifyTo);
 }

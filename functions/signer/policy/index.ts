@@ -2,20 +2,24 @@ import { CommandAuthority } from '../../stores/commands';
 import { BoundRequest } from '../../kernel/directives/request';
 import { Topology } from '../../kernel/topology/topology';
 import { criticalToolHasDistinctApprovals } from './critical-tool-has-distinct-approvals';
+import { declassificationIsNarrow } from './declassification-is-narrow';
 import { declassificationPreAuthorized } from './declassification-pre-authorized';
 import { declassifiedContentFollowsAnEdge } from './declassified-content-follows-an-edge';
 import { distinctApproversApproved } from './distinct-approvers-approved';
+import { freeTextNeedsApproval } from './free-text-needs-approval';
 import { lowToolsNeedNoDirective } from './low-tools-need-no-directive';
 import { onlyCoreDeclassifies } from './only-core-declassifies';
 import { ownerClearanceDominatesLabel } from './owner-clearance-dominates-label';
 import { requestTracesToLiveCommand } from './request-traces-to-live-command';
 import { requesterIsKnownAgent } from './requester-is-known-agent';
+import { ruleBuiltReleaseRebuilds } from './rule-built-release-rebuilds';
 import { targetClearanceDominatesLabel } from './target-clearance-dominates-label';
 import { targetIsKnownAgent } from './target-is-known-agent';
 import { targetOwnsTool } from './target-owns-tool';
-import { toolAllowedOnCommand } from './tool-allowed-on-command';
+import { callFitsACapability } from './call-fits-a-capability';
+import { untrustedTargetOf } from './target-arguments-come-from-trusted-sources';
 import { toolRequesterIsItsTarget } from './tool-requester-is-its-target';
-import { ApprovalVote, Denial, PolicyInput, PolicyVerdict } from './types';
+import { ApprovalVote, CapabilityVerdict, Denial, PolicyInput, PolicyVerdict } from './types';
 import { GRANT } from './verdicts';
 
 /**
@@ -24,7 +28,7 @@ import { GRANT } from './verdicts';
  * it; `decideDirective` applies them in order and the first refusal wins. No I/O, no clock, no model.
  */
 
-export type { ApprovalVote, Denial, PolicyInput, PolicyVerdict } from './types';
+export type { ApprovalVote, CapabilityVerdict, Denial, PolicyInput, PolicyVerdict } from './types';
 export {
   requesterIsKnownAgent,
   targetIsKnownAgent,
@@ -36,29 +40,38 @@ export {
   requestTracesToLiveCommand,
   ownerClearanceDominatesLabel,
   lowToolsNeedNoDirective,
-  toolAllowedOnCommand,
+  callFitsACapability,
+  untrustedTargetOf,
   distinctApproversApproved,
   criticalToolHasDistinctApprovals,
   declassificationPreAuthorized,
+  declassificationIsNarrow,
+  freeTextNeedsApproval,
+  ruleBuiltReleaseRebuilds,
 };
 
-/** Human approvals a declassification needs when the user did not pre-authorize it (DESIGN §6). */
+/** Human approvals (from `topology.approvers`) a declassification needs when a pre-authorization does not cover it (DESIGN §6). */
 export const DECLASSIFY_APPROVALS = 1;
 
-function toolRule(topology: Topology, req: BoundRequest, command: CommandAuthority, votes: readonly ApprovalVote[]): PolicyVerdict {
+function toolRule(topology: Topology, req: BoundRequest, votes: readonly ApprovalVote[], capability: CapabilityVerdict | undefined): PolicyVerdict {
   const tool = topology.tool(req.tool as string);
   if (tool.priority === 'low') return lowToolsNeedNoDirective(tool) as Denial;
-  const refusal = toolAllowedOnCommand(command, tool);
-  if (refusal) return refusal;
+  if (!capability) return { verdict: 'deny', reason: 'NOT_AUTHORIZED', message: `no capability was found for ${tool.name}` };
+  if (capability.verdict === 'deny') return capability;
   return tool.priority === 'high' ? GRANT : criticalToolHasDistinctApprovals(topology, tool, votes);
 }
 
+/**
+ * A pre-authorization lets down only a rule-built release that is narrow (one level, no compartment dropped) and
+ * within the command's `declassifyTo`; free text, a dropped compartment or a wider drop waits for a human (DESIGN §6).
+ */
 function declassifyRule(topology: Topology, req: BoundRequest, command: CommandAuthority, votes: readonly ApprovalVote[]): PolicyVerdict {
-  return declassificationPreAuthorized(command, req) ? GRANT : distinctApproversApproved(topology, votes, DECLASSIFY_APPROVALS);
+  const automatic = !freeTextNeedsApproval(req) && declassificationIsNarrow(req) && declassificationPreAuthorized(command, req);
+  return automatic ? GRANT : distinctApproversApproved(topology, votes, DECLASSIFY_APPROVALS);
 }
 
 /** The signer's decision on one request: grant (sign), pending (wait for approvals) or deny with a reason code. */
-export function decideDirective({ topology, request, command, votes }: PolicyInput): PolicyVerdict {
+export function decideDirective({ topology, request, command, votes, capability }: PolicyInput): PolicyVerdict {
   const refusal =
     requesterIsKnownAgent(topology, request) ??
     targetIsKnownAgent(topology, request) ??
@@ -71,5 +84,5 @@ export function decideDirective({ topology, request, command, votes }: PolicyInp
   const live = command as CommandAuthority;
   const aboveOwner = ownerClearanceDominatesLabel(live, request);
   if (aboveOwner) return aboveOwner;
-  return request.kind === 'tool' ? toolRule(topology, request, live, votes) : declassifyRule(topology, request, live, votes);
+  return request.kind === 'tool' ? toolRule(topology, request, votes, capability) : declassifyRule(topology, request, live, votes);
 }

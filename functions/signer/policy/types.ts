@@ -23,6 +23,9 @@ export type PolicyVerdict =
   | { readonly verdict: 'pending'; readonly approvalsNeeded: number; readonly approvals: readonly string[] }
   | Denial;
 
+/** The capability a high-priority call fits: its index in the command's `allow`, and how many uses it has (undefined: no limit). */
+export type CapabilityVerdict = { readonly verdict: 'fits'; readonly index: number; readonly maxUses: number | undefined } | Denial;
+
 export interface PolicyInput {
   readonly topology: Topology;
   readonly request: BoundRequest;
@@ -30,4 +33,9 @@ export interface PolicyInput {
   readonly command: CommandAuthority | undefined;
   /** Every vote recorded for this request id. */
   readonly votes: readonly ApprovalVote[];
+  /**
+   * For a high or critical tool: the capability the call fits (decided by {@link callFitsACapability} when the request
+   * arrived with its arguments, and kept with a request that waits for approvals). Undefined refuses the call.
+   */
+  readonly capability?: CapabilityVerdict;
 }

@@ -11,7 +11,7 @@ import { TABLES } from '../../../functions/kernel/tables';
 import { createSigningKey, createTable, documentClient, kms, unique } from '../../support/aws';
 import { countingKms } from '../../support/kms-calls';
 import { refusal } from '../../support/refusal';
-import { toolClaims as toolClaimsFor } from './support';
+import { ARGS_SALT, toolClaims as toolClaimsFor } from './support';
 
 const NOW = Date.UTC(2030, 0, 1, 12, 0, 0);
 const ARGS = { patient: 'P-1042', slot: '2030-01-02T09:00:00Z', room: 3 };
@@ -41,6 +41,7 @@ const expectTool = (overrides: Partial<Extract<DirectiveExpectation, { kind: 'to
   commandId,
   tool: 'schedule_appointment',
   args: ARGS,
+  argsSalt: ARGS_SALT,
   ...overrides,
 });
 
@@ -149,7 +150,7 @@ describe('directives signed by the authority key', () => {
       commandId: () => randomUUID(),
       target: () => 'edge',
       tool: () => 'send_email',
-      argsDigest: () => argsDigest({ ...ARGS, room: 4 }),
+      argsDigest: () => argsDigest({ ...ARGS, room: 4 }, ARGS_SALT),
       contentDigest: () => CONTENT,
       declassifyTo: () => label('UNCLASSIFIED'),
       label: () => label('TOP_SECRET'),
@@ -307,7 +308,7 @@ describe('directives at their limits', () => {
 
     it('refuses a declassification that also names a tool or arguments', async () => {
       expect(await refusal(signDirective(kms(), authority, declassifyClaims({ tool: 'schedule_appointment' })))).toBe('SCHEMA');
-      expect(await refusal(signDirective(kms(), authority, declassifyClaims({ argsDigest: argsDigest(ARGS) })))).toBe('SCHEMA');
+      expect(await refusal(signDirective(kms(), authority, declassifyClaims({ argsDigest: argsDigest(ARGS, ARGS_SALT) })))).toBe('SCHEMA');
     });
   });
 
@@ -336,7 +337,7 @@ describe('directives at their limits', () => {
 
     it('accepts a directive issued exactly at the clock-skew limit, and refuses one a millisecond later', async () => {
       const signed = await signDirective(kms(), authority, toolClaims());
-      const expected = { kind: 'tool' as const, target: 'scheduler', commandId, tool: 'schedule_appointment', args: ARGS };
+      const expected = { kind: 'tool' as const, target: 'scheduler', commandId, tool: 'schedule_appointment', args: ARGS, argsSalt: ARGS_SALT };
       await verifierAt(NOW - CLOCK_SKEW_MS).verify(signed, expected);
       expect(await refusal(verifierAt(NOW - CLOCK_SKEW_MS - 1).verify(signed, expected))).toBe('EXPIRED');
     });

@@ -13,7 +13,9 @@ import { loadTopology } from '../../../functions/kernel/topology/topology';
 import { createLevelKeys, createSigningKey, createTable, documentClient, kms, unique } from '../../support/aws';
 import { countingKms } from '../../support/kms-calls';
 import { refusal } from '../../support/refusal';
-import { declassification as signedDeclassification } from '../directives/support';
+import { RELEASE_SALT, declassification as signedDeclassification } from '../directives/support';
+import { keyedDigest } from '../../../functions/kernel/keyed-digest';
+import { saltBody } from '../../../functions/kernel/messages/salted-body';
 
 const topology = loadTopology();
 const DAY_MS = 86_400_000;
@@ -57,6 +59,7 @@ interface Send {
   plaintext?: string;
   directive?: SignedDirective;
   id?: string;
+  salt?: string;
 }
 
 /** The honest send pipeline. */
@@ -68,6 +71,8 @@ const send = async (s: Send): Promise<AgentMessage> =>
     commandId: randomUUID(),
     principal,
     plaintext: 'a task',
+    // The salt the test declassifications bind: a sender of a declassification sends under the salt it bound.
+    salt: RELEASE_SALT,
     ...s,
   });
 
@@ -79,7 +84,8 @@ async function forge(s: Send & Partial<AgentMessage>): Promise<string> {
   const id = s.id ?? newMessageId();
   const commandId = s.commandId ?? randomUUID();
   const plaintext = s.plaintext ?? 'forged';
-  const ciphertext = s.ciphertext ?? (await cipher.seal({ from: s.from, to: s.to, label: s.label, messageId: id, commandId, plaintext }));
+  const sealed = saltBody(plaintext, RELEASE_SALT).sealed;
+  const ciphertext = s.ciphertext ?? (await cipher.seal({ from: s.from, to: s.to, label: s.label, messageId: id, commandId, plaintext: sealed }));
   return JSON.stringify({
     v: 1,
     id,
@@ -90,7 +96,7 @@ async function forge(s: Send & Partial<AgentMessage>): Promise<string> {
     commandId,
     principal,
     ciphertext,
-    contentDigest: s.contentDigest ?? sha256Hex(plaintext),
+    contentDigest: s.contentDigest ?? keyedDigest(RELEASE_SALT, plaintext),
     ...(s.directive ? { directive: s.directive } : {}),
     sentAt: new Date().toISOString(),
   });

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { KMSClient } from '@aws-sdk/client-kms';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { DirectiveClaims, SignedDirective, argsDigest, newDirectiveNonce } from '../../../functions/kernel/directives/claims';
+import { newDigestSalt } from '../../../functions/kernel/keyed-digest';
 import { signDirective } from '../../../functions/kernel/directives/sign';
 import { DirectiveVerifier } from '../../../functions/kernel/directives/verify';
 import { isSecurityError } from '../../../functions/kernel/errors';
@@ -60,6 +61,8 @@ export class ToolRuntimeBed {
 export class Scenario {
   readonly commandId = randomUUID();
   readonly messageId = randomUUID();
+  /** The salt the calls of this scenario key their arguments' digest with, as an agent keeps it with its call. */
+  readonly argsSalt = newDigestSalt();
   readonly ledger: LedgerWriter;
   readonly outbox: Outbox;
   readonly singleUse: SingleUseStore;
@@ -90,7 +93,7 @@ export class Scenario {
       commandId: this.commandId,
       target: this.agent,
       tool: call.tool,
-      argsDigest: argsDigest(call.args),
+      argsDigest: argsDigest(call.args, this.argsSalt),
       label: label('CONFIDENTIAL'),
       ...overrides,
     };
@@ -109,6 +112,7 @@ export class Scenario {
       commandId: this.commandId,
       messageId: this.messageId,
       principal: this.principal,
+      argsSalt: this.argsSalt,
       verifier: this.verifier,
       singleUse: this.singleUse,
       outbox: this.outbox,

@@ -60,6 +60,28 @@ describe('low-priority tools', () => {
   });
 });
 
+describe('sinks: the egress rule applies to tool arguments as to prompts (DESIGN §6)', () => {
+  it('a tool that sends data out is refused EGRESS_ABOVE_TRUST when its arguments derive from content above its sink, even under a valid directive', async () => {
+    const s = bed.scenario('edge');
+    const call = email;
+    const directive = await s.sign(call);
+    await s.refused(call, 'EGRESS_ABOVE_TRUST', { directive, label: label('CONFIDENTIAL') });
+    await expectDeniedWithoutEffect(s, 'EGRESS_ABOVE_TRUST');
+  });
+
+  it('a low-priority sink (a web lookup) is refused too: its query leaves the system', async () => {
+    const s = bed.scenario('edge');
+    await s.refused({ tool: 'lookup_public_info', args: { query: 'visiting hours' } }, 'EGRESS_ABOVE_TRUST', { label: label('SECRET', ['MEDICAL']) });
+    await expectDeniedWithoutEffect(s, 'EGRESS_ABOVE_TRUST');
+  });
+
+  it('a sink runs when its trust dominates what the arguments derive from', async () => {
+    const s = bed.scenario('edge');
+    const result = await s.run({ tool: 'lookup_public_info', args: { query: 'visiting hours' } }, { label: label('UNCLASSIFIED') });
+    expect(result.label).toEqual(label('UNCLASSIFIED'));
+  });
+});
+
 describe('a high-priority tool needs a matching, valid, unused directive', () => {
   it('a high-priority tool without a directive is refused NOT_AUTHORIZED, ledgered, with no outbox effect', async () => {
     const s = bed.scenario('scheduler');
@@ -238,7 +260,7 @@ describe('duplicate delivery', () => {
 
   it('a duplicate delivery of a low tool call with a side effect records it once', async () => {
     // A topology where sending email is low priority: only the outbox stands between a redelivery and a second email.
-    const topology = parseTopology({ ...embedded, tools: { ...embedded.tools, send_email: { ...embedded.tools.send_email, priority: 'low' } } });
+    const topology = parseTopology({ ...embedded, tools: { ...embedded.tools, send_email: { ...embedded.tools.send_email, priority: 'low', arguments: {} } } });
     const s = (await ToolRuntimeBed.create(topology)).scenario('edge');
     const first = await s.run(email);
     const again = await s.run(email);
@@ -313,12 +335,12 @@ describe('what the agent may run', () => {
     await expectDeniedWithoutEffect(s, 'NOT_AUTHORIZED');
   });
 
-  it('a tool the topology does not name is refused NOT_AUTHORIZED', async () => {
+  it('a tool the topology does not name is refused NOT_AUTHORIZED, and the ledger names it `unknown`', async () => {
     const s = bed.scenario('edge');
     await s.refused({ tool: 'transfer_funds', args: { amount: 1e6 } }, 'NOT_AUTHORIZED');
     const [entry] = await s.entries();
-    expect(entry).toMatchObject({ type: 'tool.denied', reason: 'NOT_AUTHORIZED', detail: { tool: null } });
-    expect(entry.digests?.toolName).toMatch(/^[0-9a-f]{64}$/);
+    expect(entry).toMatchObject({ type: 'tool.denied', reason: 'NOT_AUTHORIZED', detail: { tool: 'unknown' } });
+    expect(JSON.stringify(entry)).not.toContain('transfer_funds');
   });
 
   it('arguments that fail the schema are refused SCHEMA before any directive is looked at', async () => {
@@ -347,7 +369,7 @@ describe('what the agent may run', () => {
     const s = bed.scenario('edge');
     await s.refused(email, 'NOT_AUTHORIZED');
     const [entry] = await s.entries();
-    expect(entry.digests).toMatchObject({ args: argsDigest(email.args) });
+    expect(entry.digests).toMatchObject({ args: argsDigest(email.args, s.argsSalt) });
     expect(JSON.stringify(entry)).not.toContain('gp@clinic.example');
   });
 

@@ -87,6 +87,16 @@ describe('a broken topology fails with the JSON path and the reason', () => {
     ['an unexpected field', (t) => (t.agents.edge.superuser = true), /^\$\.agents\.edge: /],
     ['a duplicate user', (t) => t.users.push({ ...t.users[0] }), /^\$\.users\[4\]\.username: duplicate user "alice"/],
     ['a malformed endpoint URL', (t) => (t.modelEndpoints.onprem.baseUrl = 'not a url'), /^\$\.modelEndpoints\.onprem\.baseUrl: /],
+    [
+      'a SECRET agent owning an UNCLASSIFIED sink (sink owners cannot leak)',
+      (t) => t.tools.send_email.owners.push('analyst'),
+      /^\$\.tools\.send_email\.owners\[1\]: agent "analyst" is cleared above this tool's sink/,
+    ],
+    [
+      'a target argument on a low-priority tool, which the signer never sees',
+      (t) => (t.tools.lookup_public_info.arguments = { query: { target: true } }),
+      /^\$\.tools\.lookup_public_info\.arguments\.query\.target: /,
+    ],
   ])('%s', (_name, mutate, expected) => {
     const problems = problemsOf(mutate);
     expect(problems.some((p) => expected.test(p))).toBe(true);

@@ -2,6 +2,7 @@ import type * as z from 'zod';
 import type { TopologyOutput } from '../shape';
 import { agentsNameKnownEndpoints } from './agents-name-known-endpoints';
 import { approversAreUsers } from './approvers-are-users';
+import { argumentPoliciesGuardConsequentialTools } from './argument-policies-guard-consequential-tools';
 import { coreIsPresent } from './core-is-present';
 import { criticalToolsSayTheirApprovals } from './critical-tools-say-their-approvals';
 import { edgesNameKnownAgents } from './edges-name-known-agents';
@@ -12,6 +13,11 @@ import { noAgentSendsToItself } from './no-agent-sends-to-itself';
 import { onlyCriticalToolsTakeApprovals } from './only-critical-tools-take-approvals';
 import { ownersClearedForResultLabel } from './owners-cleared-for-result-label';
 import { redactionPatternsCompile } from './redaction-patterns-compile';
+import { releasePatternsAreAnchored } from './release-patterns-are-anchored';
+import { releaseRulesLowerTheLabel } from './release-rules-lower-the-label';
+import { releaseRulesReleaseToClearedAgents } from './release-rules-release-to-cleared-agents';
+import { releaseTemplatesUseEachFieldOnce } from './release-templates-use-each-field-once';
+import { sinkOwnersCannotLeak } from './sink-owners-cannot-leak';
 import { toolOwnersAreAgents } from './tool-owners-are-agents';
 import { usernamesAreUnique } from './usernames-are-unique';
 
@@ -31,9 +37,15 @@ export const TOPOLOGY_INVARIANTS: readonly TopologyInvariant[] = [
   noAgentSendsToItself,
   toolOwnersAreAgents,
   ownersClearedForResultLabel,
+  sinkOwnersCannotLeak,
   criticalToolsSayTheirApprovals,
+  argumentPoliciesGuardConsequentialTools,
   onlyCriticalToolsTakeApprovals,
   redactionPatternsCompile,
+  releaseRulesReleaseToClearedAgents,
+  releaseRulesLowerTheLabel,
+  releaseTemplatesUseEachFieldOnce,
+  releasePatternsAreAnchored,
   usernamesAreUnique,
   approversAreUsers,
 ];

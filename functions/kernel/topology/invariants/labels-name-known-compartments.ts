@@ -1,6 +1,6 @@
 import { TopologyInvariant, violation } from './invariant';
 
-/** Every label in the file (endpoint trust, clearances, result labels) names only declared compartments. */
+/** Every label in the file (endpoint trust, clearances, result labels, release rules) names only declared compartments. */
 export const labelsNameKnownCompartments: TopologyInvariant = (t, ctx) => {
   const compartments = new Set(t.compartments);
   const check = (l: { compartments: string[] }, p: (string | number)[]) =>
@@ -11,4 +11,8 @@ export const labelsNameKnownCompartments: TopologyInvariant = (t, ctx) => {
   for (const [n, a] of Object.entries(t.agents)) check(a.clearance, ['agents', n, 'clearance']);
   for (const [n, tool] of Object.entries(t.tools)) check(tool.resultLabel, ['tools', n, 'resultLabel']);
   t.users.forEach((u, i) => check(u.clearance, ['users', i, 'clearance']));
+  for (const [n, r] of Object.entries(t.release)) {
+    check(r.from, ['release', n, 'from']);
+    check(r.label, ['release', n, 'label']);
+  }
 };
