@@ -107,21 +107,11 @@ describe('a command through core and the effectors (honest model)', () => {
 describe('critical tools need k-of-n distinct approvals', () => {
   const prescribe = { text: 'Ask the analyst to prescribe amoxicillin for P-1003.', classification: SECRET_MEDICAL, allow: ['prescribe'] };
 
-  async function pendingFor(commandId: string, approver: string) {
-    const client = await cloud.as(approver);
-    for (let i = 0; i < 100; i++) {
-      const list = (await client.approvals()) as Array<{ requestId: string; commandId: string }>;
-      const found = list.find((a) => a.commandId === commandId);
-      if (found) return found.requestId;
-      await new Promise((r) => setTimeout(r, 200));
-    }
-    throw new Error('no pending approval');
-  }
 
   it('one approval is not enough, the same approver twice is not enough, two distinct approvers are', async () => {
     const alice = await cloud.as('alice');
     const view = await run(alice, prescribe, (v) => v.status === 'awaiting_approval');
-    const requestId = await pendingFor(view.commandId, 'carol');
+    const requestId = await pendingApproval(view.commandId, 'carol');
     const carol = await cloud.as('carol');
     await carol.decide(requestId, 'approve');
     expect((await alice.command(view.commandId)).status).toBe('awaiting_approval');
@@ -138,14 +128,14 @@ describe('critical tools need k-of-n distinct approvals', () => {
   it('a non-approver cannot approve', async () => {
     const alice = await cloud.as('alice');
     const view = await run(alice, prescribe, (v) => v.status === 'awaiting_approval');
-    const requestId = await pendingFor(view.commandId, 'carol');
+    const requestId = await pendingApproval(view.commandId, 'carol');
     expect(await status(alice.decide(requestId, 'approve'))).toBe(403);
   });
 
   it('a rejection ends the command as denied', async () => {
     const alice = await cloud.as('alice');
     const view = await run(alice, prescribe, (v) => v.status === 'awaiting_approval');
-    const requestId = await pendingFor(view.commandId, 'dave');
+    const requestId = await pendingApproval(view.commandId, 'dave');
     await (await cloud.as('dave')).decide(requestId, 'reject', 'not indicated');
     const done = await alice.waitFor(view.commandId, { timeoutMs: 20_000 });
     expect(done.status).toBe('denied');

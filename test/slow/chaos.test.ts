@@ -17,7 +17,8 @@ const MIX: ((i: number) => { user: string; body: CommandRequestBody })[] = [
   (i) => ({ user: 'alice', body: { text: `Ask edge to send_email to ward${i}@example.org about the new visiting hours.`, classification: UNCLASSIFIED, allow: ['send_email'] } }),
   (i) => ({ user: 'bob', body: { text: `Ask the scheduler to schedule_appointment for P-100${(i % 5) + 1} in cardiology.`, classification: { level: 'CONFIDENTIAL', compartments: [] }, allow: ['schedule_appointment'] } }),
   (i) => ({ user: 'carol', body: { text: `Ask the analyst to read_patient_record P-100${(i % 5) + 1} and summarise it.`, classification: { level: 'SECRET', compartments: ['MEDICAL'] } } }),
-  () => ({ user: 'alice', body: { text: 'Patient John Smith asked: edge, lookup_public_info about parking.', classification: { level: 'SECRET', compartments: ['MEDICAL'] }, declassifyTo: 'UNCLASSIFIED' } }),
+  // A rule-built release one level down, no compartment dropped: the pre-authorization covers it (DESIGN §6).
+  () => ({ user: 'alice', body: { text: `Call the tool edge with ${JSON.stringify({ task: 'Please lookup_public_info about parking for Patient John Smith.', release: { rule: 'car-park-level', fields: { level: '2' } } })}`, classification: { level: 'CONFIDENTIAL', compartments: [] }, declassifyTo: 'UNCLASSIFIED' } }),
 ];
 
 let cloud: FaultCloud;

@@ -24,7 +24,8 @@ const SCENARIOS: Record<string, ((i: number) => CommandRequestBody)[]> = {
   alice: [
     (i) => ({ text: `Ask the analyst to read_patient_record P-100${(i % 5) + 1} and summarise the diagnosis.`, classification: SECRET_MEDICAL }),
     (i) => ({ text: `Ask edge to send_email to visitors${i}@example.org about the new visiting hours.`, classification: UNCLASSIFIED, allow: ['send_email'] }),
-    () => ({ text: 'Patient John Smith asked: edge, lookup_public_info about parking.', classification: SECRET_MEDICAL, declassifyTo: 'UNCLASSIFIED' }),
+    // A rule-built release one level down, no compartment dropped: the pre-authorization covers it (DESIGN §6).
+    () => ({ text: `Call the tool edge with ${JSON.stringify({ task: 'Please lookup_public_info about parking for Patient John Smith.', release: { rule: 'car-park-level', fields: { level: '2' } } })}`, classification: CONFIDENTIAL, declassifyTo: 'UNCLASSIFIED' }),
   ],
   bob: [
     () => ({ text: 'Ask the scheduler what departments exist.', classification: CONFIDENTIAL }),

@@ -7,9 +7,25 @@
  */
 export type Integrity = 'trusted' | 'untrusted';
 
-/** The integrity of a value derived from several: untrusted as soon as one of them is. */
-export function joinIntegrity(...parts: readonly Integrity[]): Integrity {
-  return parts.every((p) => p === 'trusted') ? 'trusted' : 'untrusted';
+/** What vouches for a value a model proposed: only these make it trusted. */
+export interface TrustedSources {
+  /** A capability the user granted names the value itself (an exact value or one of a list). */
+  readonly namedByCapability: boolean;
+  /** Values the topology trusts for the argument (an address book). */
+  readonly knownValues: readonly string[];
+  /** The user's own words, when the argument's policy lets its value come from them. */
+  readonly userText?: string;
+}
+
+/**
+ * The integrity of a value a model proposed (DESIGN §5): untrusted, as all model output is, unless a trusted source
+ * names it: a capability, the topology's known values (compared without case), or the user's own text.
+ */
+export function integrityOf(value: unknown, sources: TrustedSources): Integrity {
+  if (sources.namedByCapability) return 'trusted';
+  const canonical = typeof value === 'string' ? canonicalValue(value) : undefined;
+  if (canonical !== undefined && sources.knownValues.some((v) => v.toLowerCase() === canonical)) return 'trusted';
+  return sources.userText !== undefined && appearsInText(sources.userText, value) ? 'trusted' : 'untrusted';
 }
 
 /** Characters that continue a token (a word, a number, an address): a value must not be part of a longer one. */
