@@ -165,7 +165,12 @@ export class CommandService {
       plaintext: request.text,
     });
     // The signer reads what the user allowed, and their words, only from what the API sealed for it (DESIGN §5).
-    const intent = await sealIntent(this.props.cipher, commandId, request.classification, { text: request.text, allow: toCapabilities(request.allow) });
+    const declassifyTo = request.declassifyTo ? formatLabel(preAuthorizedLabel(request.declassifyTo, request.classification)) : undefined;
+    const intent = await sealIntent(this.props.cipher, commandId, request.classification, {
+      text: request.text,
+      allow: toCapabilities(request.allow),
+      ...(declassifyTo ? { declassifyTo } : {}),
+    });
     const now = this.now().toISOString();
     const item: CommandItem = {
       commandId,
@@ -174,7 +179,7 @@ export class CommandService {
       label: formatLabel(request.classification),
       allow: request.allow,
       intent,
-      ...(request.declassifyTo ? { declassifyTo: formatLabel(preAuthorizedLabel(request.declassifyTo, request.classification)) } : {}),
+      ...(declassifyTo ? { declassifyTo } : {}),
       status: 'queued',
       textCiphertext: message.ciphertext,
       textMessageId: message.id,

@@ -276,6 +276,7 @@ export class Signer {
       if (!isSecurityError(err)) throw err;
       return this.refuse(request, stored, { verdict: 'deny', reason: 'NOT_AUTHORIZED', message: err.message });
     }
+    if (command && request.kind === 'declassify') command = await this.withSealedPreAuthorization(command);
     const capability = await this.capabilityFor(request, command, stored, args);
     const verdict = decideDirective({ topology: this.topology, request, command, votes, capability });
     if (verdict.verdict === 'deny') return this.refuse(request, stored, verdict);
@@ -322,6 +323,23 @@ export class Signer {
     } catch (err) {
       if (!isSecurityError(err)) throw err;
       return { verdict: 'deny', reason: err.reason, message: err.message };
+    }
+  }
+
+  /**
+   * The command with the pre-authorization the API sealed in its intent (DESIGN §6), never the table's plain
+   * `declassifyTo`, which other principals may write. An intent that is missing or does not open pre-authorizes
+   * nothing: the release waits for approvers.
+   */
+  private async withSealedPreAuthorization(command: CommandAuthority): Promise<CommandAuthority> {
+    const { declassifyTo: _plain, ...rest } = command;
+    if (!command.intent) return rest;
+    try {
+      const intent = await openIntent(this.cipher, command.commandId, command.label, command.intent);
+      return intent.declassifyTo ? { ...rest, declassifyTo: intent.declassifyTo } : rest;
+    } catch (err) {
+      if (!isSecurityError(err)) throw err;
+      return rest;
     }
   }
 

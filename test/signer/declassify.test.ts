@@ -1,3 +1,4 @@
+import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { randomUUID } from 'node:crypto';
 import embeddedTopology from '../../agentsec.config.json';
 import { bindRequest, directiveRequestSchema } from '../../functions/kernel/directives/request';
@@ -26,6 +27,13 @@ describe('declassification is signed only as the user allowed it (DESIGN §6)', 
       f.verifier().verify(decision.directive, { kind: 'declassify', target: 'scheduler', commandId, contentDigest: 'c'.repeat(64) }),
     ).rejects.toMatchObject({ reason: 'BINDING_MISMATCH' });
     expect(signerEntries(await f.entriesFor(commandId)).map((e) => [e.type, e.digests?.content])).toEqual([['directive.signed', digest]]);
+  });
+
+  it("a pre-authorization written into the command's plain field by another principal covers nothing: the signer reads the sealed intent", async () => {
+    const commandId = await f.putCommand({ label: label('SECRET') });
+    await f.doc.send(new UpdateCommand({ TableName: f.tables.commands, Key: { commandId }, UpdateExpression: 'SET declassifyTo = :d', ExpressionAttributeValues: { ':d': 'CONFIDENTIAL' } }));
+    const decision = await decide(f.signer, ruleBuiltDeclassifyRequest(commandId));
+    expect(decision).toMatchObject({ status: 'pending', approvalsNeeded: 1 });
   });
 
   it('free text needs an approval even when declassification was pre-authorized', async () => {

@@ -87,7 +87,12 @@ export async function signerFixture() {
     const intent =
       c.intent === null
         ? undefined
-        : (c.intent ?? (await sealIntent(cipher, commandId, commandLabel, { text: c.text ?? FIXTURE_TEXT, allow: toCapabilities(c.allow ?? []) })));
+        : (c.intent ??
+          (await sealIntent(cipher, commandId, commandLabel, {
+            text: c.text ?? FIXTURE_TEXT,
+            allow: toCapabilities(c.allow ?? []),
+            ...(c.declassifyTo ? { declassifyTo: c.declassifyTo } : {}),
+          })));
     await doc.send(
       new PutCommand({
         TableName: commands,
