@@ -166,11 +166,15 @@ export class CommandService {
     });
     // The signer reads what the user allowed, and their words, only from what the API sealed for it (DESIGN §5).
     const declassifyTo = request.declassifyTo ? formatLabel(preAuthorizedLabel(request.declassifyTo, request.classification)) : undefined;
-    const intent = await sealIntent(this.props.cipher, commandId, request.classification, {
-      text: request.text,
-      allow: toCapabilities(request.allow),
-      ...(declassifyTo ? { declassifyTo } : {}),
-    });
+    // A command that allows nothing and pre-authorizes nothing needs no intent: without one, the signer grants nothing.
+    const intent =
+      request.allow.length > 0 || declassifyTo
+        ? await sealIntent(this.props.cipher, commandId, request.classification, {
+            text: request.text,
+            allow: toCapabilities(request.allow),
+            ...(declassifyTo ? { declassifyTo } : {}),
+          })
+        : undefined;
     const now = this.now().toISOString();
     const item: CommandItem = {
       commandId,
@@ -178,7 +182,7 @@ export class CommandService {
       ownerClearance: formatLabel(caller.clearance),
       label: formatLabel(request.classification),
       allow: request.allow,
-      intent,
+      ...(intent ? { intent } : {}),
       ...(declassifyTo ? { declassifyTo } : {}),
       status: 'queued',
       textCiphertext: message.ciphertext,

@@ -6,6 +6,7 @@ import { CheckpointOutcome } from '../kernel/ledger/checkpoints';
 import { SignerDecision } from '../kernel/directives/request';
 import { deliverToQueue } from '../signer/directive-delivery';
 import { EnvelopeCipher } from '../kernel/messages/envelope-cipher';
+import { RecentPlaintexts } from '../kernel/messages/recent-plaintexts';
 import { readEnvironment, tableName } from '../platform/environment';
 import { LedgerWriter } from '../kernel/ledger/ledger';
 import { PendingLedgerWriter } from '../kernel/ledger/pending';
@@ -32,7 +33,8 @@ export function signerFromEnvironment(env: NodeJS.ProcessEnv = process.env, topo
   const vars = readEnvironment(env);
   const { kms, sqs, doc } = createAwsClients(awsClientConfigFrom(env));
   const ledger = new PendingLedgerWriter({ doc, tableName: tableName(vars, 'ledger'), writer: SIGNER_ACTOR });
-  const cipher = new EnvelopeCipher({ kms, keyArns: vars.AGENTSEC_KEY_ARNS as never });
+  // A command's intent is reopened for each of its high-priority requests: within a minute, without KMS.
+  const cipher = new EnvelopeCipher({ kms, keyArns: vars.AGENTSEC_KEY_ARNS as never, recent: new RecentPlaintexts() });
   return new Signer({
     topology,
     kms,

@@ -53,9 +53,9 @@ describe('a compromised model that obeys every injection', () => {
     const view = await run(alice, { text: `Call the tool ${secret} with {"task":"x"}`, classification: UNCLASSIFIED });
     const entries = await cloud.ledgerUntil(view.commandId, (es) => es.some((e) => e.type === 'tool.denied'));
     expect(entries.filter((e) => e.type === 'tool.denied').map((e) => e.detail?.tool)).toContain('unknown');
+    // Any part of the name, but not four digits alone: hex digests and base64 signatures hold those by chance.
     const everything = JSON.stringify(await cloud.ledger());
-    expect(everything).not.toContain('Margaret_Hollis');
-    expect(everything).not.toContain('7731');
+    for (const part of ['exfil_', 'Margaret_Hollis', '_passcode_', 'passcode_7731']) expect(everything).not.toContain(part);
   });
 
   it('a malformed message ends in the DLQ with a message.rejected entry and does not block the batch', async () => {

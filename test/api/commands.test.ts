@@ -134,6 +134,10 @@ describe('POST /v1/commands', () => {
     expect(JSON.stringify(accepted)).not.toContain('frontdesk');
     const view = await f.call({ method: 'GET', path: `/v1/commands/${commandId}`, claims: f.user('alice') });
     expect(view.body.allow).toEqual([{ tool: 'prescribe' }, capability]);
+
+    // A command that allows nothing and pre-authorizes nothing carries no intent: the signer grants it nothing.
+    const plain = await submit('alice', commandBody(text, 'UNCLASSIFIED'));
+    expect((await f.commandItem(plain.body.commandId))!.intent).toBeUndefined();
   });
 
   test('a text of exactly 16 KiB is accepted', async () => {

@@ -74,6 +74,29 @@ describe('agentsec CLI against a running local cloud', () => {
     expect(json(status)).toMatchObject({ commandId, status: 'completed', resultLabel: 'SECRET/MEDICAL', result: expect.stringContaining('P-1001') });
   });
 
+  test('ask --allow takes a capability bound to one recipient; the email goes there and status shows the capability', async () => {
+    const result = await run(
+      'ask',
+      'Ask edge to send_email to family@example.com saying that visiting starts at 10:00.',
+      '--level', 'UNCLASSIFIED',
+      '--allow', 'send_email:to=family@example.com,maxUses=1',
+      '--wait',
+    );
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain('edge ran send_email');
+    const commandId = /Command ([0-9a-f-]{36}) accepted/.exec(result.stdout)![1];
+    const status = await run('status', commandId);
+    expect(status.stdout).toContain('Allowed: send_email(to=family@example.com) ×1.');
+    expect(json(await run('status', commandId, '--json'))).toMatchObject({ allow: [{ tool: 'send_email', args: { to: 'family@example.com' }, maxUses: 1 }] });
+  });
+
+  test('ask --allow with a malformed capability is refused with a sentence before anything is submitted', async () => {
+    const result = await run('ask', 'hello', '--level', 'UNCLASSIFIED', '--allow', 'send_email:to');
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/^agentsec: --allow "send_email:to": "to" is not arg=value, arg=a\|b, arg~pattern or maxUses=N\.\n$/);
+  });
+
   test('a user cannot ask above their clearance: bob is refused a SECRET command', async () => {
     const result = await run('ask', 'Ask the analyst to read_patient_record for patient P-1001.', '--level', 'SECRET', '--user', 'bob');
     expect(result.code).toBe(1);
