@@ -1,4 +1,5 @@
 import type { AllowEntry } from '../functions/kernel/directives/capabilities';
+import type { AwaitingView } from '../functions/api/commands';
 import type { CheckpointOutcome } from '../functions/kernel/ledger/checkpoints';
 import type { AuditVerification } from '../functions/kernel/ledger/verify-audit';
 import type { ConsistencyProof, InclusionProof } from '../functions/kernel/ledger/log-tree';
@@ -33,6 +34,8 @@ export interface CommandView {
   resultWithheld?: { reason: string; label: string };
   /** What the command allows, as capabilities (shown to an owner cleared for its label). */
   allow?: AllowEntry[];
+  /** While awaiting approval: the requests it waits on, and who may approve them. */
+  awaiting?: AwaitingView[];
   [key: string]: unknown;
 }
 

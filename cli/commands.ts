@@ -10,6 +10,8 @@ import { EntryView, describeEntry, short, table } from './output';
 import { auditSince, ledgerHead, watchCommand } from './progress';
 import { connect, loadState, assertRunning, chooseUser, logIn } from './session';
 import { tokenFile } from '../localstack/state-files';
+import { loadTopology } from '../functions/kernel/topology/topology';
+import { formatTools, toolViews } from './tools';
 
 /** The commands that talk to a running local cloud through its HTTP API (DESIGN §10). Each returns its exit code. */
 
@@ -63,7 +65,10 @@ export async function askCommand(text: string, opts: AskOptions): Promise<number
     ...(opts.json
       ? {}
       : {
-          onStatus: (v: CommandView) => print(`[${v.status}]`),
+          onStatus: (v: CommandView) => {
+            print(`[${v.status}]`);
+            for (const line of awaitingLines(v)) print(line);
+          },
           onEntry: (e: EntryView) => print(`  · ${describeEntry(e)}`),
         }),
   });
@@ -79,13 +84,24 @@ export async function statusCommand(commandId: string, opts: Common): Promise<nu
   else {
     print(`Command ${view.commandId}: ${view.status}${view.label ? ` (${view.label})` : ''}${TERMINAL.has(view.status) ? '' : ', not finished yet'}.`);
     if (view.allow?.length) print(`Allowed: ${describeAllow(view.allow)}.`);
+    for (const line of awaitingLines(view)) print(line);
     printResult(view);
   }
   return 0;
 }
 
+/** `agentsec tools`: the tools, their owners, priorities, sinks and argument schemas, from the topology (offline). */
+export async function toolsCommand(opts: Common): Promise<number> {
+  const views = toolViews();
+  print(opts.json ? JSON.stringify(views, null, 2) : formatTools(views));
+  return 0;
+}
+
 export async function approvalsCommand(opts: Common): Promise<number> {
   const { api, username } = await connect({ user: opts.user, role: 'approver' });
+  if (!loadTopology().approvers.has(username)) {
+    throw new CliError(`${username} is not an approver: only ${[...loadTopology().approvers].join(', ')} see and decide requests`);
+  }
   const pending = (await api.approvals()) as unknown as PendingApprovalView[];
   if (opts.json) {
     printJson(pending);
@@ -114,7 +130,7 @@ export async function approvalsCommand(opts: Common): Promise<number> {
 
 export async function decideCommand(requestId: string, decision: 'approve' | 'reject', opts: Common & { reason?: string }): Promise<number> {
   const { api, username } = await connect({ user: opts.user, role: 'approver' });
-  const view = (await api.decide(requestId, decision, opts.reason)) as unknown as ApprovalDecisionView;
+  const view = (await api.decide(await resolveRequestId(api, requestId), decision, opts.reason)) as unknown as ApprovalDecisionView;
   if (opts.json) {
     printJson(view);
     return 0;
@@ -130,6 +146,18 @@ export async function decideCommand(requestId: string, decision: 'approve' | 're
   print(`${username} ${view.recorded ? verb : `had already ${verb}`} request ${view.requestId}: ${tally}, ${outcome}.`);
   return 0;
 }
+
+/** A full request id as given, or the one pending request a prefix (as short as 4 characters) names. */
+async function resolveRequestId(api: Awaited<ReturnType<typeof connect>>['api'], id: string): Promise<string> {
+  if (UUID.test(id)) return id;
+  if (!/^[0-9a-f-]{4,35}$/i.test(id)) throw new CliError(`${JSON.stringify(id)} is not a request id (a UUID, or the start of one)`);
+  const pending = (await api.approvals()) as unknown as PendingApprovalView[];
+  const matches = pending.filter((p) => p.requestId.startsWith(id.toLowerCase()));
+  if (matches.length === 1) return matches[0].requestId;
+  throw new CliError(matches.length === 0 ? `no pending request starts with ${id}` : `${id} names ${matches.length} pending requests; give more of the id`);
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export async function auditVerifyCommand(opts: Common): Promise<number> {
   const { api } = await connect({ user: opts.user });
@@ -245,6 +273,18 @@ export async function auditLogCommand(opts: Common & { since?: string; limit?: s
     ),
   );
   return 0;
+}
+
+/** Who must approve what a command waits on, and the exact command each of them runs. */
+export function awaitingLines(view: CommandView): string[] {
+  return (view.awaiting ?? []).flatMap((a) => {
+    const what = a.kind === 'tool' ? a.tool ?? 'a tool' : 'a declassification';
+    const who = a.approvers.length > 0 ? a.approvers.join(' or ') : 'no approver the topology lists (it cannot be approved)';
+    return [
+      `  waiting for ${a.approvalsNeeded - a.approvals.length} more approval(s) of ${what} (request ${a.requestId}) from ${who}`,
+      ...a.approvers.filter((u) => !a.approvals.includes(u)).map((u) => `    ${u} runs: agentsec approve ${a.requestId} --user ${u}`),
+    ];
+  });
 }
 
 function printResult(view: CommandView): void {

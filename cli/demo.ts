@@ -136,7 +136,7 @@ class HospitalDemo {
       },
       {
         title: 'Declassified subtask',
-        expected: 'built by a release rule (car park level: a digit), signed down to UNCLASSIFIED for edge after one approval (it drops MEDICAL); nothing else leaves',
+        expected: 'built by a release rule (car park level: a digit), signed down to UNCLASSIFIED for edge after two approvals (it drops MEDICAL and two levels); nothing else leaves',
         run: () => this.declassify(),
       },
       {
@@ -186,13 +186,16 @@ class HospitalDemo {
       },
       (v) => v.status === 'awaiting_approval' || TERMINAL.has(v.status),
     );
-    // Dropping MEDICAL is never covered by a pre-authorization (DESIGN §6): a human approves the rule-built release.
+    // Dropping MEDICAL is never covered by a pre-authorization (DESIGN §6): two people approve the rule-built release.
     expect(first.view.status === 'awaiting_approval', `the command is ${first.view.status}, not awaiting approval`);
     const pending = (await this.as('carol').approvals()) as unknown as PendingApprovalView[];
     const request = pending.find((p) => p.commandId === first.view.commandId && p.kind === 'declassify');
     expect(request, 'carol sees no pending declassification');
     this.say(`   carol sees request ${short(request.requestId)}: release rule ${request.releaseRule ?? '(free text)'} to ${request.target} at ${request.declassifyTo}`);
-    await this.as('carol').decide(request.requestId, 'approve', 'a car park level says nothing about the patient');
+    for (const approver of ['carol', 'dave']) {
+      const vote = (await this.as(approver).decide(request.requestId, 'approve', 'a car park level says nothing about the patient')) as { approvals: string[]; approvalsNeeded: number; status: string };
+      this.say(`   ${approver} approves: ${vote.approvals.length}/${vote.approvalsNeeded}, ${vote.status}`);
+    }
     const last = first.entries.at(-1)?.seq ?? first.ledgerFrom;
     const { view, entries } = await this.follow(alice, first.view.commandId, last, undefined, first.view.status);
     expect(view.status === 'completed', `the command ended ${view.status}${view.reason ? ` (${String(view.reason)})` : ''}`);

@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import { LEVELS } from '../functions/kernel/labels';
 import {
   approvalsCommand,
+  toolsCommand,
   askCommand,
   auditCheckProofCommand,
   auditCheckpointCommand,
@@ -76,6 +77,9 @@ export function program(): Command {
 
   json(asUser(cli.command('status').description("show a command's status and result").argument('<commandId>')))
     .action(run((id: string, opts: Parameters<typeof statusCommand>[1]) => statusCommand(id, opts)));
+
+  json(cli.command('tools').description('list the tools: owners, priorities, approvals, sinks and argument schemas (offline)'))
+    .action(run((opts: Parameters<typeof toolsCommand>[0]) => toolsCommand(opts)));
 
   json(asUser(cli.command('approvals').description('list requests waiting for approval'), 'the first approver'))
     .action(run((opts: Parameters<typeof approvalsCommand>[0]) => approvalsCommand(opts)));

@@ -58,12 +58,21 @@ export class ApprovalService {
     const { decision, reason } = parseRequest(approvalDecisionSchema, body, 'approval');
     const { request } = await this.props.approvals.load(id);
     if (!request) throw ApiError.notFound('approval request');
-    const vote: Vote = { kind: 'vote', requestId: id, commandId: request.commandId, approver: caller.username, decision, ...(reason ? { reason } : {}) };
+    const vote: Vote = {
+      kind: 'vote',
+      requestId: id,
+      commandId: request.commandId,
+      approver: caller.username,
+      clearance: formatLabel(caller.clearance),
+      decision,
+      ...(reason ? { reason } : {}),
+    };
     const answer = await this.props.signer.vote(await this.props.sealVote(vote));
     if (answer.status === 'refused') {
       if (answer.code === 'UNKNOWN_REQUEST') throw ApiError.notFound('approval request');
       if (answer.code === 'ALREADY_DECIDED') throw ApiError.conflict('the request is already decided');
       if (answer.code === 'NOT_AN_APPROVER') throw ApiError.forbidden(`${caller.username} is not an approver`);
+      if (answer.code === 'SELF_APPROVAL' || answer.code === 'ABOVE_CLEARANCE') throw ApiError.forbidden(answer.message);
       throw new Error(`the signer refused a vote the API sealed: ${answer.code}`);
     }
     return {

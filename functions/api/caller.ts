@@ -1,5 +1,7 @@
 import { isSecurityError } from '../kernel/errors';
-import { Label, dominates, parseLabel } from '../kernel/labels';
+import { Label, parseLabel } from '../kernel/labels';
+import { callerIsAListedUser } from './rules/callers-are-listed-users';
+import { claimsWithinTopologyClearance } from './rules/claims-within-topology-clearance';
 import { principalSchema } from '../kernel/schemas';
 import { Topology } from '../kernel/topology/topology';
 import { ApiError } from './errors';
@@ -26,11 +28,21 @@ function compartmentsOf(claim: Claims[string]): unknown[] {
     .filter((c) => c.length > 0);
 }
 
+/** A caller the topology does not let in: 403, and the API ledgers the refusal with the name the token carried. */
+export class CallerRefused extends ApiError {
+  constructor(
+    readonly username: string,
+    message: string,
+  ) {
+    super(403, message, 'NOT_AUTHORIZED');
+  }
+}
+
 /**
  * Who is calling. The API sits behind a JWT authorizer, so claims are authentic; they are still parsed
  * fail-closed (DESIGN §2): no username is 401, and a missing or unknown clearance level or compartment is
- * 403 — never a default clearance. A user the topology lists may not claim more than it grants them, so a
- * user who rewrote their own pool attributes (the emulator does not stop it) gains nothing.
+ * 403 — never a default clearance. Only users the topology lists get in, and none with more than it grants them
+ * (./rules, one rule per file).
  */
 export function callerOf(event: ApiEvent, topology: Topology): Caller {
   const claims = (event.requestContext?.authorizer?.jwt?.claims ?? {}) as Claims;
@@ -46,9 +58,9 @@ export function callerOf(event: ApiEvent, topology: Topology): Caller {
     if (!isSecurityError(err, 'SCHEMA')) throw err;
     throw ApiError.forbidden('the token carries no valid clearance');
   }
-  const listed = topology.users.find((u) => u.username === username.data);
-  if (listed && !dominates(listed.clearance, clearance)) {
-    throw ApiError.forbidden(`the token claims more than ${username.data} is cleared for`);
-  }
+  const listed = callerIsAListedUser(topology, username.data);
+  if ('refused' in listed) throw new CallerRefused(username.data, listed.refused);
+  const above = claimsWithinTopologyClearance(listed.user, clearance);
+  if (above) throw new CallerRefused(username.data, above);
   return Object.freeze({ username: username.data, clearance, isApprover: topology.approvers.has(username.data) });
 }

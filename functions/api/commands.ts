@@ -11,6 +11,7 @@ import { Capability, toCapabilities } from '../kernel/directives/capabilities';
 import { Topology } from '../kernel/topology/topology';
 import { Caller } from './caller';
 import { CommandItem, CommandStore } from '../stores/commands';
+import type { PendingApproval } from '../stores/approvals';
 import { ApiError } from './errors';
 import { IdempotencyKeys } from '../stores/idempotency-keys';
 import { CommandRequest, commandRequestSchema, parseRequest, preAuthorizedLabel, resourceIdSchema } from './schemas';
@@ -41,6 +42,8 @@ export interface CommandView {
   resultWithheld?: { reason: 'READ_UP'; label: string };
   /** What the command allows, as capabilities; shown while the caller is cleared for the command's label. */
   allow?: Capability[];
+  /** While `awaiting_approval`: the requests it waits on and who may approve them. */
+  awaiting?: AwaitingView[];
 }
 
 export interface CommandServiceProps {
@@ -53,6 +56,19 @@ export interface CommandServiceProps {
   readonly sendToCore: (message: AgentMessage) => Promise<void>;
   /** @default () => new Date() */
   readonly now?: () => Date;
+  /** The requests waiting for approval, to tell an owner who must approve what. @default none shown */
+  readonly pendingApprovals?: () => Promise<readonly PendingApproval[]>;
+}
+
+/** A request a command waits on, as its owner sees it: what, how many approvals, and who may give them. */
+export interface AwaitingView {
+  requestId: string;
+  kind: 'tool' | 'declassify';
+  tool?: string;
+  approvalsNeeded: number;
+  approvals: readonly string[];
+  /** The approvers who may vote on it: listed, not the owner, cleared for its label in the topology. */
+  approvers: readonly string[];
 }
 
 /**
@@ -98,6 +114,7 @@ export class CommandService {
       ...(item.reason ? { reason: item.reason } : {}),
       ...(dominates(caller.clearance, parseLabelText(item.label)) ? { allow: toCapabilities(item.allow) } : {}),
     };
+    if (item.status === 'awaiting_approval' && this.props.pendingApprovals) view.awaiting = await this.awaiting(item);
     if (item.resultCiphertext === undefined || item.resultLabel === undefined || item.resultMessageId === undefined) return view;
     const resultLabel = parseLabelText(item.resultLabel);
     view.resultLabel = formatLabel(resultLabel);
@@ -116,6 +133,22 @@ export class CommandService {
     });
     view.result = unsaltBody(result).content.toString('utf8');
     return view;
+  }
+
+  /** The pending requests of a command, with the approvers the approval rules would let vote on each (DESIGN §5). */
+  private async awaiting(item: CommandItem): Promise<AwaitingView[]> {
+    const pending = (await this.props.pendingApprovals!()).filter((p) => p.commandId === item.commandId);
+    const { topology } = this.props;
+    return pending.map((p) => ({
+      requestId: p.requestId,
+      kind: p.kind,
+      ...(p.tool ? { tool: p.tool } : {}),
+      approvalsNeeded: p.approvalsNeeded,
+      approvals: p.approvals,
+      approvers: topology.users
+        .filter((u) => topology.approvers.has(u.username) && u.username !== item.owner && dominates(u.clearance, p.label))
+        .map((u) => u.username),
+    }));
   }
 
   /**

@@ -9,7 +9,7 @@ import { LEVELS, Level, label } from '../kernel/labels';
 import { sealRequest } from '../kernel/messages/sealed-request';
 import { SIGNER_ACTOR } from '../signer/signer';
 import { LedgerReader } from '../kernel/ledger/ledger';
-import { PendingLedgerWriter } from '../kernel/ledger/pending';
+import { LedgerAppender, PendingLedgerWriter } from '../kernel/ledger/pending';
 import { KERNEL_AGENT } from '../kernel/flow/edges';
 import { LambdaSignerClient, SignerClient } from '../signer/signer-client';
 import { Topology, loadTopology } from '../kernel/topology/topology';
@@ -26,6 +26,8 @@ export interface ApiContext {
   readonly commands: CommandService;
   readonly approvals: ApprovalService;
   readonly audit: AuditService;
+  /** Where the API's own refusals go (a caller the topology does not let in). @default none */
+  readonly ledger?: LedgerAppender;
 }
 
 export interface ApiContextOptions {
@@ -67,6 +69,7 @@ export function createApiContext(options: ApiContextOptions = {}): ApiContext {
   const { kms, sqs, doc } = createAwsClients(awsClientConfigFrom(rawEnv));
   const ledgerTable = { doc, tableName: tableName(env, 'ledger') };
   const ledger = new PendingLedgerWriter({ ...ledgerTable, writer: API_PRINCIPAL });
+  const approvalStore = new ApprovalStore({ doc, tableName: tableName(env, 'approvals'), topology, ledger });
   const now = options.now ?? (() => new Date());
   const signer = (options.signer ?? lambdaSigner)(env, topology);
   const cipher = new EnvelopeCipher({ kms, keyArns: env.AGENTSEC_KEY_ARNS as Record<Level, string> });
@@ -74,6 +77,7 @@ export function createApiContext(options: ApiContextOptions = {}): ApiContext {
   return {
     topology,
     commands: new CommandService({
+      pendingApprovals: () => approvalStore.listPending(),
       topology,
       cipher,
       commands: new CommandStore(doc, tableName(env, 'commands')),
@@ -85,12 +89,13 @@ export function createApiContext(options: ApiContextOptions = {}): ApiContext {
       now,
     }),
     approvals: new ApprovalService({
-      approvals: new ApprovalStore({ doc, tableName: tableName(env, 'approvals'), topology, ledger }),
+      approvals: approvalStore,
       signer,
       // Votes carry nothing classified: sealed at the lowest level, `from` the API, for the signer (DESIGN §5).
       sealVote: (vote) =>
         sealRequest(cipher, { from: API_PRINCIPAL, to: SIGNER_ACTOR, label: label(LEVELS[0]), requestId: vote.requestId, commandId: vote.commandId, body: vote }),
     }),
+    ledger,
     // Checkpoints verify with the authority key, always: an unsigned checkpoint vouches for nothing (DESIGN §7).
     audit: new AuditService({
       reader: new LedgerReader(ledgerTable),

@@ -1,5 +1,6 @@
 import type { API_ROUTES } from './routes';
-import { Caller, callerOf } from './caller';
+import { Caller, CallerRefused, callerOf } from './caller';
+import { API_PRINCIPAL } from './commands';
 import type { ApiContext } from './context';
 import { ApiError, errorResponse } from './errors';
 import { ApiEvent, ApiResponse, jsonResponse } from './http';
@@ -61,6 +62,12 @@ export async function handleApiRequest(
     const caller = callerOf(event, ctx.topology);
     return jsonResponse(route.status, await route.run(ctx, caller, event, event.pathParameters?.id ?? ''));
   } catch (err) {
+    // A token the topology does not let in is a security decision: ledgered, with the name the token carried.
+    if (err instanceof CallerRefused && ctx.ledger) {
+      await ctx.ledger
+        .append({ type: 'message.rejected', actor: API_PRINCIPAL, reason: 'NOT_AUTHORIZED', detail: { principal: err.username, route: event.routeKey ?? null } })
+        .catch((e: unknown) => logError('could not ledger a refused caller', e));
+    }
     return errorResponse(err, logError);
   }
 }

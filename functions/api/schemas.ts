@@ -1,6 +1,6 @@
 import * as z from 'zod';
 import { SecurityError, isSecurityError } from '../kernel/errors';
-import { LEVELS, Label, label as makeLabel, parseLabel } from '../kernel/labels';
+import { LEVELS, Label, dominates, formatLabel, label as makeLabel, parseLabel } from '../kernel/labels';
 import { describeIssues, uuidSchema } from '../kernel/schemas';
 import { Topology } from '../kernel/topology/topology';
 import { ApiError } from './errors';
@@ -30,10 +30,12 @@ const commandText = z
 
 /** `POST /v1/commands`. Labels are parsed by the kernel against the topology's compartments (fail closed). */
 export function commandRequestSchema(topology: Topology) {
-  return z.strictObject({
+  return z
+    .strictObject({
     text: commandText,
     classification: z.unknown().transform((value, ctx) => {
       try {
+        refuseDuplicateCompartments(value);
         return parseLabel(value, topology.compartments);
       } catch (err) {
         if (!isSecurityError(err, 'SCHEMA')) throw err;
@@ -54,7 +56,8 @@ export function commandRequestSchema(topology: Topology) {
         if (value === undefined) return undefined;
         if (typeof value === 'string' && (LEVELS as readonly string[]).includes(value)) return value as (typeof LEVELS)[number];
         try {
-          if (typeof value !== 'object' || value === null) throw new SecurityError('SCHEMA', 'must be a level or a label {level, compartments}');
+          if (typeof value !== 'object' || value === null) throw new SecurityError('SCHEMA', `must be a level (one of ${LEVELS.join(', ')}) or a label {level, compartments}`);
+          refuseDuplicateCompartments(value);
           return parseLabel(value, topology.compartments);
         } catch (err) {
           if (!isSecurityError(err, 'SCHEMA')) throw err;
@@ -62,7 +65,21 @@ export function commandRequestSchema(topology: Topology) {
           return z.NEVER;
         }
       }),
-  });
+    })
+    .superRefine((r, ctx) => {
+      // A pre-authorization lowers the command's label: one above it (or beside it) authorizes nothing meaningful.
+      if (r.declassifyTo !== undefined && !dominates(r.classification, preAuthorizedLabel(r.declassifyTo, r.classification))) {
+        ctx.addIssue({ code: 'custom', path: ['declassifyTo'], message: `must not be above the command's classification ${formatLabel(r.classification)}` });
+      }
+    });
+}
+
+/** A label that names a compartment twice is a mistake, not a label: refused rather than silently merged. */
+function refuseDuplicateCompartments(value: unknown): void {
+  const compartments = (value as { compartments?: unknown } | null)?.compartments;
+  if (Array.isArray(compartments) && new Set(compartments).size !== compartments.length) {
+    throw new SecurityError('SCHEMA', 'compartments must not repeat');
+  }
 }
 
 /**

@@ -43,7 +43,7 @@ export function parseLabel(input: unknown, knownCompartments?: ReadonlySet<strin
   if (Object.keys(rest).length > 0) {
     throw new SecurityError('SCHEMA', `unexpected label field(s): ${Object.keys(rest).join(', ')}`);
   }
-  if (!isLevel(level)) throw new SecurityError('SCHEMA', `unknown classification level ${JSON.stringify(level)}`);
+  if (!isLevel(level)) throw new SecurityError('SCHEMA', `unknown classification level ${JSON.stringify(level)} (one of ${LEVELS.join(', ')})`);
   const list = compartments === undefined ? [] : compartments;
   if (!Array.isArray(list)) throw new SecurityError('SCHEMA', 'label compartments must be an array');
   for (const c of list) {
@@ -51,7 +51,7 @@ export function parseLabel(input: unknown, knownCompartments?: ReadonlySet<strin
       throw new SecurityError('SCHEMA', `malformed compartment ${JSON.stringify(c)}`);
     }
     if (knownCompartments && !knownCompartments.has(c)) {
-      throw new SecurityError('SCHEMA', `unknown compartment ${JSON.stringify(c)}`);
+      throw new SecurityError('SCHEMA', `unknown compartment ${JSON.stringify(c)} (one of ${[...knownCompartments].join(', ')})`);
     }
   }
   return label(level, list as string[]);

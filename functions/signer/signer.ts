@@ -20,7 +20,16 @@ import { OpenedRequest, openRequest } from '../kernel/messages/sealed-request';
 import { SecurityError } from '../kernel/errors';
 import { ApprovalError } from '../stores/approvals';
 import { VoteAnswer, voteSchema } from './votes';
-import { ApprovalVote, CapabilityVerdict, Denial, callFitsACapability, decideDirective, ruleBuiltReleaseRebuilds } from './policy';
+import {
+  ApprovalVote,
+  CapabilityVerdict,
+  Denial,
+  approverClearedForWhatTheyApprove,
+  approverIsNeitherOwnerNorRequester,
+  callFitsACapability,
+  decideDirective,
+  ruleBuiltReleaseRebuilds,
+} from './policy';
 import { openIntent } from '../kernel/directives/intent';
 import { Topology } from '../kernel/topology/topology';
 
@@ -175,9 +184,28 @@ export class Signer {
     if (!parsed.success || parsed.data.requestId !== opened.requestId || parsed.data.commandId !== opened.commandId) {
       return { status: 'refused', code: 'SCHEMA', message: parsed.success ? 'the vote names another request than its envelope' : describeIssues(parsed.error) };
     }
-    const { requestId, commandId, approver, decision, reason } = parsed.data;
+    const { requestId, commandId, approver, clearance, decision, reason } = parsed.data;
     const { request } = await this.approvals.load(requestId);
     if (!request || request.commandId !== commandId) return { status: 'refused', code: 'UNKNOWN_REQUEST', message: `no approval request ${requestId}` };
+    // A second person, cleared for what they approve (DESIGN §1, threat 6; §5); non-approvers are the store's to refuse.
+    if (this.topology.approvers.has(approver)) {
+      const command = await this.commands.authority(commandId).catch((err: unknown) => {
+        if (isSecurityError(err)) return undefined;
+        throw err;
+      });
+      const refusal = approverIsNeitherOwnerNorRequester(approver, command, request) ?? approverClearedForWhatTheyApprove(approver, clearance, request);
+      if (refusal) {
+        const code = refusal.reason === 'READ_UP' ? 'ABOVE_CLEARANCE' : 'SELF_APPROVAL';
+        await this.ledger.append({
+          type: 'directive.denied',
+          actor: SIGNER_ACTOR,
+          commandId,
+          reason: refusal.reason,
+          detail: { vote: true, requestId, approver, decision, refused: code },
+        });
+        return { status: 'refused', code, message: refusal.message };
+      }
+    }
     let outcome;
     try {
       outcome = await this.approvals.recordApproval({ requestId, approver, decision, ...(reason ? { reason } : {}) });

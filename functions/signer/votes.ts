@@ -1,5 +1,5 @@
 import * as z from 'zod';
-import { principalSchema, uuidSchema } from '../kernel/schemas';
+import { labelTextSchema, principalSchema, uuidSchema } from '../kernel/schemas';
 
 /**
  * A human's vote as the API forwards it to the signer, the only writer of approvals (DESIGN §3, §5). The API seals
@@ -11,14 +11,27 @@ export const voteSchema = z.strictObject({
   /** The command of the request voted on (bound in the envelope's encryption context). */
   commandId: uuidSchema,
   approver: principalSchema,
+  /** The approver's clearance now, from the token the API verified (`SECRET/MEDICAL`). */
+  clearance: labelTextSchema,
   decision: z.enum(['approve', 'reject']),
   reason: z.string().trim().min(1).max(200).optional(),
 });
 
-export type Vote = z.output<typeof voteSchema>;
+export type Vote = z.input<typeof voteSchema>;
 
 /** Why a vote counted for nothing. */
-export const VOTE_REFUSALS = ['UNKNOWN_REQUEST', 'ALREADY_DECIDED', 'NOT_AN_APPROVER', 'SCHEMA', 'UNAUTHENTICATED', 'IMPERSONATION'] as const;
+export const VOTE_REFUSALS = [
+  'UNKNOWN_REQUEST',
+  'ALREADY_DECIDED',
+  'NOT_AN_APPROVER',
+  /** The approver owns the command the request serves, or asked for it. */
+  'SELF_APPROVAL',
+  /** The approver is not cleared for what the request is about. */
+  'ABOVE_CLEARANCE',
+  'SCHEMA',
+  'UNAUTHENTICATED',
+  'IMPERSONATION',
+] as const;
 
 /** The signer's answer to a vote: recorded (and what the signer then decided), or refused with a code. */
 export const voteAnswerSchema = z.discriminatedUnion('status', [

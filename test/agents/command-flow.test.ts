@@ -52,7 +52,7 @@ describe('a command through core and the effectors (honest model)', () => {
     expect(view.resultLabel).toBe('CONFIDENTIAL');
   });
 
-  it('a write-down to edge by a release rule carries only the rule\'s text, and dropping MEDICAL waits for one approval', async () => {
+  it('a write-down to edge by a release rule carries only the rule\'s text, and dropping MEDICAL waits for two approvals', async () => {
     const alice = await cloud.as('alice');
     const view = await run(
       alice,
@@ -61,7 +61,8 @@ describe('a command through core and the effectors (honest model)', () => {
     );
     expect(view.status).toBe('awaiting_approval');
     const requestId = await pendingApproval(view.commandId, 'carol');
-    await (await cloud.as('carol')).decide(requestId, 'approve');
+    expect(await (await cloud.as('carol')).decide(requestId, 'approve')).toMatchObject({ status: 'pending', approvalsNeeded: 2 });
+    await (await cloud.as('dave')).decide(requestId, 'approve');
     const done = await alice.waitFor(view.commandId, { timeoutMs: 30_000 });
     expect(done.status).toBe('completed');
     const entries = await cloud.ledger(view.commandId);

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { DirectiveRequestInput } from '../../functions/kernel/directives/request';
 import { label } from '../../functions/kernel/labels';
-import { ApiFixture, apiFixture, commandBody } from './support';
+import { ApiFixture, apiFixture, claimsOf, commandBody } from './support';
 import { newDigestSalt } from '../../functions/kernel/keyed-digest';
 
 let f: ApiFixture;
@@ -143,4 +143,52 @@ test.each([
 test('a malformed request id is 400', async () => {
   const res = await decide('carol', 'nope', { decision: 'approve' });
   expect(res.status).toBe(400);
+});
+
+describe('approvals people can trust (DESIGN §1, threat 6; §5)', () => {
+  /** carol's own command, allowing the prescription the analyst then asks for. */
+  async function carolsCommand(): Promise<string> {
+    const res = await f.call({
+      method: 'POST',
+      path: '/v1/commands',
+      claims: f.user('carol'),
+      body: commandBody('prescribe Metformin for patient P-1001', 'SECRET', ['MEDICAL'], { allow: ['prescribe'] }),
+    });
+    expect(res.status).toBe(202);
+    return res.body.commandId;
+  }
+
+  test('an approver cannot approve a request of their own command: 403, ledgered, not counted', async () => {
+    const commandId = await carolsCommand();
+    const requestId = await pendingPrescription(commandId);
+    const res = await decide('carol', requestId, { decision: 'approve' });
+    expect(res.status).toBe(403);
+    expect(res.body.message).toMatch(/carol owns command/);
+    const refused = (await f.ledgerEntries()).filter((e) => e.type === 'directive.denied' && e.detail?.requestId === requestId);
+    expect(refused.map((e) => [e.reason, e.detail?.refused])).toEqual([['NOT_AUTHORIZED', 'SELF_APPROVAL']]);
+    // dave alone is one person: the prescription still waits for a second approver who is not carol.
+    expect((await decide('dave', requestId, { decision: 'approve' })).body).toMatchObject({ approvals: ['dave'], status: 'pending' });
+  });
+
+  test("an approver whose token's clearance does not dominate what they approve is refused (ABOVE_CLEARANCE)", async () => {
+    const commandId = await prescribingCommand();
+    const requestId = await pendingPrescription(commandId);
+    // carol's token today says CONFIDENTIAL: lower than the topology allows, so she signs in, but cannot approve SECRET/MEDICAL.
+    const res = await f.call({ method: 'POST', path: `/v1/approvals/${requestId}`, claims: claimsOf('carol', label('CONFIDENTIAL')), body: { decision: 'approve' } });
+    expect(res.status).toBe(403);
+    expect(res.body.message).toMatch(/not cleared for SECRET\/MEDICAL/);
+    const refused = (await f.ledgerEntries()).filter((e) => e.type === 'directive.denied' && e.detail?.requestId === requestId);
+    expect(refused.map((e) => [e.reason, e.detail?.refused])).toEqual([['READ_UP', 'ABOVE_CLEARANCE']]);
+  });
+
+  test.each([
+    ['a user the topology does not list, claiming TOP_SECRET', claimsOf('mallory', label('TOP_SECRET', ['FINANCE', 'MEDICAL']))],
+    ['a listed name in another case', claimsOf('Alice', label('TOP_SECRET', ['FINANCE', 'MEDICAL']))],
+  ])('%s is refused 403 and the refusal is ledgered', async (_what, claims) => {
+    const res = await f.call({ method: 'POST', path: '/v1/commands', claims, body: commandBody('hello', 'UNCLASSIFIED') });
+    expect(res.status).toBe(403);
+    expect(res.body.message).toMatch(/is not a user of this system/);
+    const refused = (await f.ledgerEntries()).filter((e) => e.type === 'message.rejected' && e.detail?.principal === claims['cognito:username']);
+    expect(refused.length).toBeGreaterThan(0);
+  });
 });

@@ -100,6 +100,9 @@ describe('POST /v1/commands', () => {
     ['an unknown tool', commandBody('hi', 'SECRET', [], { allow: ['launch_missiles'] })],
     ['allow not a list', commandBody('hi', 'SECRET', [], { allow: 'send_email' })],
     ['an unknown declassifyTo level', commandBody('hi', 'SECRET', [], { declassifyTo: 'PUBLIC' })],
+    ['a compartment named twice', commandBody('hi', 'SECRET', ['MEDICAL', 'MEDICAL'])],
+    ['a declassifyTo above the command', commandBody('hi', 'CONFIDENTIAL', [], { declassifyTo: 'SECRET' })],
+    ['a declassifyTo beside the command (another compartment)', commandBody('hi', 'SECRET', ['MEDICAL'], { declassifyTo: { level: 'CONFIDENTIAL', compartments: ['FINANCE'] } })],
     ['a declassifyTo label with an unknown compartment', commandBody('hi', 'SECRET', [], { declassifyTo: { level: 'CONFIDENTIAL', compartments: ['NUCLEAR'] } })],
     ['a declassifyTo label as text', commandBody('hi', 'SECRET', [], { declassifyTo: 'CONFIDENTIAL/MEDICAL' })],
   ])('malformed input is 400 SCHEMA: %s', async (_what, body) => {
@@ -138,6 +141,13 @@ describe('POST /v1/commands', () => {
     // A command that allows nothing and pre-authorizes nothing carries no intent: the signer grants it nothing.
     const plain = await submit('alice', commandBody(text, 'UNCLASSIFIED'));
     expect((await f.commandItem(plain.body.commandId))!.intent).toBeUndefined();
+  });
+
+  test('a refusal names the valid values', async () => {
+    const res = await submit('alice', commandBody('hi', 'COSMIC'));
+    expect(res.body.message).toMatch(/one of UNCLASSIFIED, CONFIDENTIAL, SECRET, TOP_SECRET/);
+    const compartment = await submit('alice', commandBody('hi', 'SECRET', ['NUCLEAR']));
+    expect(compartment.body.message).toMatch(/one of MEDICAL, FINANCE/);
   });
 
   test('a text of exactly 16 KiB is accepted', async () => {

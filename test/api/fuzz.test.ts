@@ -36,14 +36,21 @@ function isValidCommand(raw: string, tools: string[]): boolean {
   if (c.compartments !== undefined && !(Array.isArray(c.compartments) && c.compartments.every((x) => COMPARTMENTS.includes(x as string)))) {
     return false;
   }
+  if (Array.isArray(c.compartments) && new Set(c.compartments).size !== c.compartments.length) return false;
   const allowed = (e: unknown) => tools.includes(e as string) || (capabilitySchema.safeParse(e).success && tools.includes((e as { tool: string }).tool));
   if (allow !== undefined && !(Array.isArray(allow) && allow.length <= 64 && allow.every(allowed))) return false;
-  return declassifyTo === undefined || (LEVELS as readonly unknown[]).includes(declassifyTo) || isLabelObject(declassifyTo);
+  if (declassifyTo === undefined) return true;
+  if (!(LEVELS as readonly unknown[]).includes(declassifyTo) && !isLabelObject(declassifyTo)) return false;
+  // A pre-authorization must not be above the command's label: its level no higher, its compartments among the command's.
+  const commandCompartments = (c.compartments ?? []) as string[];
+  const d = typeof declassifyTo === 'string' ? { level: declassifyTo, compartments: commandCompartments } : (declassifyTo as { level: string; compartments?: string[] });
+  return LEVELS.indexOf(d.level as never) <= LEVELS.indexOf(c.level as never) && (d.compartments ?? []).every((x) => commandCompartments.includes(x));
 }
 
 /** `{level, compartments?}` with a known level and known compartments: a whole label `declassifyTo` may be. */
 function isLabelObject(d: unknown): boolean {
   if (!isPlainObject(d) || !onlyKeys(d, ['level', 'compartments']) || !(LEVELS as readonly unknown[]).includes(d.level)) return false;
+  if (Array.isArray(d.compartments) && new Set(d.compartments).size !== d.compartments.length) return false;
   return d.compartments === undefined || (Array.isArray(d.compartments) && d.compartments.every((x) => COMPARTMENTS.includes(x as string)));
 }
 

@@ -97,6 +97,16 @@ describe('agentsec CLI against a running local cloud', () => {
     expect(result.stderr).toMatch(/^agentsec: --allow "send_email:to": "to" is not arg=value, arg=a\|b, arg~pattern or maxUses=N\.\n$/);
   });
 
+  test('tools lists every tool with its owners, priority, sink and argument schema, target arguments marked', async () => {
+    const listed = json<Array<{ name: string; priority: string; owners: string[]; sink?: string; targets: string[]; arguments: { properties: Record<string, unknown> } }>>(
+      await run('tools', '--json'),
+    );
+    expect(listed.map((t) => t.name).sort()).toEqual(['lookup_public_info', 'prescribe', 'read_patient_record', 'schedule_appointment', 'send_email']);
+    expect(listed.find((t) => t.name === 'send_email')).toMatchObject({ priority: 'high', owners: ['edge'], sink: 'UNCLASSIFIED', targets: ['to'] });
+    expect(Object.keys(listed.find((t) => t.name === 'prescribe')!.arguments.properties)).toEqual(['patientId', 'drug', 'doseMg']);
+    expect((await run('tools')).stdout).toContain('to*: email');
+  });
+
   test('a user cannot ask above their clearance: bob is refused a SECRET command', async () => {
     const result = await run('ask', 'Ask the analyst to read_patient_record for patient P-1001.', '--level', 'SECRET', '--user', 'bob');
     expect(result.code).toBe(1);
@@ -119,7 +129,16 @@ describe('agentsec CLI against a running local cloud', () => {
     expect(byAlice.code).toBe(1);
     expect(byAlice.stderr).toContain('403');
 
-    const byCarol = await run('approve', request!.requestId, '--user', 'carol', '--reason', 'dose checked', '--json');
+    // The owner is told who must approve, and the exact command each approver runs.
+    const waiting = await run('status', commandId);
+    expect(waiting.stdout).toContain(`waiting for 2 more approval(s) of prescribe (request ${request!.requestId}) from carol or dave`);
+    expect(waiting.stdout).toContain(`carol runs: agentsec approve ${request!.requestId} --user carol`);
+    const notAnApprover = await run('approvals', '--user', 'alice');
+    expect(notAnApprover.code).toBe(1);
+    expect(notAnApprover.stderr).toMatch(/^agentsec: alice is not an approver: only carol, dave see and decide requests\.\n$/);
+
+    // A prefix of the request id is enough when it names one pending request.
+    const byCarol = await run('approve', request!.requestId.slice(0, 8), '--user', 'carol', '--reason', 'dose checked', '--json');
     expect(byCarol.code).toBe(0);
     expect(json(byCarol)).toMatchObject({ requestId: request!.requestId, status: 'pending', approvals: ['carol'] });
     expect((await api.command(commandId)).status).toBe('awaiting_approval');

@@ -92,7 +92,7 @@ describe('votes are written by the signer only, as the API forwards them', () =>
       label: label('UNCLASSIFIED'),
       requestId,
       commandId,
-      body: { kind: 'vote', requestId, commandId, approver, decision: 'approve' },
+      body: { kind: 'vote', requestId, commandId, approver, clearance: 'SECRET/MEDICAL', decision: 'approve' },
     });
 
   it('a vote the API seals is recorded', async () => {

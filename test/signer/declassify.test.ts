@@ -52,18 +52,21 @@ describe('declassification is signed only as the user allowed it (DESIGN §6)', 
       // To the auditor (SECRET, no compartment), where the rule releases in this topology: only MEDICAL is dropped.
       const topology = parseTopology(withRuleTo('auditor', 'SECRET'));
       const bound = bindRequest(directiveRequestSchema.parse({ ...request, target: 'auditor' }));
-      expect(decideDirective({ topology, request: bound, command, votes: [] })).toMatchObject({ verdict: 'pending', approvalsNeeded: 1 });
-      expect(decideDirective({ topology, request: bound, command, votes: [{ approver: 'carol', decision: 'approve' }] })).toEqual({ verdict: 'grant' });
+      // Dropping a compartment takes two people (DESIGN §6): one approval is not enough.
+      expect(decideDirective({ topology, request: bound, command, votes: [] })).toMatchObject({ verdict: 'pending', approvalsNeeded: 2 });
+      expect(decideDirective({ topology, request: bound, command, votes: [{ approver: 'carol', decision: 'approve' }] })).toMatchObject({ verdict: 'pending' });
+      const both = [{ approver: 'carol', decision: 'approve' as const }, { approver: 'dave', decision: 'approve' as const }];
+      expect(decideDirective({ topology, request: bound, command, votes: both })).toEqual({ verdict: 'grant' });
     }
   });
 
-  it('a rule-built release within a pre-authorization still needs an approval when it drops a compartment or more than one level', async () => {
+  it('a rule-built release within a pre-authorization still needs two approvals when it drops a compartment or more than one level', async () => {
     const medical = await f.putCommand({ label: label('SECRET', ['MEDICAL']), declassifyTo: 'CONFIDENTIAL' });
-    expect(await decide(f.signer, ruleBuiltDeclassifyRequest(medical, { label: label('SECRET', ['MEDICAL']) }))).toMatchObject({ status: 'pending', approvalsNeeded: 1 });
+    expect(await decide(f.signer, ruleBuiltDeclassifyRequest(medical, { label: label('SECRET', ['MEDICAL']) }))).toMatchObject({ status: 'pending', approvalsNeeded: 2 });
     const twoLevels = { ...liveCommand(label('TOP_SECRET')), declassifyTo: label('CONFIDENTIAL') };
     const topology = parseTopology(withRuleFrom('TOP_SECRET'));
     const bound = bindRequest(directiveRequestSchema.parse(ruleBuiltDeclassifyRequest(twoLevels.commandId, { label: label('TOP_SECRET') })));
-    expect(decideDirective({ topology, request: bound, command: twoLevels, votes: [] })).toMatchObject({ verdict: 'pending' });
+    expect(decideDirective({ topology, request: bound, command: twoLevels, votes: [] })).toMatchObject({ verdict: 'pending', approvalsNeeded: 2 });
     const oneLevel = { ...liveCommand(label('SECRET')), declassifyTo: label('CONFIDENTIAL') };
     const narrow = bindRequest(directiveRequestSchema.parse(ruleBuiltDeclassifyRequest(oneLevel.commandId)));
     expect(decideDirective({ topology, request: narrow, command: oneLevel, votes: [] })).toEqual({ verdict: 'grant' });
@@ -84,11 +87,13 @@ describe('declassification is signed only as the user allowed it (DESIGN §6)', 
     expect(signerEntries(await f.entriesFor(commandId)).map((e) => e.type)).toEqual(['directive.denied', 'directive.denied', 'directive.denied']);
   });
 
-  it('waits for an approver when the command did not pre-authorize it, and one approval signs it', async () => {
+  it('waits for approvers when the command did not pre-authorize it: dropping MEDICAL takes two, then it is signed', async () => {
     const commandId = await f.putCommand({ label: label('SECRET', ['MEDICAL']) });
     const req = declassifyRequest(commandId) as ReturnType<typeof declassifyRequest> & { requestId: string };
-    expect(await decide(f.signer, req)).toMatchObject({ status: 'pending', approvalsNeeded: 1 });
+    expect(await decide(f.signer, req)).toMatchObject({ status: 'pending', approvalsNeeded: 2 });
     await f.signer.approvals.recordApproval({ requestId: req.requestId, approver: 'carol', decision: 'approve' });
+    expect(await f.signer.resume(req.requestId)).toMatchObject({ status: 'pending' });
+    await f.signer.approvals.recordApproval({ requestId: req.requestId, approver: 'dave', decision: 'approve' });
     expect(await f.signer.resume(req.requestId)).toMatchObject({ status: 'signed' });
     expect(signerEntries(await f.entriesFor(commandId)).map((e) => e.type)).toEqual(['directive.requested', 'directive.signed']);
   });
@@ -115,7 +120,8 @@ describe('declassification is signed only as the user allowed it (DESIGN §6)', 
     const command = { commandId: randomUUID(), owner: 'alice', ownerClearance: label('TOP_SECRET', ['FINANCE', 'MEDICAL']), label: label('SECRET'), allow: [], declassifyTo: label('UNCLASSIFIED'), status: 'running' as const };
     const request = bindRequest(directiveRequestSchema.parse(declassifyRequest(command.commandId, { target: 'edge', declassifyTo: label('UNCLASSIFIED') })));
     expect(decideDirective({ topology, request, command, votes: [] })).toMatchObject({ verdict: 'deny', reason: 'NOT_AUTHORIZED' });
-    expect(decideDirective({ topology: f.topology, request, command, votes: [{ approver: 'carol', decision: 'approve' }] })).toEqual({ verdict: 'grant' });
+    const both = [{ approver: 'carol', decision: 'approve' as const }, { approver: 'dave', decision: 'approve' as const }];
+    expect(decideDirective({ topology: f.topology, request, command, votes: both })).toEqual({ verdict: 'grant' });
   });
 
   it('is refused when the receiver is not cleared for the lowered label', async () => {

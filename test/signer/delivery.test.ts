@@ -55,7 +55,7 @@ describe('a directive signed after approvals reaches the agent that asked for it
   it('an approved declassification goes back to core, which asked for it', async () => {
     const commandId = await f.putCommand({ label: label('SECRET', ['MEDICAL']) });
     const req = declassifyRequest(commandId) as DirectiveRequestInput & { requestId: string };
-    const { decision, received } = await approveAndReceive(req, 'core', ['dave']);
+    const { decision, received } = await approveAndReceive(req, 'core', ['carol', 'dave']);
     expect(received.message).toMatchObject({ from: 'signer', to: 'core', kind: 'directive' });
     expect(received.directive).toMatchObject({ id: decision.directive.claims.id, target: 'scheduler', declassifyTo: label('CONFIDENTIAL') });
   });

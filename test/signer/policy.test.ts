@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { argsDigest } from '../../functions/kernel/directives/claims';
 import { BoundRequest } from '../../functions/kernel/directives/request';
 import { label } from '../../functions/kernel/labels';
-import { loadTopology } from '../../functions/kernel/topology/topology';
+import { loadTopology, parseTopology } from '../../functions/kernel/topology/topology';
+import embeddedTopology from '../../agentsec.config.json';
 import {
   decideDirective,
   declassificationPreAuthorized,
@@ -245,5 +246,27 @@ describe('the signer signs what the policy allows', () => {
     const expected = { kind: 'tool' as const, target: 'scheduler', commandId, args: req.args, argsSalt: req.argsSalt };
     await expect(f.verifier(() => t0 + ttlMs - 1).verify(decision.directive, expected)).resolves.toBeDefined();
     await expect(f.verifier(() => t0 + ttlMs).verify(decision.directive, expected)).rejects.toMatchObject({ reason: 'EXPIRED' });
+  });
+});
+
+describe("ownerClearedNow: the owner's clearance is checked again when the signer signs (DESIGN §1, threat 6)", () => {
+  const fits = { verdict: 'fits' as const, index: 0, maxUses: 1 };
+  const approved = [{ approver: 'carol', decision: 'approve' as const }, { approver: 'dave', decision: 'approve' as const }];
+  const withAlice = (clearance: { level: string; compartments: string[] } | undefined) => {
+    const config = JSON.parse(JSON.stringify(embeddedTopology)) as { users: { username: string; clearance: unknown }[] };
+    config.users = config.users.flatMap((u) => (u.username !== 'alice' ? [u] : clearance ? [{ ...u, clearance }] : []));
+    return parseTopology(config);
+  };
+
+  it('a command whose owner was lowered below its label gets nothing signed, though it was submitted in time', () => {
+    const lowered = withAlice({ level: 'CONFIDENTIAL', compartments: [] });
+    const verdict = decideDirective({ topology: lowered, request: boundRequest(), command: commandRecord(), votes: approved, capability: fits });
+    expect(verdict).toMatchObject({ verdict: 'deny', reason: 'READ_UP' });
+    expect(decideDirective({ topology, request: boundRequest(), command: commandRecord(), votes: approved, capability: fits })).toEqual({ verdict: 'grant' });
+  });
+
+  it('a command whose owner left the topology gets nothing signed', () => {
+    const verdict = decideDirective({ topology: withAlice(undefined), request: boundRequest(), command: commandRecord(), votes: approved, capability: fits });
+    expect(verdict).toMatchObject({ verdict: 'deny', reason: 'NOT_AUTHORIZED' });
   });
 });

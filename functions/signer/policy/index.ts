@@ -10,6 +10,9 @@ import { freeTextNeedsApproval } from './free-text-needs-approval';
 import { lowToolsNeedNoDirective } from './low-tools-need-no-directive';
 import { onlyCoreDeclassifies } from './only-core-declassifies';
 import { ownerClearanceDominatesLabel } from './owner-clearance-dominates-label';
+import { ownerClearedNow } from './owner-cleared-now';
+import { approverIsNeitherOwnerNorRequester } from './approver-is-neither-owner-nor-requester';
+import { approverClearedForWhatTheyApprove } from './approver-cleared-for-what-they-approve';
 import { requestTracesToLiveCommand } from './request-traces-to-live-command';
 import { requesterIsKnownAgent } from './requester-is-known-agent';
 import { ruleBuiltReleaseRebuilds } from './rule-built-release-rebuilds';
@@ -39,6 +42,9 @@ export {
   targetClearanceDominatesLabel,
   requestTracesToLiveCommand,
   ownerClearanceDominatesLabel,
+  ownerClearedNow,
+  approverIsNeitherOwnerNorRequester,
+  approverClearedForWhatTheyApprove,
   lowToolsNeedNoDirective,
   callFitsACapability,
   untrustedTargetOf,
@@ -52,6 +58,8 @@ export {
 
 /** Human approvals (from `topology.approvers`) a declassification needs when a pre-authorization does not cover it (DESIGN §6). */
 export const DECLASSIFY_APPROVALS = 1;
+/** Distinct approvals a declassification that drops a compartment or more than one level needs, whatever was pre-authorized. */
+export const WIDE_DECLASSIFY_APPROVALS = 2;
 
 function toolRule(topology: Topology, req: BoundRequest, votes: readonly ApprovalVote[], capability: CapabilityVerdict | undefined): PolicyVerdict {
   const tool = topology.tool(req.tool as string);
@@ -66,8 +74,9 @@ function toolRule(topology: Topology, req: BoundRequest, votes: readonly Approva
  * within the command's `declassifyTo`; free text, a dropped compartment or a wider drop waits for a human (DESIGN §6).
  */
 function declassifyRule(topology: Topology, req: BoundRequest, command: CommandAuthority, votes: readonly ApprovalVote[]): PolicyVerdict {
-  const automatic = !freeTextNeedsApproval(req) && declassificationIsNarrow(req) && declassificationPreAuthorized(command, req);
-  return automatic ? GRANT : distinctApproversApproved(topology, votes, DECLASSIFY_APPROVALS);
+  const narrow = declassificationIsNarrow(req);
+  const automatic = !freeTextNeedsApproval(req) && narrow && declassificationPreAuthorized(command, req);
+  return automatic ? GRANT : distinctApproversApproved(topology, votes, narrow ? DECLASSIFY_APPROVALS : WIDE_DECLASSIFY_APPROVALS);
 }
 
 /** The signer's decision on one request: grant (sign), pending (wait for approvals) or deny with a reason code. */
@@ -82,7 +91,7 @@ export function decideDirective({ topology, request, command, votes, capability 
     requestTracesToLiveCommand(request, command);
   if (refusal) return refusal;
   const live = command as CommandAuthority;
-  const aboveOwner = ownerClearanceDominatesLabel(live, request);
+  const aboveOwner = ownerClearanceDominatesLabel(live, request) ?? ownerClearedNow(topology, live, request);
   if (aboveOwner) return aboveOwner;
   return request.kind === 'tool' ? toolRule(topology, request, votes, capability) : declassifyRule(topology, request, live, votes);
 }
