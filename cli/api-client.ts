@@ -105,8 +105,9 @@ export class ApiClient {
     return this.request('GET', '/v1/approvals');
   }
 
-  decide(requestId: string, decision: 'approve' | 'reject', reason?: string): Promise<Record<string, unknown>> {
-    return this.request('POST', `/v1/approvals/${encodeURIComponent(requestId)}`, { decision, ...(reason ? { reason } : {}) });
+  /** Votes on a request; `digest` (from `approvals()`) binds the vote to what the approver was shown. */
+  decide(requestId: string, decision: 'approve' | 'reject', reason?: string, digest?: string): Promise<Record<string, unknown>> {
+    return this.request('POST', `/v1/approvals/${encodeURIComponent(requestId)}`, { decision, ...(reason ? { reason } : {}), ...(digest ? { digest } : {}) });
   }
 
   audit(since?: number, limit?: number): Promise<unknown> {

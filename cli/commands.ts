@@ -59,6 +59,7 @@ export async function askCommand(text: string, opts: AskOptions): Promise<number
     return 0;
   }
   if (!opts.json) print(`Command ${commandId} accepted from ${username}.`);
+  const refusedTools: EntryView[] = [];
   const view = await watchCommand(api, commandId, {
     ledgerFrom,
     timeoutMs: seconds(opts.timeout, 120) * 1000,
@@ -69,12 +70,17 @@ export async function askCommand(text: string, opts: AskOptions): Promise<number
             print(`[${v.status}]`);
             for (const line of awaitingLines(v)) print(line);
           },
-          onEntry: (e: EntryView) => print(`  · ${describeEntry(e)}`),
+          onEntry: (e: EntryView) => {
+            print(`  · ${describeEntry(e)}`);
+            if (isCapabilityRefusal(e)) refusedTools.push(e);
+          },
         }),
   });
   if (opts.json) printJson(view);
   else printResult(view);
-  return view.status === 'completed' ? 0 : EXIT.failed;
+  // The agents may complete without what the user asked for: a tool the signer refused for want of a capability.
+  for (const e of refusedTools) print(capabilityHint(e));
+  return view.status === 'completed' && refusedTools.length === 0 ? 0 : EXIT.failed;
 }
 
 export async function statusCommand(commandId: string, opts: Common): Promise<number> {
@@ -117,7 +123,7 @@ export async function approvalsCommand(opts: Common): Promise<number> {
       pending.map((p) => [
         p.requestId,
         p.kind,
-        p.kind === 'tool' ? String(p.tool ?? '') : `to ${p.declassifyTo ?? '?'} for ${p.target}`,
+        whatIsAsked(p),
         p.requester,
         p.label,
         `${p.approvals.length}/${p.approvalsNeeded}${p.approvals.length ? ` (${p.approvals.join(', ')})` : ''}`,
@@ -130,7 +136,8 @@ export async function approvalsCommand(opts: Common): Promise<number> {
 
 export async function decideCommand(requestId: string, decision: 'approve' | 'reject', opts: Common & { reason?: string }): Promise<number> {
   const { api, username } = await connect({ user: opts.user, role: 'approver' });
-  const view = (await api.decide(await resolveRequestId(api, requestId), decision, opts.reason)) as unknown as ApprovalDecisionView;
+  const target = await resolveRequest(api, requestId);
+  const view = (await api.decide(target.requestId, decision, opts.reason, target.digest)) as unknown as ApprovalDecisionView;
   if (opts.json) {
     printJson(view);
     return 0;
@@ -147,13 +154,28 @@ export async function decideCommand(requestId: string, decision: 'approve' | 're
   return 0;
 }
 
-/** A full request id as given, or the one pending request a prefix (as short as 4 characters) names. */
-async function resolveRequestId(api: Awaited<ReturnType<typeof connect>>['api'], id: string): Promise<string> {
-  if (UUID.test(id)) return id;
-  if (!/^[0-9a-f-]{4,35}$/i.test(id)) throw new CliError(`${JSON.stringify(id)} is not a request id (a UUID, or the start of one)`);
+/** What a request authorizes, as an approver reads it: the tool and its arguments, or the text to be released. */
+export function whatIsAsked(p: PendingApprovalView): string {
+  const shown = p.shown;
+  if (shown?.kind === 'tool') return `${shown.tool} ${JSON.stringify(shown.args)}`;
+  if (shown?.kind === 'declassify') {
+    const text = shown.text === null ? '(text not shown: only its digest)' : JSON.stringify(shown.text);
+    return `release ${shown.from} → ${shown.to} to ${p.target}${shown.rule ? ` by rule ${shown.rule}` : ' as free text'}: ${text}`;
+  }
+  return p.kind === 'tool' ? `${String(p.tool ?? '')} (arguments not shown)` : `to ${p.declassifyTo ?? '?'} for ${p.target}`;
+}
+
+/**
+ * The pending request an id names (a full id, or a prefix as short as 4 characters naming exactly one), with the digest
+ * of what the approver is shown, which the vote then binds (DESIGN §5).
+ */
+async function resolveRequest(api: Awaited<ReturnType<typeof connect>>['api'], id: string): Promise<{ requestId: string; digest?: string }> {
+  if (!UUID.test(id) && !/^[0-9a-f-]{4,35}$/i.test(id)) throw new CliError(`${JSON.stringify(id)} is not a request id (a UUID, or the start of one)`);
   const pending = (await api.approvals()) as unknown as PendingApprovalView[];
   const matches = pending.filter((p) => p.requestId.startsWith(id.toLowerCase()));
-  if (matches.length === 1) return matches[0].requestId;
+  if (matches.length === 1) return { requestId: matches[0].requestId, ...(matches[0].digest ? { digest: matches[0].digest } : {}) };
+  // A full id the list does not show: the API answers for it (404 unknown, 409 decided, 403 not yours to approve).
+  if (UUID.test(id)) return { requestId: id };
   throw new CliError(matches.length === 0 ? `no pending request starts with ${id}` : `${id} names ${matches.length} pending requests; give more of the id`);
 }
 
@@ -273,6 +295,23 @@ export async function auditLogCommand(opts: Common & { since?: string; limit?: s
     ),
   );
   return 0;
+}
+
+/** The signer refused a tool for want of a capability that fits (DESIGN §5). */
+function isCapabilityRefusal(e: EntryView): boolean {
+  return e.type === 'directive.denied' && e.detail?.kind === 'tool' && ['NOT_AUTHORIZED', 'UNTRUSTED_ARGUMENT', 'CAPABILITY_EXHAUSTED'].includes(String(e.reason));
+}
+
+/** What to do about such a refusal. */
+function capabilityHint(e: EntryView): string {
+  const tool = String(e.detail?.tool ?? 'the tool');
+  const why =
+    e.reason === 'UNTRUSTED_ARGUMENT'
+      ? `a target argument came from no trusted source; name it: --allow '${tool}:<argument>=<value>'`
+      : e.reason === 'CAPABILITY_EXHAUSTED'
+        ? `the capability's uses were spent; allow more with --allow '${tool}:...,maxUses=<n>'`
+        : `no capability allowed the call; allow it with --allow ${tool} (or --allow '${tool}:<argument>=<value>')`;
+  return `Refused: ${tool} (${String(e.reason)}): ${why}.`;
 }
 
 /** Who must approve what a command waits on, and the exact command each of them runs. */

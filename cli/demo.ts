@@ -4,6 +4,7 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { awsClientConfig } from '../functions/platform/aws-clients';
 import { Outbox } from '../functions/stores/outbox';
 import { describeAllow } from './capabilities';
+import { whatIsAsked } from './commands';
 import type { PendingApprovalView } from '../functions/api/approvals';
 import { login } from '../localstack/cognito';
 import { LocalCloud, startLocalCloud } from '../localstack/local-cloud';
@@ -191,9 +192,10 @@ class HospitalDemo {
     const pending = (await this.as('carol').approvals()) as unknown as PendingApprovalView[];
     const request = pending.find((p) => p.commandId === first.view.commandId && p.kind === 'declassify');
     expect(request, 'carol sees no pending declassification');
-    this.say(`   carol sees request ${short(request.requestId)}: release rule ${request.releaseRule ?? '(free text)'} to ${request.target} at ${request.declassifyTo}`);
+    this.say(`   carol sees request ${short(request.requestId)}: ${whatIsAsked(request)}`);
+    expect(request.shown?.kind === 'declassify' && request.shown.text !== null, 'carol is not shown the text to be released');
     for (const approver of ['carol', 'dave']) {
-      const vote = (await this.as(approver).decide(request.requestId, 'approve', 'a car park level says nothing about the patient')) as { approvals: string[]; approvalsNeeded: number; status: string };
+      const vote = (await this.as(approver).decide(request.requestId, 'approve', 'a car park level says nothing about the patient', request.digest)) as { approvals: string[]; approvalsNeeded: number; status: string };
       this.say(`   ${approver} approves: ${vote.approvals.length}/${vote.approvalsNeeded}, ${vote.status}`);
     }
     const last = first.entries.at(-1)?.seq ?? first.ledgerFrom;
@@ -275,9 +277,10 @@ class HospitalDemo {
     const pending = (await this.as('carol').approvals()) as unknown as PendingApprovalView[];
     const request = pending.find((p) => p.commandId === first.view.commandId && p.tool === 'prescribe');
     expect(request, 'carol sees no pending request for the prescription');
-    this.say(`   carol sees request ${short(request.requestId)}: ${request.tool} for ${request.target}, ${request.approvals.length}/${request.approvalsNeeded} approvals`);
+    this.say(`   carol sees request ${short(request.requestId)}: ${whatIsAsked(request)}, ${request.approvals.length}/${request.approvalsNeeded} approvals`);
+    expect(request.shown?.kind === 'tool', 'carol is not shown the prescription she approves');
     for (const approver of ['carol', 'dave']) {
-      const vote = (await this.as(approver).decide(request.requestId, 'approve', 'dose checked against the chart')) as { status: string; approvals: string[]; approvalsNeeded: number };
+      const vote = (await this.as(approver).decide(request.requestId, 'approve', 'dose checked against the chart', request.digest)) as { status: string; approvals: string[]; approvalsNeeded: number };
       this.say(`   ${approver} approves: ${vote.approvals.length}/${vote.approvalsNeeded}, ${vote.status}`);
     }
     const last = first.entries.at(-1)?.seq ?? first.ledgerFrom;

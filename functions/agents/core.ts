@@ -230,7 +230,7 @@ export class CoreAgent {
       release:
         release.path === 'rule'
           ? { path: 'rule', rule: release.rule, fields: release.fields, subtaskId, salt: releaseSalt }
-          : { path: 'free-text' },
+          : { path: 'free-text', text: release.text, subtaskId, salt: releaseSalt },
     });
     if (decision.status === 'signed') {
       await this.sendDeclassified(command, subtaskId, state, { body: redacted, salt: releaseSalt }, lowered, decision.directive);

@@ -1,5 +1,6 @@
 import { ApprovalStore, PendingApproval } from '../stores/approvals';
-import { formatLabel } from '../kernel/labels';
+import { Label, dominates, formatLabel } from '../kernel/labels';
+import type { SealedShown, Shown } from '../kernel/directives/shown';
 import type { SealedRequest } from '../kernel/messages/sealed-request';
 import { SignerClient } from '../signer/signer-client';
 import type { Vote } from '../signer/votes';
@@ -7,8 +8,11 @@ import { Caller } from './caller';
 import { ApiError } from './errors';
 import { approvalDecisionSchema, parseRequest, resourceIdSchema } from './schemas';
 
-/** A pending request as `GET /v1/approvals` shows it: labels in text form, digests in place of content. */
-export type PendingApprovalView = Omit<PendingApproval, 'label' | 'declassifyTo'> & { label: string; declassifyTo?: string };
+/**
+ * A pending request as `GET /v1/approvals` shows it: labels in text form, and what it authorizes (`shown`: the tool and
+ * its arguments, or the text to be released), opened at the approver's clearance. `digest` is what a vote binds.
+ */
+export type PendingApprovalView = Omit<PendingApproval, 'label' | 'declassifyTo' | 'shown'> & { label: string; declassifyTo?: string; shown?: Shown; digest?: string };
 
 /** What `POST /v1/approvals/{id}` answers. */
 export interface ApprovalDecisionView {
@@ -30,6 +34,8 @@ export interface ApprovalServiceProps {
   readonly signer: Pick<SignerClient, 'vote'>;
   /** Seals a vote `from` the API, which is how the signer knows the API forwards it. */
   readonly sealVote: (vote: Vote) => Promise<SealedRequest>;
+  /** Opens what the signer sealed for approvers. @default nothing is shown beyond digests */
+  readonly openShown?: (commandId: string, label: Label, sealed: SealedShown) => Promise<Shown>;
 }
 
 /** Human approvals for critical tools and declassification, recorded through the API (DESIGN §5, §6). */
@@ -40,11 +46,17 @@ export class ApprovalService {
   async list(caller: Caller): Promise<PendingApprovalView[]> {
     if (!caller.isApprover) return [];
     const pending = await this.props.approvals.listPending();
-    return pending.map(({ label, declassifyTo, ...rest }) => ({
-      ...rest,
-      label: formatLabel(label),
-      ...(declassifyTo ? { declassifyTo: formatLabel(declassifyTo) } : {}),
-    }));
+    // Only what the approver may approve, opened at their clearance and never beyond it (DESIGN §5).
+    const visible = pending.filter((p) => dominates(caller.clearance, p.label));
+    return Promise.all(
+      visible.map(async ({ label, declassifyTo, shown, ...rest }) => ({
+        ...rest,
+        label: formatLabel(label),
+        ...(declassifyTo ? { declassifyTo: formatLabel(declassifyTo) } : {}),
+        ...(shown && this.props.openShown ? { shown: await this.props.openShown(rest.commandId, label, shown) } : {}),
+        ...((rest.argsDigest ?? rest.contentDigest) ? { digest: rest.argsDigest ?? rest.contentDigest } : {}),
+      })),
+    );
   }
 
   /**
@@ -55,7 +67,7 @@ export class ApprovalService {
    */
   async decide(caller: Caller, requestId: string, body: unknown): Promise<ApprovalDecisionView> {
     const id = parseRequest(resourceIdSchema, requestId, 'approval request id');
-    const { decision, reason } = parseRequest(approvalDecisionSchema, body, 'approval');
+    const { decision, reason, digest } = parseRequest(approvalDecisionSchema, body, 'approval');
     const { request } = await this.props.approvals.load(id);
     if (!request) throw ApiError.notFound('approval request');
     const vote: Vote = {
@@ -66,6 +78,7 @@ export class ApprovalService {
       clearance: formatLabel(caller.clearance),
       decision,
       ...(reason ? { reason } : {}),
+      ...(digest ? { digest } : {}),
     };
     const answer = await this.props.signer.vote(await this.props.sealVote(vote));
     if (answer.status === 'refused') {
@@ -73,6 +86,7 @@ export class ApprovalService {
       if (answer.code === 'ALREADY_DECIDED') throw ApiError.conflict('the request is already decided');
       if (answer.code === 'NOT_AN_APPROVER') throw ApiError.forbidden(`${caller.username} is not an approver`);
       if (answer.code === 'SELF_APPROVAL' || answer.code === 'ABOVE_CLEARANCE') throw ApiError.forbidden(answer.message);
+      if (answer.code === 'DIGEST_MISMATCH') throw ApiError.conflict(answer.message);
       throw new Error(`the signer refused a vote the API sealed: ${answer.code}`);
     }
     return {

@@ -14,6 +14,7 @@ import { KERNEL_AGENT } from '../kernel/flow/edges';
 import { LambdaSignerClient, SignerClient } from '../signer/signer-client';
 import { Topology, loadTopology } from '../kernel/topology/topology';
 import { ApprovalService } from './approvals';
+import { openShown } from '../kernel/directives/shown';
 import { AuditService } from './audit';
 import { CommandStore } from '../stores/commands';
 import { API_PRINCIPAL, CommandService } from './commands';
@@ -92,6 +93,7 @@ export function createApiContext(options: ApiContextOptions = {}): ApiContext {
       approvals: approvalStore,
       signer,
       // Votes carry nothing classified: sealed at the lowest level, `from` the API, for the signer (DESIGN §5).
+      openShown: (commandId, shownLabel, sealed) => openShown(cipher, commandId, shownLabel, sealed),
       sealVote: (vote) =>
         sealRequest(cipher, { from: API_PRINCIPAL, to: SIGNER_ACTOR, label: label(LEVELS[0]), requestId: vote.requestId, commandId: vote.commandId, body: vote }),
     }),

@@ -102,6 +102,8 @@ export type CommandRequest = z.output<ReturnType<typeof commandRequestSchema>>;
 export const approvalDecisionSchema = z.strictObject({
   decision: z.enum(['approve', 'reject']),
   reason: z.string().trim().min(1).max(200).optional(),
+  /** The digest of what the approver was shown (`GET /v1/approvals`): the vote counts only for exactly that. */
+  digest: z.string().regex(/^[0-9a-f]{64}$/, 'must be the digest GET /v1/approvals showed').optional(),
 });
 
 export type ApprovalDecisionRequest = z.output<typeof approvalDecisionSchema>;

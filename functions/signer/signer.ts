@@ -31,6 +31,7 @@ import {
   ruleBuiltReleaseRebuilds,
 } from './policy';
 import { openIntent } from '../kernel/directives/intent';
+import { Shown, sealShown, shownOf } from '../kernel/directives/shown';
 import { Topology } from '../kernel/topology/topology';
 
 /** Sends an approved directive to the agent that asked for it (a `directive` message on its queue). */
@@ -184,9 +185,12 @@ export class Signer {
     if (!parsed.success || parsed.data.requestId !== opened.requestId || parsed.data.commandId !== opened.commandId) {
       return { status: 'refused', code: 'SCHEMA', message: parsed.success ? 'the vote names another request than its envelope' : describeIssues(parsed.error) };
     }
-    const { requestId, commandId, approver, clearance, decision, reason } = parsed.data;
+    const { requestId, commandId, approver, clearance, decision, reason, digest } = parsed.data;
     const { request } = await this.approvals.load(requestId);
     if (!request || request.commandId !== commandId) return { status: 'refused', code: 'UNKNOWN_REQUEST', message: `no approval request ${requestId}` };
+    if (digest !== undefined && digest !== (request.argsDigest ?? request.contentDigest)) {
+      return { status: 'refused', code: 'DIGEST_MISMATCH', message: `request ${requestId} binds another digest than the one ${approver} was shown` };
+    }
     // A second person, cleared for what they approve (DESIGN §1, threat 6; §5); non-approvers are the store's to refuse.
     if (this.topology.approvers.has(approver)) {
       const command = await this.commands.authority(commandId).catch((err: unknown) => {
@@ -261,9 +265,13 @@ export class Signer {
     // Before anything is stored: only a release the signer rebuilt is bound as rule-built (DESIGN §6).
     const notRebuilt = parsed.data.kind === 'declassify' ? ruleBuiltReleaseRebuilds(this.topology, parsed.data) : undefined;
     if (notRebuilt) return this.refuse(bound, undefined, notRebuilt);
+    const shown = shownOf(this.topology, parsed.data);
+    if (parsed.data.kind === 'declassify' && parsed.data.release.path === 'free-text' && parsed.data.release.text !== undefined && shown.kind === 'declassify' && shown.text === null) {
+      return this.refuse(bound, undefined, { verdict: 'deny', reason: 'BINDING_MISMATCH', message: 'the free text sent is not the content its digest binds' });
+    }
     const { request: stored, votes } = await this.approvals.load(bound.requestId);
     const args = parsed.data.kind === 'tool' ? parsed.data.args : undefined;
-    return stored ? this.continueStored(bound, stored, votes) : this.decide(bound, undefined, [], args);
+    return stored ? this.continueStored(bound, stored, votes) : this.decide(bound, undefined, [], args, shown);
   }
 
   /**
@@ -296,7 +304,13 @@ export class Signer {
     return this.decide(stored, stored, votes);
   }
 
-  private async decide(request: BoundRequest, stored: StoredRequest | undefined, votes: readonly ApprovalVote[], args?: unknown): Promise<SignerDecision> {
+  private async decide(
+    request: BoundRequest,
+    stored: StoredRequest | undefined,
+    votes: readonly ApprovalVote[],
+    args?: unknown,
+    shown?: Shown,
+  ): Promise<SignerDecision> {
     let command: CommandAuthority | undefined;
     try {
       command = await this.commands.authority(request.commandId);
@@ -317,7 +331,10 @@ export class Signer {
       approvals: verdict.approvals,
     };
     if (stored) return pending;
-    if (!(await this.approvals.open(request, verdict.approvalsNeeded, fits ? { capability: fits.index, maxUses: fits.maxUses } : {}))) {
+    // What the approvers will see, sealed for the API at the request's label (DESIGN §5: informed approval).
+    const sealedShown = shown ? await sealShown(this.cipher, request.commandId, request.label, shown) : undefined;
+    const extra = { ...(fits ? { capability: fits.index, maxUses: fits.maxUses } : {}), ...(sealedShown ? { shown: sealedShown } : {}) };
+    if (!(await this.approvals.open(request, verdict.approvalsNeeded, extra))) {
       // Another request took this id first.
       const { request: winner, votes: recorded } = await this.approvals.load(request.requestId);
       if (!winner) throw new Error(`approval request ${request.requestId} vanished`);

@@ -15,6 +15,8 @@ export const voteSchema = z.strictObject({
   clearance: labelTextSchema,
   decision: z.enum(['approve', 'reject']),
   reason: z.string().trim().min(1).max(200).optional(),
+  /** The digest of what the approver was shown; when given, it must be what the request binds. */
+  digest: z.string().regex(/^[0-9a-f]{64}$/).optional(),
 });
 
 export type Vote = z.input<typeof voteSchema>;
@@ -28,6 +30,8 @@ export const VOTE_REFUSALS = [
   'SELF_APPROVAL',
   /** The approver is not cleared for what the request is about. */
   'ABOVE_CLEARANCE',
+  /** The vote names another digest than the request binds: the approver saw something else. */
+  'DIGEST_MISMATCH',
   'SCHEMA',
   'UNAUTHENTICATED',
   'IMPERSONATION',

@@ -9,6 +9,7 @@ import {
   paginateScan,
 } from '@aws-sdk/lib-dynamodb';
 import { BoundRequest } from '../kernel/directives/request';
+import { SealedShown, sealedShownSchema } from '../kernel/directives/shown';
 import { SignedDirective, signedDirectiveSchema } from '../kernel/directives/claims';
 import { REASON_CODES, ReasonCode, SecurityError } from '../kernel/errors';
 import { Label, formatLabel } from '../kernel/labels';
@@ -50,6 +51,8 @@ export interface StoredRequest extends BoundRequest {
   readonly capability?: number;
   /** The uses that capability allows; undefined for no limit. */
   readonly maxUses?: number;
+  /** What the approvers are shown, sealed by the signer for the API at the request's label (DESIGN §5). */
+  readonly shown?: SealedShown;
 }
 
 /** What `GET /v1/approvals` shows an approver: what is asked and by whom, with digests in place of content. */
@@ -68,6 +71,8 @@ export interface PendingApproval {
   readonly release?: 'rule' | 'free-text';
   readonly releaseRule?: string;
   readonly approvalsNeeded: number;
+  /** What approvers are shown, sealed for the API at `label` (the API opens it only for an approver cleared for it). */
+  readonly shown?: SealedShown;
   /** Approvers who approved so far, sorted. */
   readonly approvals: readonly string[];
   readonly createdAt: string;
@@ -128,6 +133,7 @@ const storedRequestSchema = z.object({
   createdAt: z.string(),
   capability: z.number().int().min(0).optional(),
   maxUses: z.number().int().min(1).optional(),
+  shown: sealedShownSchema.optional(),
 });
 
 const voteSchema = z.object({ [SK]: z.string(), decision: z.enum(['approve', 'reject']) });
@@ -206,7 +212,7 @@ export class ApprovalStore {
   }
 
   /** Records a request as pending; false when the request id is already taken (one id names one request). */
-  async open(request: BoundRequest, approvalsNeeded: number, fits: { capability?: number; maxUses?: number } = {}): Promise<boolean> {
+  async open(request: BoundRequest, approvalsNeeded: number, fits: { capability?: number; maxUses?: number; shown?: SealedShown } = {}): Promise<boolean> {
     const { requestId, label, declassifyTo, ...rest } = request;
     return writeIf(() =>
       this.doc.send(
@@ -223,6 +229,7 @@ export class ApprovalStore {
             createdAt: new Date().toISOString(),
             ...(fits.capability !== undefined ? { capability: fits.capability } : {}),
             ...(fits.maxUses !== undefined ? { maxUses: fits.maxUses } : {}),
+            ...(fits.shown ? { shown: fits.shown } : {}),
           },
           ConditionExpression: 'attribute_not_exists(#pk)',
           ExpressionAttributeNames: { '#pk': PK },
@@ -362,6 +369,7 @@ export class ApprovalStore {
         ...(r.contentDigest ? { contentDigest: r.contentDigest } : {}),
         ...(r.release ? { release: r.release } : {}),
         ...(r.releaseRule ? { releaseRule: r.releaseRule } : {}),
+        ...(r.shown ? { shown: r.shown } : {}),
         approvalsNeeded: r.approvalsNeeded,
         approvals: approversWhoApproved(this.topology, votes.get(r.requestId) ?? []),
         createdAt: r.createdAt,

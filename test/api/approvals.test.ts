@@ -45,7 +45,7 @@ const list = (username: string) => f.call({ method: 'GET', path: '/v1/approvals'
 const decide = (username: string, requestId: string, body: unknown) =>
   f.call({ method: 'POST', path: `/v1/approvals/${requestId}`, claims: f.user(username), body });
 
-test('an approver lists pending requests, with digests and never the arguments', async () => {
+test('an approver lists pending requests with what they authorize: the tool and its arguments, opened at their clearance', async () => {
   const commandId = await prescribingCommand();
   const requestId = await pendingPrescription(commandId);
   const res = await list('carol');
@@ -62,8 +62,22 @@ test('an approver lists pending requests, with digests and never the arguments',
     argsDigest: expect.stringMatching(/^[0-9a-f]{64}$/),
     approvalsNeeded: 2,
     approvals: [],
+    shown: { kind: 'tool', tool: 'prescribe', args: { patientId: 'P-1001', drug: 'Metformin', doseMg: 500 } },
   });
-  expect(res.raw).not.toContain('Metformin');
+  expect(pending.digest).toBe(pending.argsDigest);
+  // The approvals table itself holds the arguments only sealed.
+  const { request } = await f.signer.approvals.load(requestId);
+  expect(JSON.stringify(request)).not.toContain('Metformin');
+});
+
+test('a vote is bound to the digest of what the approver was shown: another digest is 409 and counts for nothing', async () => {
+  const commandId = await prescribingCommand();
+  const requestId = await pendingPrescription(commandId);
+  const pending = (await list('carol')).body.find((p: { requestId: string }) => p.requestId === requestId);
+  const stale = await decide('carol', requestId, { decision: 'approve', digest: 'f'.repeat(64) });
+  expect(stale.status).toBe(409);
+  const bound = await decide('carol', requestId, { decision: 'approve', digest: pending.digest });
+  expect(bound.body).toMatchObject({ recorded: true, approvals: ['carol'] });
 });
 
 test('a user who is not an approver sees no pending approvals', async () => {

@@ -91,6 +91,12 @@ describe('agentsec CLI against a running local cloud', () => {
     expect(json(await run('status', commandId, '--json'))).toMatchObject({ allow: [{ tool: 'send_email', args: { to: 'family@example.com' }, maxUses: 1 }] });
   });
 
+  test('ask --wait: a tool the signer refused for want of a capability is a failure with the --allow hint, not a success', async () => {
+    const result = await run('ask', 'Ask edge to send_email to press@example.org saying hello.', '--level', 'UNCLASSIFIED', '--wait');
+    expect(result.code).toBe(1);
+    expect(result.stdout).toContain('Refused: send_email (NOT_AUTHORIZED): no capability allowed the call; allow it with --allow send_email');
+  });
+
   test('ask --allow with a malformed capability is refused with a sentence before anything is submitted', async () => {
     const result = await run('ask', 'hello', '--level', 'UNCLASSIFIED', '--allow', 'send_email:to');
     expect(result.code).toBe(1);

@@ -1,4 +1,7 @@
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { newDigestSalt } from '../../functions/kernel/keyed-digest';
+import { openShown } from '../../functions/kernel/directives/shown';
+import { releasedContentDigest, releasedTask } from '../../functions/kernel/flow/declassify';
 import { randomUUID } from 'node:crypto';
 import embeddedTopology from '../../agentsec.config.json';
 import { bindRequest, directiveRequestSchema } from '../../functions/kernel/directives/request';
@@ -34,6 +37,23 @@ describe('declassification is signed only as the user allowed it (DESIGN §6)', 
     await f.doc.send(new UpdateCommand({ TableName: f.tables.commands, Key: { commandId }, UpdateExpression: 'SET declassifyTo = :d', ExpressionAttributeValues: { ':d': 'CONFIDENTIAL' } }));
     const decision = await decide(f.signer, ruleBuiltDeclassifyRequest(commandId));
     expect(decision).toMatchObject({ status: 'pending', approvalsNeeded: 1 });
+  });
+
+  it('free text sent for approval is shown to approvers exactly as it will be released; text its digest does not bind is refused', async () => {
+    const commandId = await f.putCommand({ label: label('SECRET', ['MEDICAL']) });
+    const subtaskId = randomUUID();
+    const salt = newDigestSalt();
+    const text = 'Please lookup_public_info about parking near the hospital.';
+    const contentDigest = releasedContentDigest(releasedTask(subtaskId, text), salt);
+    const req = declassifyRequest(commandId, { contentDigest, release: { path: 'free-text', text, subtaskId, salt } }) as { requestId: string };
+    expect(await decide(f.signer, req)).toMatchObject({ status: 'pending' });
+    const { request } = await f.signer.approvals.load(req.requestId);
+    expect(JSON.stringify(request)).not.toContain('parking');
+    const shown = await openShown(f.cipher, commandId, label('SECRET', ['MEDICAL']), request!.shown!);
+    expect(shown).toEqual({ kind: 'declassify', from: 'SECRET/MEDICAL', to: 'CONFIDENTIAL', rule: null, text });
+
+    const lying = declassifyRequest(commandId, { contentDigest, release: { path: 'free-text', text: 'Nothing to see here.', subtaskId, salt } });
+    expect(await decide(f.signer, lying)).toMatchObject({ status: 'denied', reason: 'BINDING_MISMATCH' });
   });
 
   it('free text needs an approval even when declassification was pre-authorized', async () => {

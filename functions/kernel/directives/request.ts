@@ -54,7 +54,18 @@ export const releaseClaimSchema = z.discriminatedUnion('path', [
       salt: digestSaltSchema.optional(),
     })
     .strict(),
-  z.object({ path: z.literal('free-text') }).strict(),
+  z
+    .object({
+      path: z.literal('free-text'),
+      /**
+       * The exact text to be released, its subtask and the salt of `contentDigest`: the signer checks the digest and
+       * shows the text to the approvers (DESIGN §5: informed approval). Without them approvers see a digest only.
+       */
+      text: z.string().max(16 * 1024).optional(),
+      subtaskId: uuidSchema.optional(),
+      salt: digestSaltSchema.optional(),
+    })
+    .strict(),
 ]);
 export type ReleaseClaim = z.output<typeof releaseClaimSchema>;
 
