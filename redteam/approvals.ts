@@ -5,6 +5,8 @@ import { Outcome, outcome } from './attempt';
 import type { RedTeamCloud } from './cloud';
 import { LedgerWatch } from './evidence';
 import type { Scenarios } from './scenarios';
+import { signerAs } from './arguments';
+import { label } from '../functions/kernel/labels';
 
 /**
  * Approval abuse (DESIGN §5: critical tools need k-of-n *distinct* human approvals recorded through the API):
@@ -69,6 +71,8 @@ export async function runApprovals(rt: RedTeamCloud, s: Scenarios): Promise<Outc
       : outcome('approvals', 'bob (not an approver) lists what waits for approval', 'success', `saw ${listed.length} pending requests`),
   );
 
+  outcomes.push(...(await secondPerson(rt)));
+
   // Whatever the answers said, none of these requests may have been signed.
   await rt.quiesce();
   const watch = await new LedgerWatch(rt).refresh();
@@ -85,4 +89,29 @@ export async function runApprovals(rt: RedTeamCloud, s: Scenarios): Promise<Outc
 
 function sameList(value: unknown, expected: string[]): boolean {
   return Array.isArray(value) && value.length === expected.length && value.every((v, i) => v === expected[i]);
+}
+
+/**
+ * One person is not two (DESIGN §1, threat 6): carol, an approver, submits a command allowing a prescription the
+ * analyst then asks for, and approves it herself; dave votes for another digest than the request binds. Neither
+ * vote may count.
+ */
+async function secondPerson(rt: RedTeamCloud): Promise<Outcome[]> {
+  const carol = await rt.as('carol');
+  const { commandId } = await carol.submit({
+    text: 'Ask the analyst to prescribe Letrozole for P-1003.',
+    classification: { level: 'SECRET', compartments: ['MEDICAL'] },
+    allow: ['prescribe'],
+  });
+  const { requestId, decision } = await signerAs(rt)('analyst', commandId, 'prescribe', { patientId: 'P-1003', drug: 'Letrozole', doseMg: 2.5 }, label('SECRET', ['MEDICAL']));
+  if (decision.status !== 'pending') return [outcome('approvals', 'self-approval', 'error', `the prescription is not pending: ${JSON.stringify(decision)}`)];
+  const own = await vote(carol, requestId, { decision: 'approve' });
+  const stale = await vote(await rt.as('dave'), requestId, { decision: 'approve', digest: 'f'.repeat(64) });
+  const judge = (name: string, got: { status: number }, status: number) =>
+    got.status === status
+      ? outcome('approvals', name, 'blocked', `HTTP ${status}`)
+      : got.status < 400
+        ? outcome('approvals', name, 'success', `the API accepted it (HTTP ${got.status})`)
+        : outcome('approvals', name, 'blocked', `HTTP ${got.status}`, `expected HTTP ${status}`);
+  return [judge('carol approves a request of her own command', own, 403), judge('dave votes for another digest than the request binds', stale, 409)];
 }

@@ -108,11 +108,22 @@ export function argumentAttempts(): ArgumentAttempt[] {
   ];
 }
 
-/** Runs the attempts against the signer as its function runs it, then the digest-guessing attack on the ledger. */
-export async function runArguments(rt: RedTeamCloud, attempts: readonly ArgumentAttempt[] = argumentAttempts()): Promise<Outcome[]> {
+/** Asks the signer, as its function runs it, for a tool directive sealed by `agent`'s own role (what its runtime can do). */
+export function signerAs(rt: RedTeamCloud) {
   const env = { ...process.env, ...environmentFor(rt.state, { sendsTo: rt.topology.agentNames() }) };
   const signer = signerFromEnvironment(env, rt.topology);
   const cipher = new EnvelopeCipher({ kms: rt.kms, keyArns: rt.state.keys });
+  return async (agent: string, commandId: string, tool: string, args: Record<string, unknown>, about: Label) => {
+    const requestId = randomUUID();
+    const own = rt.topology.agent(agent).clearance;
+    const body = { requestId, kind: 'tool', requester: agent, commandId, target: agent, tool, args, argsSalt: newDigestSalt(), label: about };
+    return { requestId, decision: await signer.receive(await sealRequest(cipher, { from: agent, to: 'signer', label: own, requestId, commandId, body })) };
+  };
+}
+
+/** Runs the attempts against the signer as its function runs it, then the digest-guessing attack on the ledger. */
+export async function runArguments(rt: RedTeamCloud, attempts: readonly ArgumentAttempt[] = argumentAttempts()): Promise<Outcome[]> {
+  const askAs = signerAs(rt);
   const outcomes: Outcome[] = [];
   for (const a of attempts) {
     const verdict = (v: Parameters<typeof outcome>[2], evidence: string, anomaly?: string) => outcome('arguments', a.name, v, evidence, anomaly);
@@ -123,12 +134,7 @@ export async function runArguments(rt: RedTeamCloud, attempts: readonly Argument
       outcomes.push(verdict('error', `not submitted: ${(err as Error).message}`));
       continue;
     }
-    const own = rt.topology.agent(a.agent).clearance;
-    const ask = async (args: Record<string, unknown>) => {
-      const requestId = randomUUID();
-      const body = { requestId, kind: 'tool', requester: a.agent, commandId, target: a.agent, tool: a.tool, args, argsSalt: newDigestSalt(), label: labelOf(a.body) };
-      return signer.receive(await sealRequest(cipher, { from: a.agent, to: 'signer', label: own, requestId, commandId, body }));
-    };
+    const ask = async (args: Record<string, unknown>) => (await askAs(a.agent, commandId, a.tool, args, labelOf(a.body))).decision;
     for (let i = 0; i < (a.before ?? 0); i++) {
       const honest = await ask(a.args);
       if (honest.status !== 'signed') outcomes.push(verdict('error', `the honest use was not signed: ${JSON.stringify(honest)}`));
