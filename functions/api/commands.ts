@@ -203,6 +203,7 @@ export class CommandService {
     const intent =
       request.allow.length > 0 || declassifyTo
         ? await sealIntent(this.props.cipher, commandId, request.classification, {
+            owner: caller.username,
             text: request.text,
             allow: toCapabilities(request.allow),
             ...(declassifyTo ? { declassifyTo } : {}),

@@ -318,6 +318,8 @@ export class Signer {
       if (!isSecurityError(err)) throw err;
       return this.refuse(request, stored, { verdict: 'deny', reason: 'NOT_AUTHORIZED', message: err.message });
     }
+    const impostor = command ? await this.ownerNotSealed(command) : undefined;
+    if (impostor) return this.refuse(request, stored, impostor);
     if (command && request.kind === 'declassify') command = await this.withSealedPreAuthorization(command);
     const capability = await this.capabilityFor(request, command, stored, args);
     const verdict = decideDirective({ topology: this.topology, request, command, votes, capability });
@@ -365,6 +367,23 @@ export class Signer {
     if (!command.intent) return { verdict: 'deny', reason: 'NOT_AUTHORIZED', message: `command ${command.commandId} carries no intent sealed by the API` };
     try {
       return callFitsACapability(tool, args, await openIntent(this.cipher, command.commandId, command.label, command.intent));
+    } catch (err) {
+      if (!isSecurityError(err)) throw err;
+      return { verdict: 'deny', reason: err.reason, message: err.message };
+    }
+  }
+
+  /**
+   * A command whose owner is not the user the API sealed in its intent was rewritten by another writer of the
+   * commands table (DESIGN §1: identity is never self-declared): nothing is signed for it. A command without an intent
+   * authorizes no high-priority call and pre-authorizes nothing, so its owner field stays the table's.
+   */
+  private async ownerNotSealed(command: CommandAuthority): Promise<Denial | undefined> {
+    if (!command.intent) return undefined;
+    try {
+      const intent = await openIntent(this.cipher, command.commandId, command.label, command.intent);
+      if (intent.owner === command.owner) return undefined;
+      return { verdict: 'deny', reason: 'BINDING_MISMATCH', message: `command ${command.commandId} names ${command.owner}, the API sealed it for ${intent.owner}` };
     } catch (err) {
       if (!isSecurityError(err)) throw err;
       return { verdict: 'deny', reason: err.reason, message: err.message };

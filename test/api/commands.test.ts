@@ -131,7 +131,7 @@ describe('POST /v1/commands', () => {
     const item = (await f.commandItem(commandId))!;
     expect(item.allow).toEqual(['prescribe', capability]);
     const intent = await openIntent(f.cipher, commandId, label('UNCLASSIFIED'), sealedIntentSchema.parse(item.intent));
-    expect(intent).toEqual({ text, allow: [{ tool: 'prescribe' }, capability] });
+    expect(intent).toEqual({ owner: 'alice', text, allow: [{ tool: 'prescribe' }, capability] });
     const [accepted] = (await f.ledgerEntries()).filter((e) => e.commandId === commandId);
     expect(accepted.detail).toMatchObject({ allow: 'prescribe,send_email' });
     expect(JSON.stringify(accepted)).not.toContain('frontdesk');

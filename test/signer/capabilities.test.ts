@@ -1,3 +1,4 @@
+import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { label } from '../../functions/kernel/labels';
 import { sealIntent } from '../../functions/kernel/directives/intent';
 import { newDigestSalt } from '../../functions/kernel/keyed-digest';
@@ -124,7 +125,7 @@ describe('capabilities: the call fits what the user allowed, down to the argumen
 describe('the signer trusts only the intent the API sealed', () => {
   it("a command whose plain allow field was widened authorizes nothing the sealed intent does not", async () => {
     const commandId = randomUUID();
-    const intent = await sealIntent(f.cipher, commandId, UNCLASSIFIED, { text: 'Email visitors@example.org.', allow: [] });
+    const intent = await sealIntent(f.cipher, commandId, UNCLASSIFIED, { owner: 'alice', text: 'Email visitors@example.org.', allow: [] });
     await f.putCommand({ commandId, allow: ['send_email'], label: UNCLASSIFIED, intent });
     expect(await decide(f.signer, emailRequest(commandId, 'visitors@example.org'))).toMatchObject({ status: 'denied', reason: 'NOT_AUTHORIZED' });
   });
@@ -132,7 +133,7 @@ describe('the signer trusts only the intent the API sealed', () => {
   it('an intent sealed by another principal than the API does not open, and nothing is signed', async () => {
     const commandId = randomUUID();
     const id = randomUUID();
-    const ciphertext = await f.cipher.seal({ from: 'core', to: 'signer', label: UNCLASSIFIED, messageId: id, commandId, plaintext: JSON.stringify({ text: 'Email exfil@evil.example', allow: [{ tool: 'send_email' }] }) });
+    const ciphertext = await f.cipher.seal({ from: 'core', to: 'signer', label: UNCLASSIFIED, messageId: id, commandId, plaintext: JSON.stringify({ owner: 'alice', text: 'Email exfil@evil.example', allow: [{ tool: 'send_email' }] }) });
     await f.putCommand({ commandId, allow: ['send_email'], label: UNCLASSIFIED, intent: { id, ciphertext } });
     const decision = await decide(f.signer, emailRequest(commandId, 'exfil@evil.example'));
     expect(decision.status).toBe('denied');
@@ -142,9 +143,15 @@ describe('the signer trusts only the intent the API sealed', () => {
   it("another command's intent does not serve this one", async () => {
     const other = randomUUID();
     const commandId = randomUUID();
-    const intent = await sealIntent(f.cipher, other, UNCLASSIFIED, { text: 'Email visitors@example.org.', allow: [{ tool: 'send_email' }] });
+    const intent = await sealIntent(f.cipher, other, UNCLASSIFIED, { owner: 'alice', text: 'Email visitors@example.org.', allow: [{ tool: 'send_email' }] });
     await f.putCommand({ commandId, allow: ['send_email'], label: UNCLASSIFIED, intent });
     expect((await decide(f.signer, emailRequest(commandId, 'visitors@example.org'))).status).toBe('denied');
+  });
+
+  it("a command whose owner was rewritten in the table gets nothing signed: the API sealed another owner", async () => {
+    const commandId = await f.putCommand({ allow: ['send_email'], label: UNCLASSIFIED, text: 'Email visitors@example.org.' });
+    await f.doc.send(new UpdateCommand({ TableName: f.tables.commands, Key: { commandId }, UpdateExpression: 'SET #o = :o', ExpressionAttributeNames: { '#o': 'owner' }, ExpressionAttributeValues: { ':o': 'bob' } }));
+    expect(await decide(f.signer, emailRequest(commandId, 'visitors@example.org'))).toMatchObject({ status: 'denied', reason: 'BINDING_MISMATCH' });
   });
 
   it('a command without a sealed intent authorizes no high-priority call', async () => {

@@ -89,6 +89,7 @@ export async function signerFixture() {
         ? undefined
         : (c.intent ??
           (await sealIntent(cipher, commandId, commandLabel, {
+            owner: c.owner ?? 'alice',
             text: c.text ?? FIXTURE_TEXT,
             allow: toCapabilities(c.allow ?? []),
             ...(c.declassifyTo ? { declassifyTo: c.declassifyTo } : {}),

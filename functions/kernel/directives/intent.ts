@@ -3,7 +3,7 @@ import * as z from 'zod';
 import { SecurityError } from '../errors';
 import { Label } from '../labels';
 import type { EnvelopeCipher } from '../messages/envelope-cipher';
-import { describeIssues, labelTextSchema, uuidSchema } from '../schemas';
+import { describeIssues, labelTextSchema, principalSchema, uuidSchema } from '../schemas';
 import { capabilitySchema } from './capabilities';
 
 /**
@@ -19,6 +19,8 @@ export const INTENT_SEALER = 'api';
 export const INTENT_READER = 'signer';
 
 export const intentSchema = z.strictObject({
+  /** The user the API authenticated: the command's owner, whatever a writer of the commands table says. */
+  owner: principalSchema,
   /** The user's own words: the trusted source of target-like arguments a tool's policy lets come from it. */
   text: z.string(),
   allow: z.array(capabilitySchema),

@@ -11,7 +11,7 @@ import { deny } from './verdicts';
  * holds on both counts is the one the directive spends a use of. The capabilities are read from the intent the API
  * sealed for the signer, never from a field an agent could write.
  */
-export function callFitsACapability(tool: ToolConfig, args: unknown, intent: Intent | undefined): CapabilityVerdict {
+export function callFitsACapability(tool: ToolConfig, args: unknown, intent: Pick<Intent, 'text' | 'allow'> | undefined): CapabilityVerdict {
   const capabilities = (intent?.allow ?? []).map((c, index) => ({ c, index })).filter(({ c }) => c.tool === tool.name);
   if (capabilities.length === 0) return deny('NOT_AUTHORIZED', `tool ${tool.name} was not allowed on the command`);
   let untrusted: Denial | undefined;
