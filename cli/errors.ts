@@ -22,11 +22,22 @@ export class CliError extends Error {
 export const notRunning = (detail: string) =>
   new CliError(`the local cloud is not running (${detail}); start it with \`agentsec dev\``, EXIT.notRunning);
 
+/** A failure as the CLI reports it: one line for a person, its exit code, and the API's status and reason when it answered. */
+export interface Failure {
+  message: string;
+  exitCode: number;
+  status?: number;
+  reason?: string;
+}
+
 /** Any error as one line for a person, and its exit code; never a stack trace. */
-export function describeFailure(err: unknown): { message: string; exitCode: number } {
+export function describeFailure(err: unknown): Failure {
   if (err instanceof CliError) return { message: err.message, exitCode: err.exitCode };
   if (err instanceof ApiUnreachableError) return { message: notRunning(`nothing answers at ${err.apiUrl}`).message, exitCode: EXIT.notRunning };
-  if (err instanceof ApiRequestError) return { message: err.message, exitCode: EXIT.failed };
+  if (err instanceof ApiRequestError) {
+    const reason = (err.body as { reason?: unknown } | null)?.reason;
+    return { message: err.message, exitCode: EXIT.failed, status: err.status, ...(typeof reason === 'string' ? { reason } : {}) };
+  }
   const message = err instanceof Error ? err.message : String(err);
   return { message: message.split('\n')[0] || 'unknown error', exitCode: EXIT.failed };
 }

@@ -36,9 +36,13 @@ function run<A extends Action>(action: A) {
     try {
       code = await action(...args);
     } catch (err) {
-      const { message, exitCode } = describeFailure(err);
-      process.stderr.write(`agentsec: ${message.replace(/\.?$/, '.')}\n`);
-      code = exitCode;
+      const failure = describeFailure(err);
+      process.stderr.write(`agentsec: ${failure.message.replace(/\.?$/, '.')}\n`);
+      // Under --json the failure is JSON on stdout too, for whatever reads it.
+      if ((args as unknown[]).some((a) => typeof a === 'object' && a !== null && (a as { json?: unknown }).json === true)) {
+        process.stdout.write(`${JSON.stringify({ error: failure })}\n`);
+      }
+      code = failure.exitCode;
     }
     process.exit(code);
   };

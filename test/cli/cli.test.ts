@@ -117,6 +117,8 @@ describe('agentsec CLI against a running local cloud', () => {
     const result = await run('ask', 'Ask the analyst to read_patient_record for patient P-1001.', '--level', 'SECRET', '--user', 'bob');
     expect(result.code).toBe(1);
     expect(result.stderr).toMatch(/^agentsec: the API answered 403 NOT_AUTHORIZED: clearance CONFIDENTIAL does not dominate SECRET\.\n$/);
+    const asJson = await run('ask', 'Ask the analyst to read_patient_record for patient P-1001.', '--level', 'SECRET', '--user', 'bob', '--json');
+    expect(JSON.parse(asJson.stdout)).toEqual({ error: { message: expect.any(String), exitCode: 1, status: 403, reason: 'NOT_AUTHORIZED' } });
   });
 
   test('a critical tool runs only after two approvers approve through approvals/approve; a non-approver’s vote is refused', async () => {
@@ -267,8 +269,10 @@ describe('agentsec CLI without a running local cloud', () => {
       for (const args of [['status', '00000000-0000-4000-8000-000000000000'], ['login'], ['audit', 'verify', '--json']]) {
         const result = await agentsec(empty, args);
         expect(result.code).toBe(2);
-        expect(result.stdout).toBe('');
         expect(result.stderr).toMatch(/^agentsec: the local cloud is not running \(.*\); start it with `agentsec dev`\.\n$/);
+        // Under --json the failure is JSON on stdout as well; otherwise stdout stays empty.
+        if (args.includes('--json')) expect(JSON.parse(result.stdout)).toEqual({ error: { message: expect.stringContaining('not running'), exitCode: 2 } });
+        else expect(result.stdout).toBe('');
       }
       // A state file left by a cloud that has stopped: nothing answers at its API URL.
       const stale = JSON.parse(readFileSync(path.join(stateDir, 'local.json'), 'utf8')) as LocalResources;
