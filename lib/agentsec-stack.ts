@@ -90,7 +90,8 @@ export class AgentSecStack extends Stack {
     if (topology.users.length > 0) this.keyring.denyCompartments(this.api, compartmentsOutside(compartmentsOfUserTraffic(topology), topology));
     this.keyring.grantWrite(this.signer, levelsSealedBySigner(topology));
     // The signer opens the requests agents and the API seal for it, to learn from KMS who asks (DESIGN §1, §5).
-    this.keyring.grantRead(this.signer, levelsOfSealedRequests(topology));
+    // ...and the intents the API seals for it at each command's label (DESIGN §5): the levels of user traffic too.
+    this.keyring.grantRead(this.signer, [...new Set([...levelsOfSealedRequests(topology), ...userTraffic])]);
     // The effect gateway opens the requests agents seal for it (DESIGN §5).
     this.keyring.grantRead(this.effects, levelsOfSealedRequests(topology));
     this.authority.grantSign(this.signer);

@@ -30,41 +30,36 @@ const commandText = z
 
 /** `POST /v1/commands`. Labels are parsed by the kernel against the topology's compartments (fail closed). */
 export function commandRequestSchema(topology: Topology) {
+  /** A label object, refused with the kernel's reason when it is not one of the topology's. */
+  const labelOf = (value: unknown, ctx: z.RefinementCtx): Label => {
+    try {
+      if (typeof value !== 'object' || value === null) throw new SecurityError('SCHEMA', `must be a level (one of ${LEVELS.join(', ')}) or a label {level, compartments}`);
+      refuseDuplicateCompartments(value);
+      return parseLabel(value, topology.compartments);
+    } catch (err) {
+      if (!isSecurityError(err, 'SCHEMA')) throw err;
+      ctx.addIssue({ code: 'custom', message: err.message });
+      return z.NEVER;
+    }
+  };
   return z
     .strictObject({
-    text: commandText,
-    classification: z.unknown().transform((value, ctx) => {
-      try {
-        refuseDuplicateCompartments(value);
-        return parseLabel(value, topology.compartments);
-      } catch (err) {
-        if (!isSecurityError(err, 'SCHEMA')) throw err;
-        ctx.addIssue({ code: 'custom', message: err.message });
-        return z.NEVER;
-      }
-    }),
-    allow: z
-      .array(allowEntrySchema.refine((e) => topology.tools.has(typeof e === 'string' ? e : e.tool), 'unknown tool'))
-      .max(64)
-      .default([])
-      .transform((entries) => normalizedAllow(entries)),
-    /** A whole label `{level, compartments}`, or a bare level: that level with the content's compartments kept. */
-    declassifyTo: z
-      .unknown()
-      .optional()
-      .transform((value, ctx): Label | (typeof LEVELS)[number] | undefined => {
-        if (value === undefined) return undefined;
-        if (typeof value === 'string' && (LEVELS as readonly string[]).includes(value)) return value as (typeof LEVELS)[number];
-        try {
-          if (typeof value !== 'object' || value === null) throw new SecurityError('SCHEMA', `must be a level (one of ${LEVELS.join(', ')}) or a label {level, compartments}`);
-          refuseDuplicateCompartments(value);
-          return parseLabel(value, topology.compartments);
-        } catch (err) {
-          if (!isSecurityError(err, 'SCHEMA')) throw err;
-          ctx.addIssue({ code: 'custom', message: err.message });
-          return z.NEVER;
-        }
-      }),
+      text: commandText,
+      classification: z.unknown().transform((value, ctx) => labelOf(value, ctx)),
+      allow: z
+        .array(allowEntrySchema.refine((e) => topology.tools.has(typeof e === 'string' ? e : e.tool), 'unknown tool'))
+        .max(64)
+        .default([])
+        .transform((entries) => normalizedAllow(entries)),
+      /** A whole label `{level, compartments}`, or a bare level: that level with the content's compartments kept. */
+      declassifyTo: z
+        .unknown()
+        .optional()
+        .transform((value, ctx): Label | (typeof LEVELS)[number] | undefined => {
+          if (value === undefined) return undefined;
+          if (typeof value === 'string' && (LEVELS as readonly string[]).includes(value)) return value as (typeof LEVELS)[number];
+          return labelOf(value, ctx);
+        }),
     })
     .superRefine((r, ctx) => {
       // A pre-authorization lowers the command's label: one above it (or beside it) authorizes nothing meaningful.
