@@ -80,6 +80,17 @@ module.exports = {
       to: { path: `^(${LOCAL_ONLY.join('|')})/` },
     },
     {
+      name: 'console-app-is-browser-code',
+      comment:
+        'console/src/ is the operator console, bundled for the browser (console/build.ts). It may import only itself, ' +
+        'npm packages and the one pure module it shares with the CLI (cli/output.ts, how a ledger entry reads): no node ' +
+        'built-ins, no kernel, handler or local-cloud code, so nothing server-side (AWS clients, key handling, the whole topology) ' +
+        'is shipped to a browser, and the API stays the only thing that decides what a user sees.',
+      severity: 'error',
+      from: { path: '^console/src/' },
+      to: { pathNot: ['^console/src/', '^cli/output\\.ts$', '(^|/)node_modules/'] },
+    },
+    {
       name: 'nothing-imports-tests',
       comment:
         'test/ holds tests, fixtures and test helpers. Nothing outside test/ may import from it: test code is not ' +

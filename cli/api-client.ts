@@ -49,6 +49,12 @@ export class ApiUnreachableError extends Error {
   }
 }
 
+/** What makes and uses a passkey: a browser's `navigator.credentials`, or a software authenticator. */
+export interface PasskeyAuthenticator {
+  register(options: never): unknown;
+  sign(options: never): unknown;
+}
+
 export class ApiClient {
   /**
    * @param refreshToken called once when the API answers 401 (an expired token, or one from an earlier run of
@@ -105,9 +111,36 @@ export class ApiClient {
     return this.request('GET', '/v1/approvals');
   }
 
-  /** Votes on a request; `digest` (from `approvals()`) binds the vote to what the approver was shown. */
-  decide(requestId: string, decision: 'approve' | 'reject', reason?: string, digest?: string): Promise<Record<string, unknown>> {
-    return this.request('POST', `/v1/approvals/${encodeURIComponent(requestId)}`, { decision, ...(reason ? { reason } : {}), ...(digest ? { digest } : {}) });
+  /**
+   * Votes on a request; `digest` (from `approvals()`) binds the vote to what the approver was shown, and `passkey` is
+   * the approver's WebAuthn assertion over it (required for approvals unless the topology's `votesWithoutPasskey` allows).
+   */
+  decide(requestId: string, decision: 'approve' | 'reject', reason?: string, digest?: string, passkey?: unknown): Promise<Record<string, unknown>> {
+    return this.request('POST', `/v1/approvals/${encodeURIComponent(requestId)}`, {
+      decision,
+      ...(reason ? { reason } : {}),
+      ...(digest ? { digest } : {}),
+      ...(passkey ? { passkey } : {}),
+    });
+  }
+
+  /** Who the token says the caller is, and whether they have a passkey. */
+  me(): Promise<{ username: string; clearance: string; approver: boolean; passkey: { registered: boolean; createdAt?: string } }> {
+    return this.request('GET', '/v1/me');
+  }
+
+  /** Registers the caller's passkey made by `authenticator` (the console does the same with the browser's). */
+  async registerPasskey(authenticator: PasskeyAuthenticator): Promise<{ username: string; credentialId: string; createdAt: string }> {
+    const { options } = await this.request<{ options: never }>('POST', '/v1/passkeys/options');
+    return this.request('POST', '/v1/passkeys', { response: authenticator.register(options) });
+  }
+
+  /** Approves `requestId` as the console does: what `approvals()` shows, signed with the caller's passkey. */
+  async approveWithPasskey(requestId: string, authenticator: PasskeyAuthenticator, reason?: string): Promise<Record<string, unknown>> {
+    const item = (await this.approvals()).find((p) => p.requestId === requestId) as { digest?: string; passkey?: { options: unknown } } | undefined;
+    if (!item) throw new ApiRequestError(404, { message: `approval request ${requestId} not found`, reason: 'NOT_FOUND' });
+    if (!item.passkey?.options) throw new ApiRequestError(409, { message: 'register a passkey first: the request offers none to sign with' });
+    return this.decide(requestId, 'approve', reason, item.digest, authenticator.sign(item.passkey.options as never));
   }
 
   audit(since?: number, limit?: number): Promise<unknown> {

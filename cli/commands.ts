@@ -44,7 +44,7 @@ export interface AskOptions extends Common {
 }
 
 export async function askCommand(text: string, opts: AskOptions): Promise<number> {
-  const { api, username } = await connect({ user: opts.user });
+  const { api, username, state } = await connect({ user: opts.user });
   const body: CommandRequestBody = {
     text,
     classification: { level: opts.level.toUpperCase(), compartments: list(opts.compartments).map((c) => c.toUpperCase()) },
@@ -68,7 +68,7 @@ export async function askCommand(text: string, opts: AskOptions): Promise<number
       : {
           onStatus: (v: CommandView) => {
             print(`[${v.status}]`);
-            for (const line of awaitingLines(v)) print(line);
+            for (const line of awaitingLines(v, state.consoleUrl)) print(line);
           },
           onEntry: (e: EntryView) => {
             print(`  · ${describeEntry(e)}`);
@@ -84,13 +84,13 @@ export async function askCommand(text: string, opts: AskOptions): Promise<number
 }
 
 export async function statusCommand(commandId: string, opts: Common): Promise<number> {
-  const { api } = await connect({ user: opts.user });
+  const { api, state } = await connect({ user: opts.user });
   const view = await api.command(commandId);
   if (opts.json) printJson(view);
   else {
     print(`Command ${view.commandId}: ${view.status}${view.label ? ` (${view.label})` : ''}${TERMINAL.has(view.status) ? '' : ', not finished yet'}.`);
     if (view.allow?.length) print(`Allowed: ${describeAllow(view.allow)}.`);
-    for (const line of awaitingLines(view)) print(line);
+    for (const line of awaitingLines(view, state.consoleUrl)) print(line);
     printResult(view);
   }
   return 0;
@@ -119,7 +119,7 @@ export async function approvalsCommand(opts: Common): Promise<number> {
   }
   print(
     table(
-      ['REQUEST', 'KIND', 'WHAT', 'REQUESTER', 'LABEL', 'APPROVALS', 'COMMAND'],
+      ['REQUEST', 'KIND', 'WHAT', 'REQUESTER', 'LABEL', 'APPROVALS', 'APPROVE WITH', 'COMMAND'],
       pending.map((p) => [
         p.requestId,
         p.kind,
@@ -127,16 +127,27 @@ export async function approvalsCommand(opts: Common): Promise<number> {
         p.requester,
         p.label,
         `${p.approvals.length}/${p.approvalsNeeded}${p.approvals.length ? ` (${p.approvals.join(', ')})` : ''}`,
+        p.passkey?.required ? 'passkey (console)' : 'cli or console',
         short(p.commandId),
       ]),
     ),
   );
+  const state = loadState();
+  if (pending.some((p) => p.passkey?.required)) print(`Approvals marked "passkey" are signed in the console${state.consoleUrl ? ` at ${state.consoleUrl}` : ''}; reject works here too.`);
   return 0;
 }
 
 export async function decideCommand(requestId: string, decision: 'approve' | 'reject', opts: Common & { reason?: string }): Promise<number> {
-  const { api, username } = await connect({ user: opts.user, role: 'approver' });
+  const { api, username, state } = await connect({ user: opts.user, role: 'approver' });
   const target = await resolveRequest(api, requestId);
+  // An approval the topology wants signed by the person cannot be made here (DESIGN §5): say where instead, before voting.
+  if (decision === 'approve' && target.passkeyRequired) {
+    const allowed = passkeyFreeVotes(loadTopology());
+    throw new CliError(
+      `request ${target.requestId} (${target.what}) needs an approval signed with ${username}'s passkey, which the CLI cannot make: ` +
+        `approve it in the console${state.consoleUrl ? ` at ${state.consoleUrl}` : ''}. The topology lets the CLI approve only ${allowed}.`,
+    );
+  }
   const view = (await api.decide(target.requestId, decision, opts.reason, target.digest)) as unknown as ApprovalDecisionView;
   if (opts.json) {
     printJson(view);
@@ -151,7 +162,15 @@ export async function decideCommand(requestId: string, decision: 'approve' | 're
         ? 'the request is denied'
         : 'still waiting for approvers';
   print(`${username} ${view.recorded ? verb : `had already ${verb}`} request ${view.requestId}: ${tally}, ${outcome}.`);
+  if (decision === 'approve' && target.passkeyRequired === false) print(`Voted without a passkey: the topology allows it for ${passkeyFreeVotes(loadTopology())}.`);
   return 0;
+}
+
+/** What the topology's `votesWithoutPasskey` lets be approved without a passkey, in words. */
+function passkeyFreeVotes(topology: ReturnType<typeof loadTopology>): string {
+  const { tools, declassify } = topology.votesWithoutPasskey;
+  const what = [...[...tools].map((t) => `${t} calls`), ...(declassify ? ['declassifications'] : [])];
+  return what.length ? what.join(' and ') : 'nothing';
 }
 
 /** What a request authorizes, as an approver reads it: the tool and its arguments, or the text to be released. */
@@ -169,11 +188,17 @@ export function whatIsAsked(p: PendingApprovalView): string {
  * The pending request an id names (a full id, or a prefix as short as 4 characters naming exactly one), with the digest
  * of what the approver is shown, which the vote then binds (DESIGN §5).
  */
-async function resolveRequest(api: Awaited<ReturnType<typeof connect>>['api'], id: string): Promise<{ requestId: string; digest?: string }> {
+async function resolveRequest(
+  api: Awaited<ReturnType<typeof connect>>['api'],
+  id: string,
+): Promise<{ requestId: string; digest?: string; passkeyRequired?: boolean; what?: string }> {
   if (!UUID.test(id) && !/^[0-9a-f-]{4,35}$/i.test(id)) throw new CliError(`${JSON.stringify(id)} is not a request id (a UUID, or the start of one)`);
   const pending = (await api.approvals()) as unknown as PendingApprovalView[];
   const matches = pending.filter((p) => p.requestId.startsWith(id.toLowerCase()));
-  if (matches.length === 1) return { requestId: matches[0].requestId, ...(matches[0].digest ? { digest: matches[0].digest } : {}) };
+  if (matches.length === 1) {
+    const [p] = matches;
+    return { requestId: p.requestId, ...(p.digest ? { digest: p.digest } : {}), passkeyRequired: p.passkey?.required === true, what: whatIsAsked(p) };
+  }
   // A full id the list does not show: the API answers for it (404 unknown, 409 decided, 403 not yours to approve).
   if (UUID.test(id)) return { requestId: id };
   throw new CliError(matches.length === 0 ? `no pending request starts with ${id}` : `${id} names ${matches.length} pending requests; give more of the id`);
@@ -315,13 +340,18 @@ function capabilityHint(e: EntryView): string {
 }
 
 /** Who must approve what a command waits on, and the exact command each of them runs. */
-export function awaitingLines(view: CommandView): string[] {
+export function awaitingLines(view: CommandView, consoleUrl?: string): string[] {
   return (view.awaiting ?? []).flatMap((a) => {
     const what = a.kind === 'tool' ? a.tool ?? 'a tool' : 'a declassification';
     const who = a.approvers.length > 0 ? a.approvers.join(' or ') : 'no approver the topology lists (it cannot be approved)';
+    const remaining = a.approvers.filter((u) => !a.approvals.includes(u));
     return [
       `  waiting for ${a.approvalsNeeded - a.approvals.length} more approval(s) of ${what} (request ${a.requestId}) from ${who}`,
-      ...a.approvers.filter((u) => !a.approvals.includes(u)).map((u) => `    ${u} runs: agentsec approve ${a.requestId} --user ${u}`),
+      ...(a.passkeyRequired
+        ? remaining.length > 0
+          ? [`    ${remaining.join(' or ')} approve${remaining.length === 1 ? 's' : ''} it with a passkey in the console${consoleUrl ? ` at ${consoleUrl}` : ''} (Approvals)`]
+          : []
+        : remaining.map((u) => `    ${u} runs: agentsec approve ${a.requestId} --user ${u}`)),
     ];
   });
 }

@@ -9,7 +9,8 @@ import type { PendingApprovalView } from '../functions/api/approvals';
 import { login } from '../localstack/cognito';
 import { LocalCloud, startLocalCloud } from '../localstack/local-cloud';
 import { ModelServer, startModelServer } from '../model-server/server';
-import { ApiClient, CommandRequestBody, CommandView, TERMINAL } from './api-client';
+import { ApiClient, ApiRequestError, CommandRequestBody, CommandView, TERMINAL } from './api-client';
+import { SoftwarePasskeys } from './software-passkeys';
 import { EntryView, describeEntry, short, table } from './output';
 import { ledgerHead, watchCommand } from './progress';
 import { checkInclusion } from '../functions/kernel/ledger/log-tree';
@@ -82,13 +83,17 @@ interface StepResult {
 
 class HospitalDemo {
   private readonly users = new Map<string, ApiClient>();
+  /** carol's and dave's passkeys: software authenticators in place of their browsers (the console uses the real ones). */
+  private readonly passkeys: SoftwarePasskeys;
 
   constructor(
     private readonly cloud: LocalCloud,
     private readonly external: ModelServer,
     private readonly say: (line?: string) => void,
     private readonly verbose: boolean,
-  ) {}
+  ) {
+    this.passkeys = new SoftwarePasskeys(cloud.state.consoleUrl, (username) => this.as(username));
+  }
 
   /** Each user logs in through Cognito with the password the cloud seeded. */
   async logIn(usernames: string[]): Promise<void> {
@@ -146,8 +151,8 @@ class HospitalDemo {
         run: () => this.sendEmail(),
       },
       {
-        title: 'Prescription, two approvals',
-        expected: 'prescribe waits until carol and dave approve, then runs',
+        title: 'Prescription, two passkey approvals',
+        expected: 'prescribe waits until carol and dave approve with their passkeys (a vote without one is refused), then runs',
         run: () => this.prescribe(),
       },
       {
@@ -279,9 +284,18 @@ class HospitalDemo {
     expect(request, 'carol sees no pending request for the prescription');
     this.say(`   carol sees request ${short(request.requestId)}: ${whatIsAsked(request)}, ${request.approvals.length}/${request.approvalsNeeded} approvals`);
     expect(request.shown?.kind === 'tool', 'carol is not shown the prescription she approves');
+    // A vote that is not the person's signature counts for nothing (DESIGN §5: votes signed by the person).
+    const unsigned = await this.as('carol').decide(request.requestId, 'approve', undefined, request.digest).then(
+      () => undefined,
+      (err: unknown) => (err instanceof ApiRequestError ? err.status : -1),
+    );
+    expect(unsigned === 403, `a vote without a passkey was ${unsigned === undefined ? 'accepted' : `answered ${unsigned}`}, not refused 403`);
+    this.say('   carol votes without a passkey: refused 403, the approval must be signed by her passkey');
     for (const approver of ['carol', 'dave']) {
-      const vote = (await this.as(approver).decide(request.requestId, 'approve', 'dose checked against the chart', request.digest)) as { status: string; approvals: string[]; approvalsNeeded: number };
-      this.say(`   ${approver} approves: ${vote.approvals.length}/${vote.approvalsNeeded}, ${vote.status}`);
+      const key = await this.passkeys.of(approver);
+      this.say(`   ${approver} registered a passkey (credential ${short(key.credentialId ?? '')}), as in the console`);
+      const vote = (await this.passkeys.approve(approver, request.requestId, 'dose checked against the chart')) as { status: string; approvals: string[]; approvalsNeeded: number };
+      this.say(`   ${approver} approves, signing the request's digest with the passkey: ${vote.approvals.length}/${vote.approvalsNeeded}, ${vote.status}`);
     }
     const last = first.entries.at(-1)?.seq ?? first.ledgerFrom;
     const { view, entries } = await this.follow(alice, first.view.commandId, last, undefined, first.view.status);
@@ -291,7 +305,7 @@ class HospitalDemo {
     const run = entries.find((e) => e.type === 'tool.executed' && e.detail?.tool === 'prescribe');
     expect(run?.directiveId, 'prescribe did not run under a directive');
     this.showResult(view);
-    return `ran after 2 approvals, directive ${short(run.directiveId)}`;
+    return `ran after 2 passkey approvals, directive ${short(run.directiveId)}`;
   }
 
   private async injection(): Promise<string> {

@@ -28,9 +28,12 @@ export async function devCommand(opts: DevOptions): Promise<number> {
   });
   const { state } = cloud;
   if (opts.json) {
-    process.stdout.write(`${JSON.stringify({ status: 'running', stateFile, apiUrl: state.apiUrl, endpoint: state.endpoint, modelUrl: state.modelUrl })}\n`);
+    process.stdout.write(
+      `${JSON.stringify({ status: 'running', stateFile, apiUrl: state.apiUrl, consoleUrl: state.consoleUrl, endpoint: state.endpoint, modelUrl: state.modelUrl })}\n`,
+    );
   } else {
     say(`Ready. API ${state.apiUrl}; state in ${stateFile}.`);
+    say(`Console: ${state.consoleUrl} (sign in as a user below).`);
     say(`Users: ${state.users.map((u) => `${u.username} (${formatLabel(u.clearance)})`).join(', ')}; passwords are in the state file.`);
     say('Try: agentsec ask "Ask the analyst to read_patient_record for P-1001." --level SECRET --compartments MEDICAL --wait');
     say('Ctrl-C stops the cloud.');

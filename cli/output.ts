@@ -49,10 +49,17 @@ export function describeEntry(e: EntryView): string {
       parts.push(`signed a ${String(d.kind ?? '')} directive${d.tool ? ` for ${String(d.tool)}` : ''}${d.target ? ` (target ${String(d.target)})` : ''}`);
       break;
     case 'directive.denied':
-      parts.push(`denied a ${String(d.kind ?? '')} directive${d.tool ? ` for ${String(d.tool)}` : ''}${d.rejected ? ' (rejected by an approver)' : ''}`);
+      parts.push(
+        d.vote || d.passkey
+          ? `refused ${d.passkey && !d.vote ? 'a passkey registration' : `a vote${d.approver ? ` by ${String(d.approver)}` : ''}`}${d.refused ? ` (${String(d.refused)})` : ''}`
+          : `denied a ${String(d.kind ?? '')} directive${d.tool ? ` for ${String(d.tool)}` : ''}${d.rejected ? ' (rejected by an approver)' : ''}`,
+      );
       break;
     case 'approval.recorded':
-      parts.push(`recorded ${String(d.decision ?? 'a vote')} on request ${short(d.requestId)}${d.tool ? ` (${String(d.tool)})` : ''}`);
+      parts.push(`recorded ${String(d.decision ?? 'a vote')} on request ${short(d.requestId)}${d.tool ? ` (${String(d.tool)})` : ''}${d.passkey ? ', signed with a passkey' : ''}`);
+      break;
+    case 'passkey.registered':
+      parts.push(`registered a passkey for ${String(d.username ?? '?')}`);
       break;
     case 'checkpoint':
       parts.push(`signed a checkpoint over seq ${String(d.seq ?? '?')}`);

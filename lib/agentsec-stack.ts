@@ -20,6 +20,7 @@ import {
 import { AuthorityKey } from './authority-key';
 import { ClassifiedRecords } from './classified-records';
 import { CommandApi } from './command-api';
+import { ConsoleSite } from './console-site';
 import { DataTables } from './data-tables';
 import { EffectGateway } from './effect-gateway';
 import { HandlerFunction } from './handler-function';
@@ -46,8 +47,8 @@ export interface AgentSecStackProps extends StackProps {
 
 /**
  * AgentSec on AWS, generated from the topology (DESIGN §3, §9): the keyring, the authority key, the tables,
- * one agent per topology agent, the signer and the HTTP API, with every permission granted through the
- * constructs' intent-named methods.
+ * one agent per topology agent, the signer, the HTTP API and the operator console, with every permission granted
+ * through the constructs' intent-named methods.
  */
 export class AgentSecStack extends Stack {
   readonly keyring: Keyring;
@@ -58,6 +59,7 @@ export class AgentSecStack extends Stack {
   readonly effects: EffectGateway;
   readonly api: CommandApi;
   readonly sequencer: Sequencer;
+  readonly console: ConsoleSite;
 
   constructor(scope: Construct, id: string, props: AgentSecStackProps) {
     super(scope, id, { description: 'AgentSec: LLM agents under labels, clearances, per-level keys and signed directives', ...props });
@@ -69,7 +71,14 @@ export class AgentSecStack extends Stack {
     this.data = new DataTables(this, 'Data', { administrators });
     this.signer = new Signer(this, 'Signer');
     this.effects = new EffectGateway(this, 'Effects');
-    this.api = new CommandApi(this, 'Api');
+    // The console's distribution comes first: the API allows its origin, and its config.json names the API.
+    this.console = new ConsoleSite(this, 'Console');
+    this.api = new CommandApi(this, 'Api', { consoleOrigin: this.console.origin });
+    this.console.publish({
+      apiUrl: this.api.httpApi.apiEndpoint,
+      region: this.region,
+      userPoolClientId: this.api.userPoolClient.userPoolClientId,
+    });
     this.sequencer = new Sequencer(this, 'Sequencer', { ledger: this.data.tables.ledger });
     this.agents = new Map(
       [...topology.agents.values()].map((agent) => [
@@ -150,7 +159,6 @@ export class AgentSecStack extends Stack {
     return agent;
   }
 
-  /** The variables of functions/platform/environment.ts for each function: only the queues it may send to. */
   /**
    * The break-glass role and the role CloudFormation deploys as, or the account (the default). KMS refuses a key
    * policy that would lock out its writer, so the deployment role stays an administrator: whoever deploys the
@@ -164,6 +172,7 @@ export class AgentSecStack extends Stack {
     return { breakGlassRoleArn: checkBreakGlassRoleArn(breakGlassRoleArn), deploymentRoleArn: Fn.sub(this.synthesizer.cloudFormationExecutionRoleArn) };
   }
 
+  /** The variables of functions/platform/environment.ts for each function: only the queues it may send to. */
   private configureEnvironments(topology: Topology): void {
     const shared: HandlerEnvironment = {
       AGENTSEC_KEY_ARNS: Stack.of(this).toJsonString(this.keyring.keyArns()),
@@ -172,6 +181,8 @@ export class AgentSecStack extends Stack {
     };
     const queueUrls = (targets: readonly string[]) =>
       Stack.of(this).toJsonString(Object.fromEntries(targets.map((t) => [t, this.agent(t).queue.queueUrl])));
+    // Passkeys are bound to the console's origin (WebAuthn): the API registers them, the signer verifies votes (DESIGN §5).
+    const webAuthn: HandlerEnvironment = { AGENTSEC_CONSOLE_ORIGIN: this.console.origin };
     const apply = (handler: HandlerFunction, own: HandlerEnvironment) => {
       for (const [name, value] of Object.entries({ ...shared, ...own })) {
         if (value !== undefined) handler.setEnvironment(name, value);
@@ -192,8 +203,9 @@ export class AgentSecStack extends Stack {
       AGENTSEC_SIGNER_FUNCTION: this.signer.functionName,
       AGENTSEC_USER_POOL_ID: this.api.userPool.userPoolId,
       AGENTSEC_USER_POOL_CLIENT_ID: this.api.userPoolClient.userPoolClientId,
+      ...webAuthn,
     });
-    apply(this.signer.handler, { AGENTSEC_QUEUE_URLS: queueUrls(serviceSendTargets(this.signer.actorName, topology)) });
+    apply(this.signer.handler, { AGENTSEC_QUEUE_URLS: queueUrls(serviceSendTargets(this.signer.actorName, topology)), ...webAuthn });
     apply(this.effects.handler, {});
     apply(this.sequencer.handler, { AGENTSEC_SIGNER_FUNCTION: this.signer.functionName });
   }
@@ -202,6 +214,7 @@ export class AgentSecStack extends Stack {
     const json = (value: unknown) => Stack.of(this).toJsonString(value);
     const byAgent = (pick: (a: Agent) => string) =>
       json(Object.fromEntries([...this.agents.values()].map((a) => [a.actorName, pick(a)])));
+    new CfnOutput(this, 'ConsoleUrl', { value: this.console.url, description: 'The operator console (its origin: the WebAuthn origin)' });
     new CfnOutput(this, 'ApiUrl', { value: this.api.httpApi.apiEndpoint, description: 'Base URL of the HTTP API' });
     new CfnOutput(this, 'UserPoolId', { value: this.api.userPool.userPoolId });
     new CfnOutput(this, 'UserPoolClientId', { value: this.api.userPoolClient.userPoolClientId });

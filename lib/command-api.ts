@@ -17,6 +17,8 @@ export const CLEARANCE_ATTRIBUTES = { level: 'clearance', compartments: 'compart
 export interface CommandApiProps {
   /** What happens to the user pool when the stack is deleted. @default RemovalPolicy.RETAIN */
   readonly removalPolicy?: RemovalPolicy;
+  /** The operator console's origin (`https://<host>`): the one origin browsers may call the API from. @default no cross-origin calls */
+  readonly consoleOrigin?: string;
 }
 
 /**
@@ -102,6 +104,7 @@ export class CommandApi extends Construct implements Actor {
       description: 'AgentSec commands, approvals and audit',
       defaultAuthorizer: authorizer,
       createDefaultStage: true,
+      ...(props.consoleOrigin !== undefined && { corsPreflight: consoleCors(props.consoleOrigin) }),
     });
     const integration = new HttpLambdaIntegration('Api', this.handler.fn);
     // The routes are listed once (functions/api/routes.ts): the same list the API function and the local cloud serve.
@@ -133,4 +136,18 @@ export class CommandApi extends Construct implements Actor {
     };
     stage.defaultRouteSettings = { throttlingBurstLimit: 50, throttlingRateLimit: 20 };
   }
+}
+
+/**
+ * CORS for the console alone: its origin, the methods of API_ROUTES and the headers the console sends. No credentials:
+ * the console sends its token as a bearer header, never a cookie.
+ */
+function consoleCors(origin: string): apigw.CorsPreflightOptions {
+  return {
+    allowOrigins: [origin],
+    allowMethods: [...new Set(API_ROUTES.map((route) => apigw.CorsHttpMethod[route.method])), apigw.CorsHttpMethod.OPTIONS],
+    allowHeaders: ['authorization', 'content-type', 'idempotency-key'],
+    allowCredentials: false,
+    maxAge: Duration.hours(1),
+  };
 }

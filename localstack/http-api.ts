@@ -38,6 +38,13 @@ export interface HttpApiProps {
   readonly accountId?: string;
   /** Where handler failures are logged (never sent to the client). @default console */
   readonly logger?: Pick<Console, 'error'>;
+  /**
+   * The origins allowed to call the API from a browser, exactly (the CORS configuration's `allowOrigins`, e.g. the
+   * operator console's `http://localhost:43211`). With it, the gateway answers preflight requests itself and adds
+   * `access-control-allow-origin` to the responses to an allowed origin; another origin gets no CORS header.
+   * @default no CORS: a browser on another origin cannot read any answer
+   */
+  readonly corsOrigins?: readonly string[];
 }
 
 export interface HttpApi {
@@ -48,6 +55,10 @@ export interface HttpApi {
 }
 
 export const MAX_BODY_BYTES = 1024 * 1024;
+
+/** The CORS configuration's other fields, as the stack sets them: the routes' methods, the headers the console sends, an hour's cache. */
+export const CORS_ALLOW_HEADERS = ['authorization', 'content-type', 'idempotency-key'] as const;
+export const CORS_MAX_AGE_SECONDS = 3600;
 
 class BodyTooLargeError extends Error {}
 
@@ -66,6 +77,8 @@ export async function startHttpApi(props: HttpApiProps): Promise<HttpApi> {
   const timeoutMs = (props.timeoutSeconds ?? 30) * 1000;
   const maxBody = props.maxBodyBytes ?? MAX_BODY_BYTES;
   const accountId = props.accountId ?? '123456789012';
+  const corsOrigins = props.corsOrigins ? new Set(props.corsOrigins) : undefined;
+  const corsMethods = [...new Set([...(props.routes ?? API_ROUTES).map((r) => r.method), 'OPTIONS'])];
 
   async function respond(req: http.IncomingMessage, port: number): Promise<HttpResponse> {
     const method = req.method ?? 'GET';
@@ -109,6 +122,13 @@ export async function startHttpApi(props: HttpApiProps): Promise<HttpApi> {
 
   const server = http.createServer((req, res) => {
     const port = (server.address() as AddressInfo).port;
+    // With CORS configured, API Gateway answers preflight requests itself, for any path, and never invokes the function.
+    if (corsOrigins && req.method === 'OPTIONS' && req.headers['access-control-request-method']) {
+      const out = preflight(corsOrigins, corsMethods, req.headers.origin);
+      res.writeHead(out.statusCode, { ...out.headers, 'content-length': '0', 'apigw-requestid': randomUUID() });
+      res.end();
+      return;
+    }
     respond(req, port)
       .catch((err: unknown) => {
         logger.error('[http-api] request failed:', err);
@@ -117,7 +137,7 @@ export async function startHttpApi(props: HttpApiProps): Promise<HttpApi> {
       .then((out) => {
         const tooLarge = out.statusCode === 413;
         res.writeHead(out.statusCode, {
-          ...out.headers,
+          ...(corsOrigins ? withCors(out.headers, corsOrigins, req.headers.origin) : out.headers),
           'content-length': String(out.body.length),
           'apigw-requestid': randomUUID(),
           ...(tooLarge && { connection: 'close' }),
@@ -141,6 +161,34 @@ export async function startHttpApi(props: HttpApiProps): Promise<HttpApi> {
         server.closeAllConnections();
       }),
   };
+}
+
+/** The gateway's answer to a preflight request: 204, with the CORS headers only when the origin is allowed. */
+function preflight(allowed: ReadonlySet<string>, methods: readonly string[], origin: string | undefined): { statusCode: 204; headers: Record<string, string> } {
+  if (!origin || !allowed.has(origin)) return { statusCode: 204, headers: {} };
+  return {
+    statusCode: 204,
+    headers: {
+      'access-control-allow-origin': origin,
+      'access-control-allow-methods': methods.join(','),
+      'access-control-allow-headers': CORS_ALLOW_HEADERS.join(','),
+      'access-control-max-age': String(CORS_MAX_AGE_SECONDS),
+      vary: 'origin',
+    },
+  };
+}
+
+/**
+ * A response's headers as the gateway sends them with CORS configured: the integration's own CORS headers dropped
+ * (API Gateway ignores them), `access-control-allow-origin` added for an allowed origin only.
+ */
+function withCors(headers: Record<string, string | string[]>, allowed: ReadonlySet<string>, origin: string | undefined): Record<string, string | string[]> {
+  const out = Object.fromEntries(Object.entries(headers).filter(([name]) => !name.startsWith('access-control-')));
+  if (origin && allowed.has(origin)) {
+    out['access-control-allow-origin'] = origin;
+    out.vary = out.vary ? `${String(out.vary)}, origin` : 'origin';
+  }
+  return out;
 }
 
 /** The token of an `Authorization` header, with or without the `Bearer` scheme (as API Gateway accepts it). */

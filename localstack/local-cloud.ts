@@ -22,6 +22,7 @@ import { localStateFile } from './state-files';
 import { createTokenVerifier } from './cognito';
 import { Emulator, startEmulator } from './emulator';
 import { HttpApi, HttpApiHandler, startHttpApi } from './http-api';
+import { startConsoleServer } from './console-server';
 import { LocalResources, ProvisionedResources, readLocalState, writeLocalState } from './local-state';
 import { ModelServer, startModelServer } from '../model-server/server';
 import { environmentFor, provisionLocalCloud } from './provision';
@@ -87,7 +88,8 @@ const FAILED_QUEUE_CONCURRENCY = 2;
 /**
  * The one-machine cloud (DESIGN §9): the emulator, every resource of the topology, the offline model, one SQS
  * event source per agent running its handler in this process, the signer in-process behind the same
- * `SignerClient` interface, and the HTTP API behind the Cognito authorizer. Writes the state file the CLI reads.
+ * `SignerClient` interface, the HTTP API behind the Cognito authorizer, and the operator console. Writes the state
+ * file the CLI reads.
  *
  * @example
  * const cloud = await startLocalCloud({ log: console.log });
@@ -121,13 +123,18 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
     stack.push(() => model.stop());
     log(`offline model: ${model.url}${options.compromised ? ' (agents ask it to be compromised)' : ''}`);
 
+    // The console first: its origin is the API's CORS origin and the passkeys' WebAuthn origin (rpId `localhost`).
+    const operatorConsole = await startConsoleServer();
+    stack.push(() => operatorConsole.close());
+    const consoleEnv = { AGENTSEC_CONSOLE_ORIGIN: operatorConsole.url };
+
     const agentEnv = {
       ...modelEnvironment(topology, model.url, options.modelUrls ?? {}),
       AGENTSEC_LOG_LEVEL: options.logLevel ?? process.env.AGENTSEC_LOG_LEVEL ?? 'WARN',
       ...(process.env.AGENTSEC_CONFIG ? { AGENTSEC_CONFIG: process.env.AGENTSEC_CONFIG } : {}),
       ...(options.compromised ? { AGENTSEC_MODEL_MODE: 'compromised' } : {}),
     };
-    const signer = inProcessSigner(resources, topology, agentEnv);
+    const signer = inProcessSigner(resources, topology, { ...agentEnv, ...consoleEnv });
     // Effects go out to a mailbox file beside the state file (or stay in memory without one).
     const effects = inProcessEffectGateway(resources, topology, stateFile ? mailboxFileOf(stateFile) : undefined);
     const checkpoints = checkpointSchedule(signer, {
@@ -149,11 +156,13 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
     stack.push(async () => void (await Promise.all(all.map((s) => s.stop()))));
     log(`agents: ${topology.agentNames().join(', ')} polling their queues`);
 
-    const api = await startApi(resources, topology, signer, options.logger);
+    const api = await startApi(resources, topology, signer, { env: consoleEnv, corsOrigins: [operatorConsole.url], logger: options.logger });
     stack.push(() => api.close());
     log(`HTTP API: ${api.url}`);
+    operatorConsole.configure({ apiUrl: api.url, region: resources.region, userPoolClientId: resources.userPoolClientId, cognitoEndpoint: resources.endpoint });
+    log(`console: ${operatorConsole.url}`);
 
-    const state: LocalResources = { ...resources, apiUrl: api.url, modelUrl: model.url };
+    const state: LocalResources = { ...resources, apiUrl: api.url, modelUrl: model.url, consoleUrl: operatorConsole.url };
     if (stateFile) {
       writeLocalState(stateFile, state);
       log(`wrote ${stateFile}`);
@@ -323,18 +332,21 @@ function agentEventSources(name: string, props: AgentSourceProps): SqsEventSourc
   return [source(resources.queues[name], agent.batchSize, agent.maxConcurrency), source(resources.failedQueues[name], 1, FAILED_QUEUE_CONCURRENCY)];
 }
 
-/** The API function behind the Cognito JWT authorizer; it sends commands only to the kernel agent. */
+/**
+ * The API function behind the Cognito JWT authorizer; it sends commands only to the kernel agent, and answers
+ * browsers on the console's origin alone (CORS).
+ */
 async function startApi(
   resources: ProvisionedResources,
   topology: Topology,
   signer: SignerClient,
-  logger?: Pick<Console, 'error'>,
+  { env: extra, corsOrigins, logger }: { env: Record<string, string>; corsOrigins: readonly string[]; logger?: Pick<Console, 'error'> },
 ): Promise<HttpApi> {
-  const env = environmentFor(resources, { sendsTo: [KERNEL_AGENT], signerFunction: SIGNER_FUNCTION });
+  const env = { ...extra, ...environmentFor(resources, { sendsTo: [KERNEL_AGENT], signerFunction: SIGNER_FUNCTION }) };
   const ctx = createApiContext({ env, topology, signer: () => signer });
   const handler = createApiHandler(() => ctx) as unknown as HttpApiHandler;
   const verifier = createTokenVerifier({ endpoint: resources.endpoint, userPoolId: resources.userPoolId, userPoolClientId: resources.userPoolClientId });
-  return startHttpApi({ handler, verifier, region: resources.region, functionName: 'api', ...(logger ? { logger } : {}) });
+  return startHttpApi({ handler, verifier, region: resources.region, functionName: 'api', corsOrigins, ...(logger ? { logger } : {}) });
 }
 
 /** Longest one undo step may take: a call that never returns (a hung request, a dead emulator) must not hold up the rest. */

@@ -42,6 +42,8 @@ export const localResourcesSchema = z
     userPoolClientId: nonEmpty,
     /** Base URL of the model server the agents use. */
     modelUrl: url,
+    /** The operator console (`agentsec dev` serves it); its origin is the API's one CORS origin. */
+    consoleUrl: url,
     /** The seeded users, their passwords and clearances. */
     users: z.array(z.object({ username: nonEmpty, password: nonEmpty, clearance: levelLabel }).strict()),
   })
@@ -50,7 +52,7 @@ export const localResourcesSchema = z
 export type LocalResources = z.output<typeof localResourcesSchema>;
 
 /** What provisioning creates: everything but the URLs of the servers the caller starts. */
-export type ProvisionedResources = Omit<LocalResources, 'apiUrl' | 'modelUrl'>;
+export type ProvisionedResources = Omit<LocalResources, 'apiUrl' | 'modelUrl' | 'consoleUrl'>;
 
 /** Validates and writes the state file with mode 0600 (atomically: a reader never sees half a file). */
 export function writeLocalState(file: string, resources: LocalResources): void {

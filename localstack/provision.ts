@@ -33,7 +33,7 @@ const PREFIX = /^[a-z][a-z0-9-]{0,30}$/;
  * table, the Cognito user pool, its client and the seeded users. Idempotent per prefix: keys, queues, tables, pool and
  * client are found again and reused; records are sealed again under the same ids; users are updated to the topology's
  * clearance and given the passwords passed in, or fresh ones.
- * The result lacks `apiUrl` and `modelUrl`, which belong to the servers the caller starts.
+ * The result lacks `apiUrl`, `modelUrl` and `consoleUrl`, which belong to the servers the caller starts.
  *
  * @example
  * const resources = await provisionLocalCloud({ endpoint, topology: loadTopology(), prefix: 'agentsec' });

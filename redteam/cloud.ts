@@ -1,3 +1,4 @@
+import { SoftwarePasskeys } from '../cli/software-passkeys';
 import { randomUUID } from 'node:crypto';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { KMSClient } from '@aws-sdk/client-kms';
@@ -45,6 +46,8 @@ export class RedTeamCloud {
   readonly kms: KMSClient;
   readonly topology: Topology;
   private readonly clients = new Map<string, Promise<ApiClient>>();
+  /** The approvers' passkeys (software authenticators), registered through the API on first use. */
+  readonly passkeys: SoftwarePasskeys;
   private readonly deadLetters = new Map<string, string[]>();
 
   private constructor(
@@ -53,6 +56,7 @@ export class RedTeamCloud {
     readonly captured: CapturedMessage[],
     private readonly cleanup: () => Promise<void>,
   ) {
+    this.passkeys = new SoftwarePasskeys(cloud.state.consoleUrl, (username) => this.as(username));
     const config = awsClientConfig({ endpoint: cloud.state.endpoint, region: cloud.state.region });
     this.doc = DynamoDBDocumentClient.from(new DynamoDBClient(config), { marshallOptions: { removeUndefinedValues: true } });
     this.sqs = new SQSClient(config);

@@ -101,7 +101,7 @@ export async function prepareScenarios(rt: RedTeamCloud): Promise<Scenarios> {
   });
 
   const [approve, ...pending] = calls.slice(0, PENDING + 1);
-  for (const approver of ['carol', 'dave']) await (await rt.as(approver)).decide(approve.requestId, 'approve');
+  for (const approver of ['carol', 'dave']) await rt.passkeys.approve(approver, approve.requestId);
   await commands.settled(approve.commandId);
   const delivered = rt.sentTo('analyst').find((c) => c.message.kind === 'directive' && c.message.commandId === approve.commandId);
   if (!delivered?.message.directive) throw new Error('the approved prescription was never delivered');

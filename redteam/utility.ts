@@ -124,7 +124,7 @@ export async function measureUtility(rt: RedTeamCloud): Promise<UtilityReport> {
         for (const approver of task.approvers) {
           const approverClient = await rt.as(approver);
           const pending = (await approverClient.approvals()) as unknown as { requestId: string; commandId: string }[];
-          for (const p of pending.filter((x) => x.commandId === commandId)) await approverClient.decide(p.requestId, 'approve');
+          for (const p of pending.filter((x) => x.commandId === commandId)) await rt.passkeys.approve(approver, p.requestId);
         }
         view = await client.waitFor(commandId, { timeoutMs: 60_000 });
       }

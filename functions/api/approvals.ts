@@ -2,6 +2,8 @@ import { ApprovalStore, PendingApproval } from '../stores/approvals';
 import { Label, dominates, formatLabel } from '../kernel/labels';
 import type { SealedShown, Shown } from '../kernel/directives/shown';
 import type { SealedRequest } from '../kernel/messages/sealed-request';
+import type { PublicKeyCredentialRequestOptionsJSON } from '@simplewebauthn/server';
+import type { VoteToSign } from '../kernel/directives/passkey-challenge';
 import { SignerClient } from '../signer/signer-client';
 import type { Vote } from '../signer/votes';
 import { Caller } from './caller';
@@ -12,7 +14,19 @@ import { approvalDecisionSchema, parseRequest, resourceIdSchema } from './schema
  * A pending request as `GET /v1/approvals` shows it: labels in text form, and what it authorizes (`shown`: the tool and
  * its arguments, or the text to be released), opened at the approver's clearance. `digest` is what a vote binds.
  */
-export type PendingApprovalView = Omit<PendingApproval, 'label' | 'declassifyTo' | 'shown'> & { label: string; declassifyTo?: string; shown?: Shown; digest?: string };
+export type PendingApprovalView = Omit<PendingApproval, 'label' | 'declassifyTo' | 'shown'> & {
+  label: string;
+  declassifyTo?: string;
+  shown?: Shown;
+  digest?: string;
+  /** The user whose command the request serves: who asked, through the agents. */
+  owner?: string;
+  /**
+   * How to approve: `required` when only a passkey assertion counts (the topology's `votesWithoutPasskey` says where
+   * not); `options` for `navigator.credentials.get()` to sign the approval, null when the approver has no passkey.
+   */
+  passkey: { required: boolean; options: PublicKeyCredentialRequestOptionsJSON | null };
+};
 
 /** What `POST /v1/approvals/{id}` answers. */
 export interface ApprovalDecisionView {
@@ -36,6 +50,12 @@ export interface ApprovalServiceProps {
   readonly sealVote: (vote: Vote) => Promise<SealedRequest>;
   /** Opens what the signer sealed for approvers. @default nothing is shown beyond digests */
   readonly openShown?: (commandId: string, label: Label, sealed: SealedShown) => Promise<Shown>;
+  /** The options a passkey signs an approval with (`null`: the approver has none). @default null */
+  readonly passkeyOptions?: (approver: string) => Promise<(vote: VoteToSign) => PublicKeyCredentialRequestOptionsJSON | null>;
+  /** The user who owns a command. @default not shown */
+  readonly ownerOf?: (commandId: string) => Promise<string | undefined>;
+  /** True when an approval of this request counts only as a passkey assertion. */
+  readonly passkeyRequired: (request: Pick<PendingApproval, 'kind' | 'tool'>) => boolean;
 }
 
 /** Human approvals for critical tools and declassification, recorded through the API (DESIGN §5, §6). */
@@ -48,14 +68,24 @@ export class ApprovalService {
     const pending = await this.props.approvals.listPending();
     // Only what the approver may approve, opened at their clearance and never beyond it (DESIGN §5).
     const visible = pending.filter((p) => dominates(caller.clearance, p.label));
+    const optionsFor = (await this.props.passkeyOptions?.(caller.username)) ?? (() => null);
     return Promise.all(
-      visible.map(async ({ label, declassifyTo, shown, ...rest }) => ({
-        ...rest,
-        label: formatLabel(label),
-        ...(declassifyTo ? { declassifyTo: formatLabel(declassifyTo) } : {}),
-        ...(shown && this.props.openShown ? { shown: await this.props.openShown(rest.commandId, label, shown) } : {}),
-        ...((rest.argsDigest ?? rest.contentDigest) ? { digest: rest.argsDigest ?? rest.contentDigest } : {}),
-      })),
+      visible.map(async ({ label, declassifyTo, shown, ...rest }) => {
+        const digest = rest.argsDigest ?? rest.contentDigest;
+        const owner = await this.props.ownerOf?.(rest.commandId);
+        return {
+          ...rest,
+          ...(owner ? { owner } : {}),
+          label: formatLabel(label),
+          ...(declassifyTo ? { declassifyTo: formatLabel(declassifyTo) } : {}),
+          ...(shown && this.props.openShown ? { shown: await this.props.openShown(rest.commandId, label, shown) } : {}),
+          ...(digest ? { digest } : {}),
+          passkey: {
+            required: this.props.passkeyRequired(rest),
+            options: optionsFor({ requestId: rest.requestId, commandId: rest.commandId, digest: digest ?? '', decision: 'approve' }),
+          },
+        };
+      }),
     );
   }
 
@@ -67,7 +97,7 @@ export class ApprovalService {
    */
   async decide(caller: Caller, requestId: string, body: unknown): Promise<ApprovalDecisionView> {
     const id = parseRequest(resourceIdSchema, requestId, 'approval request id');
-    const { decision, reason, digest } = parseRequest(approvalDecisionSchema, body, 'approval');
+    const { decision, reason, digest, passkey } = parseRequest(approvalDecisionSchema, body, 'approval');
     const { request } = await this.props.approvals.load(id);
     if (!request) throw ApiError.notFound('approval request');
     const vote: Vote = {
@@ -79,6 +109,7 @@ export class ApprovalService {
       decision,
       ...(reason ? { reason } : {}),
       ...(digest ? { digest } : {}),
+      ...(passkey ? { passkey } : {}),
     };
     const answer = await this.props.signer.vote(await this.props.sealVote(vote));
     if (answer.status === 'refused') {
@@ -87,6 +118,8 @@ export class ApprovalService {
       if (answer.code === 'NOT_AN_APPROVER') throw ApiError.forbidden(`${caller.username} is not an approver`);
       if (answer.code === 'SELF_APPROVAL' || answer.code === 'ABOVE_CLEARANCE') throw ApiError.forbidden(answer.message);
       if (answer.code === 'DIGEST_MISMATCH') throw ApiError.conflict(answer.message);
+      if (answer.code === 'PASSKEY_REQUIRED') throw ApiError.forbidden(answer.message);
+      if (answer.code === 'PASSKEY_INVALID') throw new ApiError(403, answer.message, 'UNAUTHENTICATED');
       throw new Error(`the signer refused a vote the API sealed: ${answer.code}`);
     }
     return {

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { votesWithoutPasskeyAllowed } from '../signer/policy/approvals-are-signed-by-passkeys';
 import { EnvelopeCipher } from '../kernel/messages/envelope-cipher';
 import { Label, dominates, formatLabel, parseLabelText } from '../kernel/labels';
 import type { LedgerAppender } from '../kernel/ledger/pending';
@@ -69,6 +70,8 @@ export interface AwaitingView {
   approvals: readonly string[];
   /** The approvers who may vote on it: listed, not the owner, cleared for its label in the topology. */
   approvers: readonly string[];
+  /** True when only an approval signed with a passkey counts (in the console); false when the CLI may vote too. */
+  passkeyRequired: boolean;
 }
 
 /**
@@ -148,6 +151,7 @@ export class CommandService {
       approvers: topology.users
         .filter((u) => topology.approvers.has(u.username) && u.username !== item.owner && dominates(u.clearance, p.label))
         .map((u) => u.username),
+      passkeyRequired: !votesWithoutPasskeyAllowed(topology, p),
     }));
   }
 

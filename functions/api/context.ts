@@ -14,6 +14,10 @@ import { KERNEL_AGENT } from '../kernel/flow/edges';
 import { LambdaSignerClient, SignerClient } from '../signer/signer-client';
 import { Topology, loadTopology } from '../kernel/topology/topology';
 import { ApprovalService } from './approvals';
+import { PasskeyService } from './passkeys';
+import { PasskeyStore } from '../stores/passkeys';
+import { relyingPartyOf } from '../signer/passkeys';
+import { votesWithoutPasskeyAllowed } from '../signer/policy/approvals-are-signed-by-passkeys';
 import { openShown } from '../kernel/directives/shown';
 import { AuditService } from './audit';
 import { CommandStore } from '../stores/commands';
@@ -26,6 +30,7 @@ export interface ApiContext {
   readonly topology: Topology;
   readonly commands: CommandService;
   readonly approvals: ApprovalService;
+  readonly passkeys: PasskeyService;
   readonly audit: AuditService;
   /** Where the API's own refusals go (a caller the topology does not let in). @default none */
   readonly ledger?: LedgerAppender;
@@ -74,6 +79,18 @@ export function createApiContext(options: ApiContextOptions = {}): ApiContext {
   const now = options.now ?? (() => new Date());
   const signer = (options.signer ?? lambdaSigner)(env, topology);
   const cipher = new EnvelopeCipher({ kms, keyArns: env.AGENTSEC_KEY_ARNS as Record<Level, string> });
+  const passkeyStore = new PasskeyStore(doc, tableName(env, 'approvals'));
+  const commandStore = new CommandStore(doc, tableName(env, 'commands'));
+  // Nothing classified in a registration: sealed at the lowest level, `from` the API, for the signer (DESIGN §5).
+  const sealForSigner = (body: unknown, requestId: string, commandId: string) =>
+    sealRequest(cipher, { from: API_PRINCIPAL, to: SIGNER_ACTOR, label: label(LEVELS[0]), requestId, commandId, body });
+  const passkeys = new PasskeyService({
+    passkeys: passkeyStore,
+    signer,
+    // A registration serves no command: its envelope names its own id as the command.
+    seal: (registration, requestId) => sealForSigner(registration, requestId, requestId),
+    ...(env.AGENTSEC_CONSOLE_ORIGIN ? { relyingParty: relyingPartyOf(env.AGENTSEC_CONSOLE_ORIGIN) } : {}),
+  });
 
   return {
     topology,
@@ -81,7 +98,7 @@ export function createApiContext(options: ApiContextOptions = {}): ApiContext {
       pendingApprovals: () => approvalStore.listPending(),
       topology,
       cipher,
-      commands: new CommandStore(doc, tableName(env, 'commands')),
+      commands: commandStore,
       idempotencyKeys: new IdempotencyKeys(doc, tableName(env, 'idempotency'), now),
       ledger,
       sendToCore: async (message) => {
@@ -94,9 +111,15 @@ export function createApiContext(options: ApiContextOptions = {}): ApiContext {
       signer,
       // Votes carry nothing classified: sealed at the lowest level, `from` the API, for the signer (DESIGN §5).
       openShown: (commandId, shownLabel, sealed) => openShown(cipher, commandId, shownLabel, sealed),
-      sealVote: (vote) =>
-        sealRequest(cipher, { from: API_PRINCIPAL, to: SIGNER_ACTOR, label: label(LEVELS[0]), requestId: vote.requestId, commandId: vote.commandId, body: vote }),
+      sealVote: (vote) => sealForSigner(vote, vote.requestId, vote.commandId),
+      passkeyOptions: async (approver) => {
+        const passkey = await passkeyStore.load(approver);
+        return (vote) => passkeys.voteOptions(passkey, vote);
+      },
+      passkeyRequired: (request) => !votesWithoutPasskeyAllowed(topology, request),
+      ownerOf: async (commandId) => (await commandStore.get(commandId))?.owner,
     }),
+    passkeys,
     ledger,
     // Checkpoints verify with the authority key, always: an unsigned checkpoint vouches for nothing (DESIGN §7).
     audit: new AuditService({

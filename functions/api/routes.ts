@@ -17,6 +17,9 @@ export interface ApiRoute {
 export const API_ROUTES = [
   { method: 'POST', path: '/v1/commands', authorization: 'JWT' },
   { method: 'GET', path: '/v1/commands/{id}', authorization: 'JWT' },
+  { method: 'GET', path: '/v1/me', authorization: 'JWT' },
+  { method: 'POST', path: '/v1/passkeys/options', authorization: 'JWT' },
+  { method: 'POST', path: '/v1/passkeys', authorization: 'JWT' },
   { method: 'GET', path: '/v1/approvals', authorization: 'JWT' },
   { method: 'POST', path: '/v1/approvals/{id}', authorization: 'JWT' },
   { method: 'GET', path: '/v1/audit', authorization: 'JWT' },

@@ -99,6 +99,13 @@ export const approvalDecisionSchema = z.strictObject({
   reason: z.string().trim().min(1).max(200).optional(),
   /** The digest of what the approver was shown (`GET /v1/approvals`): the vote counts only for exactly that. */
   digest: z.string().regex(/^[0-9a-f]{64}$/, 'must be the digest GET /v1/approvals showed').optional(),
+  /** The approver's WebAuthn assertion over this vote (`navigator.credentials.get()` as JSON); the signer verifies it. */
+  passkey: z.record(z.string(), z.unknown()).optional(),
+});
+
+/** `POST /v1/passkeys`: the browser's registration ceremony (`navigator.credentials.create()` as JSON). */
+export const passkeyRegistrationRequestSchema = z.strictObject({
+  response: z.record(z.string(), z.unknown()),
 });
 
 export type ApprovalDecisionRequest = z.output<typeof approvalDecisionSchema>;

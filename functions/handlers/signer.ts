@@ -12,14 +12,15 @@ import { LedgerWriter } from '../kernel/ledger/ledger';
 import { PendingLedgerWriter } from '../kernel/ledger/pending';
 import { SIGNER_ACTOR } from '../signer/signer';
 import { Signer } from '../signer/signer';
-import { isCheckpointEvent, isResumeEvent, isVoteEvent } from '../signer/signer-client';
-import { VoteAnswer } from '../signer/votes';
+import { isCheckpointEvent, isPasskeyEvent, isResumeEvent, isVoteEvent } from '../signer/signer-client';
+import { PasskeyAnswer, VoteAnswer } from '../signer/votes';
+import { relyingPartyOf } from '../signer/passkeys';
 import { Topology, loadTopology } from '../kernel/topology/topology';
 import { once } from '../platform/once';
 
 /**
  * The signer function (DESIGN §5): invoked synchronously with a directive request sealed by its requester, with
- * `{vote: sealed}` when the API forwards a human's vote, or with `{resume: requestId}`; and with `{checkpoint: true}` on a schedule or `{checkpoint: 'force'}` on demand to
+ * `{vote: sealed}` when the API forwards a human's vote, `{passkey: sealed}` when it forwards an approver's passkey, or with `{resume: requestId}`; and with `{checkpoint: true}` on a schedule or `{checkpoint: 'force'}` on demand to
  * sign a ledger checkpoint (DESIGN §7). Deterministic, no model: it parses, lets the kernel's `Signer` decide, answers.
  */
 
@@ -44,6 +45,7 @@ export function signerFromEnvironment(env: NodeJS.ProcessEnv = process.env, topo
     ledger,
     checkpointLog: new LedgerWriter({ doc, tableName: tableName(vars, 'ledger') }),
     cipher,
+    ...(vars.AGENTSEC_CONSOLE_ORIGIN ? { relyingParty: relyingPartyOf(vars.AGENTSEC_CONSOLE_ORIGIN) } : {}),
     deliver: deliverToQueue({
       topology,
       cipher,
@@ -58,15 +60,22 @@ export function signerFromEnvironment(env: NodeJS.ProcessEnv = process.env, topo
 const containerSigner = once(() => signerFromEnvironment());
 
 /** The handler's body, with the signer it uses given (tests and the local cloud pass their own). */
-export async function handleSignerEvent(event: unknown, using: Signer = containerSigner()): Promise<SignerDecision | CheckpointOutcome | VoteAnswer> {
+export async function handleSignerEvent(event: unknown, using: Signer = containerSigner()): Promise<SignerDecision | CheckpointOutcome | VoteAnswer | PasskeyAnswer> {
   if (isCheckpointEvent(event)) return checkpointEvent(event.checkpoint === 'force', using);
   if (isVoteEvent(event)) return voteEvent(event.vote, using);
+  if (isPasskeyEvent(event)) return passkeyEvent(event.passkey, using);
   return decideDirectiveEvent(event, using);
 }
 
 async function voteEvent(sealed: unknown, using: Signer): Promise<VoteAnswer> {
   const answer = await using.vote(sealed);
   logger.info('vote', { status: answer.status, ...(answer.status === 'refused' ? { code: answer.code } : { outcome: answer.outcome }) });
+  return answer;
+}
+
+async function passkeyEvent(sealed: unknown, using: Signer): Promise<PasskeyAnswer> {
+  const answer = await using.registerPasskey(sealed);
+  logger.info('passkey registration', { status: answer.status, ...(answer.status === 'refused' ? { code: answer.code } : { username: answer.username }) });
   return answer;
 }
 

@@ -49,6 +49,11 @@ export const environmentSchema = z.object({
   AGENTSEC_FAILED_QUEUE_URL: z.string().optional(),
   AGENTSEC_USER_POOL_ID: z.string().optional(),
   AGENTSEC_USER_POOL_CLIENT_ID: z.string().optional(),
+  /**
+   * The console's origin (`https://d1234.cloudfront.net`, `http://localhost:5173`): the WebAuthn origin passkey votes
+   * must come from, its host the relying party id (DESIGN §5). Absent: no passkey can be registered or verified.
+   */
+  AGENTSEC_CONSOLE_ORIGIN: z.url({ protocol: /^https?$/ }).optional(),
 });
 
 export type AgentSecEnvironment = z.output<typeof environmentSchema>;

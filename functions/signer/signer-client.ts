@@ -4,7 +4,7 @@ import { awsClientConfig } from '../platform/aws-clients';
 import { CheckpointOutcome, checkpointOutcomeSchema } from '../kernel/ledger/checkpoints';
 import { SignerDecision, signerDecisionSchema } from '../kernel/directives/request';
 import type { SealedRequest } from '../kernel/messages/sealed-request';
-import { VoteAnswer, voteAnswerSchema } from './votes';
+import { PasskeyAnswer, VoteAnswer, passkeyAnswerSchema, voteAnswerSchema } from './votes';
 import { describeIssues } from '../kernel/schemas';
 import type { Signer } from './signer';
 
@@ -23,6 +23,8 @@ export interface SignerClient {
   resume(requestId: string): Promise<SignerDecision>;
   /** Records a human's vote, sealed by the API (the signer alone writes approvals), and decides when it completes. */
   vote(sealed: SealedRequest): Promise<VoteAnswer>;
+  /** Registers an approver's passkey, sealed by the API for the token's user; the signer verifies and stores it. */
+  registerPasskey(sealed: SealedRequest): Promise<PasskeyAnswer>;
   /** Signs a ledger checkpoint when one is due, or whenever anything is new with `force` (DESIGN §7). */
   checkpoint(force?: boolean): Promise<CheckpointOutcome>;
 }
@@ -30,8 +32,8 @@ export interface SignerClient {
 /** `{checkpoint: true}` on schedule (signs when due); `{checkpoint: 'force'}` on demand. */
 export type CheckpointEvent = { readonly checkpoint: true | 'force' };
 
-/** The signer function's event: a sealed directive request, `{resume: requestId}`, `{vote: sealed}`, or a checkpoint event. */
-export type SignerEvent = SealedRequest | { readonly resume: string } | { readonly vote: SealedRequest } | CheckpointEvent;
+/** The signer function's event: a sealed directive request, `{resume: requestId}`, `{vote: sealed}`, `{passkey: sealed}`, or a checkpoint event. */
+export type SignerEvent = SealedRequest | { readonly resume: string } | { readonly vote: SealedRequest } | { readonly passkey: SealedRequest } | CheckpointEvent;
 
 /** True for an object whose only key is `key`: the signer's events never mix. */
 function isOnly(event: unknown, key: string): boolean {
@@ -44,6 +46,10 @@ export function isResumeEvent(event: unknown): event is { resume: string } {
 
 export function isVoteEvent(event: unknown): event is { vote: unknown } {
   return isOnly(event, 'vote');
+}
+
+export function isPasskeyEvent(event: unknown): event is { passkey: unknown } {
+  return isOnly(event, 'passkey');
 }
 
 /** Only `true` and `'force'`: anything else is not a checkpoint event, and is refused as a malformed request. */
@@ -80,6 +86,11 @@ export function parseVoteAnswer(payload: unknown): VoteAnswer {
   return parseAnswer(voteAnswerSchema, payload);
 }
 
+/** Parses the signer's answer to a passkey registration. */
+export function parsePasskeyAnswer(payload: unknown): PasskeyAnswer {
+  return parseAnswer(passkeyAnswerSchema, payload);
+}
+
 /** Parses the signer's answer to a checkpoint event. */
 export function parseCheckpointOutcome(payload: unknown): CheckpointOutcome {
   return parseAnswer(checkpointOutcomeSchema, payload);
@@ -90,10 +101,14 @@ const overTheWire = (value: unknown): unknown => JSON.parse(JSON.stringify(value
 
 /** The local cloud's signer: the same `Signer`, called in the same process. */
 export class InProcessSignerClient implements SignerClient {
-  constructor(private readonly signer: Pick<Signer, 'receive' | 'resume' | 'vote' | 'checkpoint'>) {}
+  constructor(private readonly signer: Pick<Signer, 'receive' | 'resume' | 'vote' | 'registerPasskey' | 'checkpoint'>) {}
 
   async vote(sealed: SealedRequest): Promise<VoteAnswer> {
     return parseVoteAnswer(overTheWire(await this.signer.vote(overTheWire(sealed))));
+  }
+
+  async registerPasskey(sealed: SealedRequest): Promise<PasskeyAnswer> {
+    return parsePasskeyAnswer(overTheWire(await this.signer.registerPasskey(overTheWire(sealed))));
   }
 
   async request(req: SealedRequest): Promise<SignerDecision> {
@@ -143,6 +158,10 @@ export class LambdaSignerClient implements SignerClient {
 
   async vote(sealed: SealedRequest): Promise<VoteAnswer> {
     return parseVoteAnswer(await this.invoke({ vote: sealed }));
+  }
+
+  async registerPasskey(sealed: SealedRequest): Promise<PasskeyAnswer> {
+    return parsePasskeyAnswer(await this.invoke({ passkey: sealed }));
   }
 
   async checkpoint(force = false): Promise<CheckpointOutcome> {

@@ -19,7 +19,9 @@ import type { EnvelopeCipher } from '../kernel/messages/envelope-cipher';
 import { OpenedRequest, openRequest } from '../kernel/messages/sealed-request';
 import { SecurityError } from '../kernel/errors';
 import { ApprovalError } from '../stores/approvals';
-import { VoteAnswer, voteSchema } from './votes';
+import { PasskeyAnswer, VoteAnswer, passkeyRegistrationSchema, voteSchema } from './votes';
+import { PasskeyError, RelyingParty, verifyPasskeyRegistration, verifyPasskeyVote } from './passkeys';
+import { PasskeyStore } from '../stores/passkeys';
 import {
   ApprovalVote,
   CapabilityVerdict,
@@ -28,9 +30,11 @@ import {
   approverIsNeitherOwnerNorRequester,
   callFitsACapability,
   decideDirective,
+  votesWithoutPasskeyAllowed,
   ruleBuiltReleaseRebuilds,
 } from './policy';
 import { openIntent } from '../kernel/directives/intent';
+import type { VoteToSign } from '../kernel/directives/passkey-challenge';
 import { Shown, sealShown, shownOf } from '../kernel/directives/shown';
 import { Topology } from '../kernel/topology/topology';
 
@@ -68,6 +72,11 @@ export interface SignerProps {
   readonly deliver?: DirectiveDelivery;
   /** Clock in epoch milliseconds. @default Date.now */
   readonly now?: () => number;
+  /**
+   * The console approvers vote from: passkeys are registered for it and assertions must come from it (DESIGN §5).
+   * @default none: no passkey can be registered, and only votes the topology lets go without one count
+   */
+  readonly relyingParty?: RelyingParty;
 }
 
 /** Who signs, in the ledger. */
@@ -101,6 +110,8 @@ export class Signer {
   private readonly now: () => number;
   private readonly checkpointer: Checkpointer;
   private readonly cipher: EnvelopeCipher;
+  private readonly passkeys: PasskeyStore;
+  private readonly relyingParty?: RelyingParty;
 
   constructor(props: SignerProps) {
     this.topology = props.topology;
@@ -112,6 +123,8 @@ export class Signer {
     this.deliver = props.deliver;
     this.now = props.now ?? Date.now;
     this.approvals = new ApprovalStore({ doc: props.doc, tableName: props.tables.approvals, topology: props.topology, ledger: props.ledger });
+    this.passkeys = new PasskeyStore(props.doc, props.tables.approvals);
+    this.relyingParty = props.relyingParty;
     const log = props.checkpointLog ?? (props.ledger instanceof LedgerWriter ? props.ledger : undefined);
     if (!log) throw new Error('Signer: checkpointLog is required when ledger is not a writer of the sealed log');
     const chain = { doc: props.doc, tableName: props.tables.ledger, chain: log.chain };
@@ -185,9 +198,10 @@ export class Signer {
     if (!parsed.success || parsed.data.requestId !== opened.requestId || parsed.data.commandId !== opened.commandId) {
       return { status: 'refused', code: 'SCHEMA', message: parsed.success ? 'the vote names another request than its envelope' : describeIssues(parsed.error) };
     }
-    const { requestId, commandId, approver, clearance, decision, reason, digest } = parsed.data;
+    const { requestId, commandId, approver, clearance, decision, reason, digest, passkey } = parsed.data;
     const { request } = await this.approvals.load(requestId);
     if (!request || request.commandId !== commandId) return { status: 'refused', code: 'UNKNOWN_REQUEST', message: `no approval request ${requestId}` };
+    if (request.status !== 'pending') return { status: 'refused', code: 'ALREADY_DECIDED', message: `approval request ${requestId} is already ${request.status}` };
     if (digest !== undefined && digest !== (request.argsDigest ?? request.contentDigest)) {
       return { status: 'refused', code: 'DIGEST_MISMATCH', message: `request ${requestId} binds another digest than the one ${approver} was shown` };
     }
@@ -197,7 +211,7 @@ export class Signer {
         if (isSecurityError(err)) return undefined;
         throw err;
       });
-      const refusal = approverIsNeitherOwnerNorRequester(approver, command, request) ?? approverClearedForWhatTheyApprove(approver, clearance, request);
+      const refusal = approverIsNeitherOwnerNorRequester(approver, command, request) ?? approverClearedForWhatTheyApprove(this.topology, approver, clearance, request);
       if (refusal) {
         const code = refusal.reason === 'READ_UP' ? 'ABOVE_CLEARANCE' : 'SELF_APPROVAL';
         await this.ledger.append({
@@ -210,9 +224,27 @@ export class Signer {
         return { status: 'refused', code, message: refusal.message };
       }
     }
+    // The person's signature (DESIGN §5): an approval is a passkey assertion over this very vote unless the topology
+    // lets this request go without one; an assertion that does not verify counts for nothing, whatever was decided.
+    let signed = false;
+    const needsPasskey = decision === 'approve' && !votesWithoutPasskeyAllowed(this.topology, request);
+    if (this.topology.approvers.has(approver) && (passkey !== undefined || needsPasskey)) {
+      const refusal = await this.verifyVote(approver, passkey, { requestId, commandId, digest: request.argsDigest ?? request.contentDigest ?? '', decision });
+      if (refusal) {
+        await this.ledger.append({
+          type: 'directive.denied',
+          actor: SIGNER_ACTOR,
+          commandId,
+          reason: refusal.code === 'PASSKEY_REQUIRED' ? 'NOT_AUTHORIZED' : 'UNAUTHENTICATED',
+          detail: { vote: true, requestId, approver, decision, refused: refusal.code },
+        });
+        return { status: 'refused', ...refusal };
+      }
+      signed = true;
+    }
     let outcome;
     try {
-      outcome = await this.approvals.recordApproval({ requestId, approver, decision, ...(reason ? { reason } : {}) });
+      outcome = await this.approvals.recordApproval({ requestId, approver, decision, ...(reason ? { reason } : {}), ...(signed ? { passkey: true } : {}) });
     } catch (err) {
       if (err instanceof ApprovalError) return { status: 'refused', code: err.code, message: err.message };
       if (err instanceof SecurityError) return { status: 'refused', code: err.reason === 'NOT_AUTHORIZED' ? 'NOT_AN_APPROVER' : 'SCHEMA', message: err.message };
@@ -229,6 +261,79 @@ export class Signer {
     };
     if (!outcome.ready) return { ...answer, outcome: 'pending' };
     return { ...answer, outcome: (await this.resume(requestId)).status };
+  }
+
+  /** Undefined when `assertion` is `approver`'s passkey signing `vote`; else why the vote counts for nothing. */
+  private async verifyVote(
+    approver: string,
+    assertion: unknown,
+    vote: VoteToSign,
+  ): Promise<{ code: 'PASSKEY_REQUIRED' | 'PASSKEY_INVALID'; message: string } | undefined> {
+    if (assertion === undefined) {
+      const where = this.topology.votesWithoutPasskey;
+      const allowed = [...where.tools, ...(where.declassify ? ['declassification'] : [])];
+      return {
+        code: 'PASSKEY_REQUIRED',
+        message: `this approval must be signed with ${approver}'s passkey (approve it in the console); the topology allows votes without a passkey ${allowed.length ? `only for ${allowed.join(', ')}` : 'for nothing'}`,
+      };
+    }
+    const stored = this.relyingParty ? await this.passkeys.load(approver) : undefined;
+    if (!this.relyingParty || !stored) return { code: 'PASSKEY_INVALID', message: `${approver} has no passkey registered with this deployment's console` };
+    try {
+      const counter = await verifyPasskeyVote(this.relyingParty, stored, assertion, vote);
+      if (!(await this.passkeys.advanceCounter(approver, stored.credentialId, counter))) {
+        return { code: 'PASSKEY_INVALID', message: `the assertion's signature counter did not move forward: a replayed or cloned passkey of ${approver}` };
+      }
+      return undefined;
+    } catch (err) {
+      if (err instanceof PasskeyError) return { code: 'PASSKEY_INVALID', message: err.message };
+      throw err;
+    }
+  }
+
+  /**
+   * Registers an approver's passkey, forwarded and sealed by the API for the token's user (DESIGN §5). The signer is
+   * the only writer of passkeys (IAM), verifies the ceremony itself, and never replaces a passkey: an approver's first
+   * one is their only one, so nobody who later holds a session of theirs can add a key that votes as them.
+   */
+  async registerPasskey(event: unknown): Promise<PasskeyAnswer> {
+    let opened: OpenedRequest;
+    try {
+      opened = await openRequest(this.cipher, event, SIGNER_ACTOR);
+    } catch (err) {
+      if (!isSecurityError(err)) throw err;
+      await this.ledger.append({ type: 'directive.denied', actor: SIGNER_ACTOR, reason: 'UNAUTHENTICATED', detail: { passkey: true } });
+      return { status: 'refused', code: 'UNAUTHENTICATED', message: err.message };
+    }
+    if (opened.from !== VOTE_FORWARDER) {
+      await this.ledger.append({ type: 'directive.denied', actor: SIGNER_ACTOR, reason: 'IMPERSONATION', detail: { passkey: true, sealedBy: opened.from } });
+      return { status: 'refused', code: 'IMPERSONATION', message: `passkeys are registered through ${VOTE_FORWARDER}, not ${opened.from}` };
+    }
+    const parsed = passkeyRegistrationSchema.safeParse(opened.body);
+    if (!parsed.success) return { status: 'refused', code: 'SCHEMA', message: describeIssues(parsed.error) };
+    const { username, response } = parsed.data;
+    const refuse = async (code: 'NOT_AN_APPROVER' | 'PASSKEY_EXISTS' | 'PASSKEY_INVALID' | 'NO_RELYING_PARTY', message: string): Promise<PasskeyAnswer> => {
+      await this.ledger.append({
+        type: 'directive.denied',
+        actor: SIGNER_ACTOR,
+        reason: code === 'PASSKEY_INVALID' ? 'UNAUTHENTICATED' : 'NOT_AUTHORIZED',
+        detail: { passkey: true, username, refused: code },
+      });
+      return { status: 'refused', code, message };
+    };
+    if (!this.topology.approvers.has(username)) return refuse('NOT_AN_APPROVER', `${username} is not an approver: passkeys sign approvals`);
+    if (!this.relyingParty) return refuse('NO_RELYING_PARTY', 'this deployment names no console origin (AGENTSEC_CONSOLE_ORIGIN) to register passkeys for');
+    if (await this.passkeys.load(username)) return refuse('PASSKEY_EXISTS', `${username} already has a passkey; only an operator can remove it`);
+    let passkey;
+    try {
+      passkey = await verifyPasskeyRegistration(this.relyingParty, username, response, new Date(this.now()));
+    } catch (err) {
+      if (err instanceof PasskeyError) return refuse('PASSKEY_INVALID', err.message);
+      throw err;
+    }
+    if (!(await this.passkeys.register(passkey))) return refuse('PASSKEY_EXISTS', `${username} already has a passkey; only an operator can remove it`);
+    await this.ledger.append({ type: 'passkey.registered', actor: SIGNER_ACTOR, detail: { username, credential: passkey.credentialId } });
+    return { status: 'registered', username, credentialId: passkey.credentialId, createdAt: passkey.createdAt };
   }
 
   private async ledgerVoteRefusal(ids: Partial<BoundRequest>, reason: 'UNAUTHENTICATED' | 'IMPERSONATION'): Promise<void> {

@@ -17,6 +17,8 @@ export const voteSchema = z.strictObject({
   reason: z.string().trim().min(1).max(200).optional(),
   /** The digest of what the approver was shown; when given, it must be what the request binds. */
   digest: z.string().regex(/^[0-9a-f]{64}$/).optional(),
+  /** The approver's WebAuthn assertion over this vote (`voteChallenge`); the signer verifies it against their passkey. */
+  passkey: z.unknown().optional(),
 });
 
 export type Vote = z.input<typeof voteSchema>;
@@ -32,6 +34,10 @@ export const VOTE_REFUSALS = [
   'ABOVE_CLEARANCE',
   /** The vote names another digest than the request binds: the approver saw something else. */
   'DIGEST_MISMATCH',
+  /** An approval without a passkey assertion where the topology requires one (`votesWithoutPasskey`). */
+  'PASSKEY_REQUIRED',
+  /** The assertion does not verify against the approver's passkey over this vote, or they have none. */
+  'PASSKEY_INVALID',
   'SCHEMA',
   'UNAUTHENTICATED',
   'IMPERSONATION',
@@ -55,3 +61,34 @@ export const voteAnswerSchema = z.discriminatedUnion('status', [
 ]);
 
 export type VoteAnswer = z.output<typeof voteAnswerSchema>;
+
+/**
+ * An approver's passkey registration as the API forwards it (sealed `from` the API, like a vote): the username is
+ * the token's user; the response is the browser's registration ceremony, still untrusted until the signer verifies it.
+ */
+export const passkeyRegistrationSchema = z.strictObject({
+  kind: z.literal('passkey-registration'),
+  username: principalSchema,
+  response: z.unknown(),
+});
+
+export type PasskeyRegistration = z.input<typeof passkeyRegistrationSchema>;
+
+export const PASSKEY_REFUSALS = [
+  'NOT_AN_APPROVER',
+  /** The approver has a passkey already: a second one is never added over the API (DESIGN §5). */
+  'PASSKEY_EXISTS',
+  'PASSKEY_INVALID',
+  /** The deployment names no console origin, so there is no relying party to register for. */
+  'NO_RELYING_PARTY',
+  'SCHEMA',
+  'UNAUTHENTICATED',
+  'IMPERSONATION',
+] as const;
+
+export const passkeyAnswerSchema = z.discriminatedUnion('status', [
+  z.strictObject({ status: z.literal('registered'), username: z.string(), credentialId: z.string(), createdAt: z.string() }),
+  z.strictObject({ status: z.literal('refused'), code: z.enum(PASSKEY_REFUSALS), message: z.string() }),
+]);
+
+export type PasskeyAnswer = z.output<typeof passkeyAnswerSchema>;

@@ -19,6 +19,7 @@ import { ApprovalVote } from '../signer/policy';
 import { TABLES } from '../kernel/tables';
 import { Topology } from '../kernel/topology/topology';
 import { writeIf } from '../kernel/conditional-write';
+import { PASSKEY_ITEM } from './passkeys';
 
 /**
  * Requests waiting for humans, and the humans' votes (TABLES.approvals: pk requestId, sk approver). The request
@@ -85,6 +86,8 @@ export interface ApprovalInput {
   readonly decision: 'approve' | 'reject';
   /** Free text from the approver; kept nowhere (the ledger records only that one was given). */
   readonly reason?: string;
+  /** True when the signer verified the approver's passkey assertion over this vote (DESIGN §5). */
+  readonly passkey?: boolean;
 }
 
 export interface ApprovalOutcome {
@@ -136,7 +139,7 @@ const storedRequestSchema = z.object({
   shown: sealedShownSchema.optional(),
 });
 
-const voteSchema = z.object({ [SK]: z.string(), decision: z.enum(['approve', 'reject']) });
+const voteSchema = z.object({ [SK]: z.string(), decision: z.enum(['approve', 'reject']), passkey: z.boolean().optional() });
 
 function toStoredRequest(item: Record<string, unknown>): StoredRequest {
   const parsed = storedRequestSchema.safeParse(item);
@@ -148,7 +151,7 @@ function toStoredRequest(item: Record<string, unknown>): StoredRequest {
 function toVote(item: Record<string, unknown>): ApprovalVote {
   const parsed = voteSchema.safeParse(item);
   if (!parsed.success) throw new SecurityError('SCHEMA', `approval vote: ${describeIssues(parsed.error)}`);
-  return { approver: parsed.data[SK], decision: parsed.data.decision };
+  return { approver: parsed.data[SK], decision: parsed.data.decision, ...(parsed.data.passkey === true ? { passkey: true } : {}) };
 }
 
 /** Approvers (from the topology) who approved, sorted: the same list the policy counts. */
@@ -322,7 +325,14 @@ export class ApprovalStore {
         actor: input.approver,
         commandId: request.commandId,
         // The reason is free text and kept nowhere, so not even its digest is (DESIGN §6: nothing guessable leaves its label).
-        detail: { requestId: request.requestId, decision: input.decision, kind: request.kind, tool: request.tool ?? null, ...(input.reason ? { reasoned: true } : {}) },
+        detail: {
+          requestId: request.requestId,
+          decision: input.decision,
+          kind: request.kind,
+          tool: request.tool ?? null,
+          passkey: input.passkey === true,
+          ...(input.reason ? { reasoned: true } : {}),
+        },
       });
     }
     const approvals = approversWhoApproved(this.topology, after);
@@ -346,7 +356,7 @@ export class ApprovalStore {
     for await (const page of paginateScan({ client: this.doc }, { TableName: this.tableName, ConsistentRead: true })) {
       for (const item of page.Items ?? []) {
         const id = String(item[PK]);
-        if (item[SK] === USES_ITEM) continue;
+        if (item[SK] === USES_ITEM || item[SK] === PASSKEY_ITEM) continue;
         if (item[SK] === REQUEST_ITEM) {
           if (item.status === 'pending') requests.set(id, toStoredRequest(item));
         } else {
@@ -415,6 +425,7 @@ export class ApprovalStore {
                   [PK]: input.requestId,
                   [SK]: input.approver,
                   decision: input.decision,
+                  ...(input.passkey ? { passkey: true } : {}),
                   recordedAt: new Date().toISOString(),
                 },
                 ConditionExpression: input.decision === 'reject' ? `${fresh} OR #decision = :approve` : fresh,

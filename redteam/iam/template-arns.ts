@@ -36,6 +36,8 @@ export class TemplateArns {
         return `arn:aws:logs:${REGION}:${ACCOUNT}:log-group:${logicalId}:*`;
       case 'AWS::Cognito::UserPool':
         return `arn:aws:cognito-idp:${REGION}:${ACCOUNT}:userpool/${logicalId}`;
+      case 'AWS::S3::Bucket':
+        return `arn:aws:s3:::${logicalId}`;
       default:
         throw new Error(`no ARN rule for ${logicalId} (${type})`);
     }
@@ -76,6 +78,7 @@ export class TemplateArns {
         if (attr === 'QueueUrl') return this.ref(id);
         if (attr === 'QueueName') return id;
         if (attr === 'StreamArn') return this.streamArn(id);
+        if (attr === 'DomainName' && this.typeOf(id) === 'AWS::CloudFront::Distribution') return `${id}.cloudfront.net`;
         throw new Error(`no rule for Fn::GetAtt ${id}.${attr}`);
       }
       if (k === 'Fn::Sub' && typeof arg === 'string') {

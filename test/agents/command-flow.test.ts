@@ -61,8 +61,8 @@ describe('a command through core and the effectors (honest model)', () => {
     );
     expect(view.status).toBe('awaiting_approval');
     const requestId = await pendingApproval(view.commandId, 'carol');
-    expect(await (await cloud.as('carol')).decide(requestId, 'approve')).toMatchObject({ status: 'pending', approvalsNeeded: 2 });
-    await (await cloud.as('dave')).decide(requestId, 'approve');
+    expect(await cloud.passkeys.approve('carol', requestId)).toMatchObject({ status: 'pending', approvalsNeeded: 2 });
+    await cloud.passkeys.approve('dave', requestId);
     const done = await alice.waitFor(view.commandId, { timeoutMs: 30_000 });
     expect(done.status).toBe('completed');
     const entries = await cloud.ledger(view.commandId);
@@ -113,13 +113,12 @@ describe('critical tools need k-of-n distinct approvals', () => {
     const alice = await cloud.as('alice');
     const view = await run(alice, prescribe, (v) => v.status === 'awaiting_approval');
     const requestId = await pendingApproval(view.commandId, 'carol');
-    const carol = await cloud.as('carol');
-    await carol.decide(requestId, 'approve');
+    await cloud.passkeys.approve('carol', requestId);
     expect((await alice.command(view.commandId)).status).toBe('awaiting_approval');
-    await carol.decide(requestId, 'approve').catch(() => undefined);
+    await cloud.passkeys.approve('carol', requestId).catch(() => undefined);
     expect((await alice.command(view.commandId)).status).toBe('awaiting_approval');
     expect((await cloud.outbox()).some((o) => o.commandId === view.commandId)).toBe(false);
-    await (await cloud.as('dave')).decide(requestId, 'approve');
+    await cloud.passkeys.approve('dave', requestId);
     const done = await alice.waitFor(view.commandId, { timeoutMs: 30_000 });
     expect(done.status).toBe('completed');
     const effects = (await cloud.outbox()).filter((o) => o.commandId === view.commandId && o.tool === 'prescribe');

@@ -9,14 +9,20 @@ import type { Topology } from '../../functions/kernel/topology/topology';
 import { ApiClient, CommandView } from '../../cli/api-client';
 import { login } from '../../localstack/cognito';
 import { LocalCloud, startLocalCloud } from '../../localstack/local-cloud';
+import { SoftwarePasskeys } from '../../cli/software-passkeys';
 
 /** A local cloud on the test emulator, with clients for its users, tables and queues. */
 export class TestCloud {
+  /** Approvers' passkeys, registered through the API on first use: `cloud.passkeys.approve('carol', requestId)`. */
+  readonly passkeys: SoftwarePasskeys;
+
   private constructor(
     readonly cloud: LocalCloud,
     readonly doc: DynamoDBDocumentClient,
     readonly sqs: SQSClient,
-  ) {}
+  ) {
+    this.passkeys = new SoftwarePasskeys(cloud.state.consoleUrl, (username) => this.as(username));
+  }
 
   static async start(options: { compromised?: boolean; topology?: Topology } = {}): Promise<TestCloud> {
     const cloud = await startLocalCloud({

@@ -3,6 +3,7 @@ import { DirectiveRequestInput } from '../../functions/kernel/directives/request
 import { label } from '../../functions/kernel/labels';
 import { ApiFixture, apiFixture, claimsOf, commandBody } from './support';
 import { newDigestSalt } from '../../functions/kernel/keyed-digest';
+import { voteChallenge } from '../../functions/kernel/directives/passkey-challenge';
 
 let f: ApiFixture;
 
@@ -56,6 +57,7 @@ test('an approver lists pending requests with what they authorize: the tool and 
     kind: 'tool',
     commandId,
     requester: 'analyst',
+    owner: 'alice',
     target: 'analyst',
     tool: 'prescribe',
     label: 'SECRET/MEDICAL',
@@ -76,7 +78,8 @@ test('a vote is bound to the digest of what the approver was shown: another dige
   const pending = (await list('carol')).body.find((p: { requestId: string }) => p.requestId === requestId);
   const stale = await decide('carol', requestId, { decision: 'approve', digest: 'f'.repeat(64) });
   expect(stale.status).toBe(409);
-  const bound = await decide('carol', requestId, { decision: 'approve', digest: pending.digest });
+  expect(pending.digest).toMatch(/^[0-9a-f]{64}$/);
+  const bound = await f.approveWithPasskey('carol', requestId);
   expect(bound.body).toMatchObject({ recorded: true, approvals: ['carol'] });
 });
 
@@ -103,16 +106,16 @@ test('two distinct approvals reach the threshold: the signer signs and sends the
   const commandId = await prescribingCommand();
   const requestId = await pendingPrescription(commandId);
 
-  const first = await decide('carol', requestId, { decision: 'approve', reason: 'dose checked' });
+  const first = await f.approveWithPasskey('carol', requestId, { reason: 'dose checked' });
   expect(first.status).toBe(200);
   expect(first.body).toMatchObject({ requestId, commandId, recorded: true, approvals: ['carol'], approvalsNeeded: 2, status: 'pending' });
 
   // The same approver twice counts once.
-  const again = await decide('carol', requestId, { decision: 'approve' });
+  const again = await f.approveWithPasskey('carol', requestId);
   expect(again.body).toMatchObject({ recorded: false, approvals: ['carol'], status: 'pending' });
   expect(f.delivered.some((d) => d.requestId === requestId)).toBe(false);
 
-  const second = await decide('dave', requestId, { decision: 'approve' });
+  const second = await f.approveWithPasskey('dave', requestId);
   expect(second.status).toBe(200);
   expect(second.body).toMatchObject({ recorded: true, approvals: ['carol', 'dave'], status: 'signed' });
   expect(f.delivered.filter((d) => d.requestId === requestId)).toHaveLength(1);
@@ -181,7 +184,7 @@ describe('approvals people can trust (DESIGN §1, threat 6; §5)', () => {
     const refused = (await f.ledgerEntries()).filter((e) => e.type === 'directive.denied' && e.detail?.requestId === requestId);
     expect(refused.map((e) => [e.reason, e.detail?.refused])).toEqual([['NOT_AUTHORIZED', 'SELF_APPROVAL']]);
     // dave alone is one person: the prescription still waits for a second approver who is not carol.
-    expect((await decide('dave', requestId, { decision: 'approve' })).body).toMatchObject({ approvals: ['dave'], status: 'pending' });
+    expect((await f.approveWithPasskey('dave', requestId)).body).toMatchObject({ approvals: ['dave'], status: 'pending' });
   });
 
   test("an approver whose token's clearance does not dominate what they approve is refused (ABOVE_CLEARANCE)", async () => {
@@ -204,5 +207,69 @@ describe('approvals people can trust (DESIGN §1, threat 6; §5)', () => {
     expect(res.body.message).toMatch(/is not a user of this system/);
     const refused = (await f.ledgerEntries()).filter((e) => e.type === 'message.rejected' && e.detail?.principal === claims['cognito:username']);
     expect(refused.length).toBeGreaterThan(0);
+  });
+});
+
+describe('votes signed by the person, through the API (DESIGN §5)', () => {
+  test('an approval without a passkey is 403 with where to approve instead, ledgered, and counts for nothing', async () => {
+    const commandId = await prescribingCommand();
+    const requestId = await pendingPrescription(commandId);
+    const res = await decide('carol', requestId, { decision: 'approve' });
+    expect(res.status).toBe(403);
+    expect(res.body).toEqual({ reason: 'NOT_AUTHORIZED', message: expect.stringMatching(/signed with carol's passkey \(approve it in the console\)/) });
+    const refused = (await f.ledgerEntries()).filter((e) => e.type === 'directive.denied' && e.detail?.requestId === requestId);
+    expect(refused.map((e) => e.detail?.refused)).toEqual(['PASSKEY_REQUIRED']);
+    expect((await list('carol')).body.find((p: { requestId: string }) => p.requestId === requestId).approvals).toEqual([]);
+  });
+
+  test("a pending request offers the approver's own passkey, over a challenge that is the approval's digest", async () => {
+    const carol = await f.passkeyOf('carol');
+    const commandId = await prescribingCommand();
+    const requestId = await pendingPrescription(commandId);
+    const item = (await list('carol')).body.find((p: { requestId: string }) => p.requestId === requestId);
+    expect(item.passkey).toEqual({
+      required: true,
+      options: expect.objectContaining({ rpId: 'localhost', userVerification: 'required', allowCredentials: [expect.objectContaining({ id: carol.credentialId })] }),
+    });
+    expect(item.passkey.options.challenge).toBe(voteChallenge({ requestId, commandId, digest: item.digest, decision: 'approve' }));
+  });
+
+  test('an assertion that does not verify is 403 UNAUTHENTICATED', async () => {
+    const dave = await f.passkeyOf('dave');
+    const commandId = await prescribingCommand();
+    const requestId = await pendingPrescription(commandId);
+    const item = (await list('carol')).body.find((p: { requestId: string }) => p.requestId === requestId);
+    await f.passkeyOf('carol');
+    const res = await decide('carol', requestId, { decision: 'approve', digest: item.digest, passkey: dave.sign({ ...item.passkey.options, allowCredentials: [] }) });
+    expect(res.status).toBe(403);
+    expect(res.body.reason).toBe('UNAUTHENTICATED');
+  });
+
+  test('GET /v1/me says who the caller is and whether they have a passkey', async () => {
+    await f.passkeyOf('carol');
+    expect((await f.call({ method: 'GET', path: '/v1/me', claims: f.user('carol') })).body).toEqual({
+      username: 'carol',
+      clearance: 'SECRET/MEDICAL',
+      approver: true,
+      passkey: { registered: true, createdAt: expect.any(String) },
+    });
+    expect((await f.call({ method: 'GET', path: '/v1/me', claims: f.user('bob') })).body).toMatchObject({ username: 'bob', approver: false, passkey: { registered: false } });
+    const registered = (await f.ledgerEntries()).filter((e) => e.type === 'passkey.registered');
+    expect(registered.map((e) => [e.actor, e.detail?.username])).toContainEqual(['signer', 'carol']);
+  });
+
+  test('passkeys are for approvers, one each: a non-approver is 403, a second registration 409', async () => {
+    const options = await f.call({ method: 'POST', path: '/v1/passkeys/options', claims: f.user('alice') });
+    expect(options.status).toBe(403);
+    const registered = await f.call({ method: 'POST', path: '/v1/passkeys', claims: f.user('alice'), body: { response: { id: 'x' } } });
+    expect(registered.status).toBe(403);
+    await f.passkeyOf('dave');
+    expect((await f.call({ method: 'POST', path: '/v1/passkeys/options', claims: f.user('dave') })).status).toBe(409);
+  });
+
+  test('a malformed registration is 400 and stores nothing', async () => {
+    const res = await f.call({ method: 'POST', path: '/v1/passkeys', claims: f.user('carol'), body: { response: 'not a credential' } });
+    expect(res.status).toBe(400);
+    expect(res.body).toMatchObject({ reason: 'SCHEMA', message: expect.stringMatching(/response/) });
   });
 });

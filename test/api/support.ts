@@ -26,6 +26,11 @@ import { startTestSequencer } from '../support/sequencer';
 import { PendingLedgerWriter } from '../../functions/kernel/ledger/pending';
 import { createLevelKeys, createSigningKey, documentClient, dynamo, emulatorEndpoint, kms, unique } from '../support/aws';
 import { saltBody } from '../../functions/kernel/messages/salted-body';
+import { relyingPartyOf } from '../../functions/signer/passkeys';
+import { SoftwareAuthenticator } from '../../localstack/software-authenticator';
+
+/** The console origin the fixture's API and signer take passkeys from. */
+export const CONSOLE_ORIGIN = 'http://localhost:4173';
 
 export type Claims = Record<string, string>;
 
@@ -136,6 +141,7 @@ export async function apiFixture(options: { now?: () => Date } = {}) {
     checkpointLog: ledger,
     cipher: new EnvelopeCipher({ kms: kmsClient, keyArns }),
     deliver,
+    relyingParty: relyingPartyOf(CONSOLE_ORIGIN),
   });
   const env: Record<string, string> = {
     AGENTSEC_AWS_ENDPOINT: emulatorEndpoint(),
@@ -143,6 +149,7 @@ export async function apiFixture(options: { now?: () => Date } = {}) {
     AGENTSEC_KEY_ARNS: JSON.stringify(keyArns),
     AGENTSEC_AUTHORITY_KEY_ARN: authorityKeyArn,
     AGENTSEC_QUEUE_URLS: JSON.stringify({ core: coreQueueUrl }),
+    AGENTSEC_CONSOLE_ORIGIN: CONSOLE_ORIGIN,
     ...Object.fromEntries((Object.keys(TABLES) as TableName[]).map((t) => [TABLES[t].env, tables[t]])),
   };
   const ctx: ApiContext = createApiContext({ env, topology, signer: () => new InProcessSignerClient(signer), now: options.now });
@@ -216,6 +223,30 @@ export async function apiFixture(options: { now?: () => Date } = {}) {
     );
   }
 
+  const authenticators = new Map<string, SoftwareAuthenticator>();
+  /** The approver's passkey, registered through the API as the console does (options, ceremony, registration) on first use. */
+  async function passkeyOf(username: string): Promise<SoftwareAuthenticator> {
+    const known = authenticators.get(username);
+    if (known) return known;
+    const options = await call({ method: 'POST', path: '/v1/passkeys/options', claims: user(username) });
+    if (options.status !== 200) throw new Error(`passkey options for ${username}: ${options.status} ${options.raw}`);
+    const key = new SoftwareAuthenticator(CONSOLE_ORIGIN);
+    const registered = await call({ method: 'POST', path: '/v1/passkeys', claims: user(username), body: { response: key.register(options.body.options) } });
+    if (registered.status !== 201) throw new Error(`passkey of ${username}: ${registered.status} ${registered.raw}`);
+    authenticators.set(username, key);
+    return key;
+  }
+
+  /** `username` approves `requestId` as the console does: the pending item's options signed with their passkey. */
+  async function approveWithPasskey(username: string, requestId: string, extra: { reason?: string } = {}): Promise<ApiReply> {
+    const key = await passkeyOf(username);
+    const pending = await call({ method: 'GET', path: '/v1/approvals', claims: user(username) });
+    const item = (pending.body as { requestId: string; digest: string; passkey: { options: never } }[]).find((p) => p.requestId === requestId);
+    if (!item) throw new Error(`${username} does not see request ${requestId}`);
+    const body = { decision: 'approve', digest: item.digest, passkey: key.sign(item.passkey.options), ...extra };
+    return call({ method: 'POST', path: `/v1/approvals/${requestId}`, claims: user(username), body });
+  }
+
   /** The sealed log, once everything appended so far is sealed. */
   const ledgerEntries = async (): Promise<LedgerEntry[]> => {
     await sequencer.sealed();
@@ -224,6 +255,8 @@ export async function apiFixture(options: { now?: () => Date } = {}) {
 
   return {
     topology,
+    passkeyOf,
+    approveWithPasskey,
     /** The API function's environment, to build variants of its context. */
     env,
     doc,

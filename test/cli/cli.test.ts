@@ -4,6 +4,8 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { ApiClient } from '../../cli/api-client';
+import { SoftwarePasskeys } from '../../cli/software-passkeys';
+import { login } from '../../localstack/cognito';
 import { LocalResources, readLocalState } from '../../localstack/local-state';
 import { freePort } from '../../localstack/emulator';
 import { GetPublicKeyCommand } from '@aws-sdk/client-kms';
@@ -32,8 +34,14 @@ afterAll(async () => {
 
 /** Follows a command through the API as alice, with the token the CLI cached. */
 async function aliceApi(): Promise<ApiClient> {
-  const cached = JSON.parse(readFileSync(path.join(stateDir, 'tokens', 'alice.json'), 'utf8')) as { token: string };
-  return new ApiClient(state.apiUrl, cached.token);
+  return apiAs('alice');
+}
+
+/** A user's API client, logged in through Cognito. */
+async function apiAs(username: string): Promise<ApiClient> {
+  const user = state.users.find((u) => u.username === username)!;
+  const { token } = await login({ endpoint: state.endpoint, region: state.region, userPoolClientId: state.userPoolClientId, username, password: user.password });
+  return new ApiClient(state.apiUrl, token);
 }
 
 const modeOf = (file: string) => statSync(file).mode & 0o777;
@@ -43,7 +51,7 @@ describe('agentsec CLI against a running local cloud', () => {
     const file = path.join(stateDir, 'local.json');
     expect(modeOf(file)).toBe(0o600);
     expect(Object.keys(state).sort()).toEqual(
-      ['apiUrl', 'authorityKeyArn', 'dlqs', 'endpoint', 'failedQueues', 'keys', 'modelUrl', 'queues', 'region', 'tables', 'userPoolClientId', 'userPoolId', 'users'].sort(),
+      ['apiUrl', 'authorityKeyArn', 'consoleUrl', 'dlqs', 'endpoint', 'failedQueues', 'keys', 'modelUrl', 'queues', 'region', 'tables', 'userPoolClientId', 'userPoolId', 'users'].sort(),
     );
     expect(state.users.map((u) => u.username)).toEqual(expect.arrayContaining(['alice', 'carol', 'dave']));
   });
@@ -121,7 +129,7 @@ describe('agentsec CLI against a running local cloud', () => {
     expect(JSON.parse(asJson.stdout)).toEqual({ error: { message: expect.any(String), exitCode: 1, status: 403, reason: 'NOT_AUTHORIZED' } });
   });
 
-  test('a critical tool runs only after two approvers approve through approvals/approve; a non-approver’s vote is refused', async () => {
+  test('a critical tool needs approvals signed with passkeys: the CLI says where to approve instead, and a non-approver’s vote is refused', async () => {
     const asked = await run('ask', 'Prescribe {"patientId": "P-1001", "drug": "Metformin", "doseMg": 500} through the analyst.', '--level', 'SECRET', '--compartments', 'MEDICAL', '--allow', 'prescribe', '--json');
     expect(asked.code).toBe(0);
     const { commandId } = json<{ commandId: string }>(asked);
@@ -130,35 +138,58 @@ describe('agentsec CLI against a running local cloud', () => {
 
     const listed = await run('approvals', '--user', 'carol', '--json');
     expect(listed.code).toBe(0);
-    const request = json<Array<{ requestId: string; commandId: string; tool?: string; approvalsNeeded: number }>>(listed).find((p) => p.commandId === commandId);
-    expect(request).toMatchObject({ tool: 'prescribe', approvalsNeeded: 2 });
+    const request = json<Array<{ requestId: string; commandId: string; tool?: string; approvalsNeeded: number; passkey: { required: boolean } }>>(listed).find((p) => p.commandId === commandId);
+    expect(request).toMatchObject({ tool: 'prescribe', approvalsNeeded: 2, passkey: { required: true } });
+    const listedText = await run('approvals', '--user', 'carol');
+    expect(listedText.stdout).toContain('passkey (console)');
+    expect(listedText.stdout).toContain(`signed in the console at ${state.consoleUrl}`);
 
     const byAlice = await run('approve', request!.requestId, '--user', 'alice');
     expect(byAlice.code).toBe(1);
     expect(byAlice.stderr).toContain('403');
 
-    // The owner is told who must approve, and the exact command each approver runs.
+    // The owner is told who must approve, and where.
     const waiting = await run('status', commandId);
     expect(waiting.stdout).toContain(`waiting for 2 more approval(s) of prescribe (request ${request!.requestId}) from carol or dave`);
-    expect(waiting.stdout).toContain(`carol runs: agentsec approve ${request!.requestId} --user carol`);
+    expect(waiting.stdout).toContain(`carol or dave approve it with a passkey in the console at ${state.consoleUrl} (Approvals)`);
     const notAnApprover = await run('approvals', '--user', 'alice');
     expect(notAnApprover.code).toBe(1);
     expect(notAnApprover.stderr).toMatch(/^agentsec: alice is not an approver: only carol, dave see and decide requests\.\n$/);
 
-    // A prefix of the request id is enough when it names one pending request.
-    const byCarol = await run('approve', request!.requestId.slice(0, 8), '--user', 'carol', '--reason', 'dose checked', '--json');
-    expect(byCarol.code).toBe(0);
-    expect(json(byCarol)).toMatchObject({ requestId: request!.requestId, status: 'pending', approvals: ['carol'] });
-    expect((await api.command(commandId)).status).toBe('awaiting_approval');
+    // The CLI cannot sign with a passkey: it refuses before voting, and says where to approve.
+    const byCarol = await run('approve', request!.requestId.slice(0, 8), '--user', 'carol');
+    expect(byCarol.code).toBe(1);
+    expect(byCarol.stderr).toContain(`needs an approval signed with carol's passkey, which the CLI cannot make: approve it in the console at ${state.consoleUrl}`);
+    expect(byCarol.stderr).toContain('The topology lets the CLI approve only declassifications.');
+    expect((await api.command(commandId)).awaiting?.[0]?.approvals).toEqual([]);
 
-    const byDave = await run('approve', request!.requestId, '--user', 'dave');
-    expect(byDave.code).toBe(0);
-    expect(byDave.stdout).toContain('2 of 2 approval(s), the signer signed the directive');
-
+    // In the console's place, the approvers' passkeys sign what the approvals list offers.
+    const passkeys = new SoftwarePasskeys(state.consoleUrl, (user) => apiAs(user));
+    expect(await passkeys.approve('carol', request!.requestId)).toMatchObject({ status: 'pending', approvals: ['carol'] });
+    expect(await passkeys.approve('dave', request!.requestId)).toMatchObject({ status: 'signed', approvals: ['carol', 'dave'] });
     const done = await api.waitFor(commandId, { timeoutMs: 60_000 });
     expect(done).toMatchObject({ status: 'completed', result: expect.stringContaining('Prescription RX-') });
     const status = await run('status', commandId);
     expect(status.stdout).toContain(`Command ${commandId}: completed (SECRET/MEDICAL).`);
+  });
+
+  test('a declassification the topology lets go without a passkey is approved from the CLI, by id prefix, and says so', async () => {
+    const asked = await run('ask', 'Patient John Smith asked: edge, lookup_public_info about the car park level 2.', '--level', 'SECRET', '--compartments', 'MEDICAL', '--declassify-to', 'UNCLASSIFIED', '--json');
+    expect(asked.code).toBe(0);
+    const { commandId } = json<{ commandId: string }>(asked);
+    const api = await aliceApi();
+    await api.waitFor(commandId, { timeoutMs: 60_000, until: (v) => v.status === 'awaiting_approval' });
+    const request = json<Array<{ requestId: string; commandId: string; kind: string; passkey: { required: boolean } }>>(await run('approvals', '--user', 'carol', '--json')).find((p) => p.commandId === commandId);
+    expect(request).toMatchObject({ kind: 'declassify', passkey: { required: false } });
+
+    const byCarol = await run('approve', request!.requestId.slice(0, 8), '--user', 'carol', '--reason', 'only a car park level');
+    expect(byCarol.code).toBe(0);
+    expect(byCarol.stdout).toContain(`carol approved request ${request!.requestId}: 1 of 2 approval(s), still waiting for approvers.`);
+    expect(byCarol.stdout).toContain('Voted without a passkey: the topology allows it for declassifications.');
+    const byDave = await run('approve', request!.requestId, '--user', 'dave', '--json');
+    expect(byDave.code).toBe(0);
+    expect(json(byDave)).toMatchObject({ requestId: request!.requestId, status: 'signed', approvals: ['carol', 'dave'] });
+    expect(await api.waitFor(commandId, { timeoutMs: 60_000 })).toMatchObject({ status: 'completed' });
   });
 
   test('audit verify exits 0 and prints {ok, entries, checkpoints, firstBadSeq} on an intact ledger', async () => {

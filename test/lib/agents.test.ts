@@ -1,6 +1,6 @@
 import { formatLabel } from '../../functions/kernel/labels';
 import { Synthesized, logicalIdOf, synthesize } from './support/synth';
-import { principalRoles, tagOf } from './support/template-lookup';
+import { customResourceProviders, handlerFunctionIds, principalRoles, tagOf } from './support/template-lookup';
 
 /** DESIGN §9, §10: each agent a Lambda on its SQS queue, generated from the topology. */
 describe('the agents', () => {
@@ -29,8 +29,11 @@ describe('the agents', () => {
   });
 
   it('runs every function on Node.js 24 on arm64 with JSON logs to its own log group', () => {
-    const fns = Object.values(s.json.Resources).filter((r) => r.Type === 'AWS::Lambda::Function');
+    const fns = handlerFunctionIds(s.json.Resources).map((id) => s.json.Resources[id]);
     expect(fns).toHaveLength(s.topology.agents.size + 4);
+    // The one other function is the console's BucketDeployment handler, on the runtime aws-cdk-lib pins for it.
+    const publisherRole = logicalIdOf(s.stack, s.stack.console.node.findChild('PublisherRole'));
+    expect([...customResourceProviders(s.json.Resources)].map((id) => s.json.Resources[id].Properties!.Role)).toEqual([{ 'Fn::GetAtt': [publisherRole, 'Arn'] }]);
     for (const fn of fns) {
       expect(fn.Properties).toMatchObject({
         Runtime: 'nodejs24.x',

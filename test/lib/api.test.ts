@@ -11,12 +11,15 @@ describe('the HTTP API and the user pool', () => {
     client = logicalIdOf(s.stack, s.stack.api.userPoolClient);
   });
 
-  it('serves exactly the routes of DESIGN §10, each behind the JWT authorizer', () => {
+  it('serves exactly the routes of DESIGN §10 (and the passkey routes of §5), each behind the JWT authorizer', () => {
     const routes = Object.values(s.json.Resources).filter((r) => r.Type === 'AWS::ApiGatewayV2::Route');
     expect(routes.map((r) => r.Properties!.RouteKey).sort()).toEqual(
       [
         'POST /v1/commands',
         'GET /v1/commands/{id}',
+        'GET /v1/me',
+        'POST /v1/passkeys/options',
+        'POST /v1/passkeys',
         'GET /v1/approvals',
         'POST /v1/approvals/{id}',
         'GET /v1/audit',

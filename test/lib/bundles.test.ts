@@ -1,9 +1,9 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import * as path from 'node:path';
 import { PROJECT_ROOT } from '../../lib/handler-function';
 import { PATIENT_RECORDS } from '../../localstack/fixtures/patient-records';
 import { Synthesized, synthesize } from './support/synth';
-import { principalRoles } from './support/template-lookup';
+import { handlerFunctionIds, principalRoles } from './support/template-lookup';
 
 /** One Lambda function's bundle as `cdk synth` builds it: the modules its source map names, and its code. */
 interface Bundle {
@@ -32,8 +32,8 @@ describe('the Lambda bundles', () => {
   beforeAll(() => {
     s = synthesize({ bundling: true });
     const byRole = new Map([...principalRoles(s)].map(([name, role]) => [role, name]));
-    bundles = Object.values(s.json.Resources)
-      .filter((r) => r.Type === 'AWS::Lambda::Function')
+    bundles = handlerFunctionIds(s.json.Resources)
+      .map((id) => s.json.Resources[id])
       .map((fn) => {
         const asset = path.join(s.app.outdir, `asset.${String(fn.Properties!.Code.S3Key).replace(/\.zip$/, '')}`);
         const map = JSON.parse(readFileSync(path.join(asset, 'index.js.map'), 'utf8')) as { sources: string[] };
@@ -72,5 +72,22 @@ describe('the Lambda bundles', () => {
     expect(bundled.edge).toEqual(['functions/tools/lookup-public-info.ts', 'functions/tools/send-email.ts']);
     for (const text of ['No record for patient', 'nothing was prescribed', 'nothing was booked', 'must be a drug name']) expect(edge.code).not.toContain(text);
     expect(bundles.find((b) => b.principal === 'analyst')!.code).toContain('No record for patient');
+  });
+
+  it('publishes the built console (index.html, app.js, styles.css) and a config.json of deploy-time values, nothing else', () => {
+    const [deployment] = Object.values(s.json.Resources).filter((r) => r.Type === 'Custom::CDKBucketDeployment');
+    const keys = deployment.Properties!.SourceObjectKeys as string[];
+    const files = keys.map((key) => readdirSync(path.join(s.app.outdir, `asset.${key.replace(/\.zip$/, '')}`)).sort());
+    expect(files).toEqual([['app.js', 'index.html', 'styles.css'], ['config.json']]);
+    const [built, config] = keys.map((key) => path.join(s.app.outdir, `asset.${key.replace(/\.zip$/, '')}`));
+    // The page runs under the console's CSP (script-src and style-src 'self'): no inline script, style element or attribute.
+    const html = readFileSync(path.join(built, 'index.html'), 'utf8');
+    expect(html).toMatch(/<script src="app\.js"/);
+    expect(html.match(/<script(?![^>]*\ssrc=)[^>]*>/g) ?? []).toEqual([]);
+    expect(html).not.toMatch(/<style|\sstyle=|\son[a-z]+=/i);
+    // Classified fixtures stay out of the console too.
+    const script = readFileSync(path.join(built, 'app.js'), 'utf8');
+    expect(CLASSIFIED_VALUES.filter((v) => script.includes(v))).toEqual([]);
+    expect(Object.keys(JSON.parse(readFileSync(path.join(config, 'config.json'), 'utf8'))).sort()).toEqual(['apiUrl', 'region', 'userPoolClientId']);
   });
 });

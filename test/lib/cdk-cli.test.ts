@@ -10,6 +10,7 @@ import { dynamo, emulatorEndpoint, kms } from '../support/aws';
 import { CdkRun, baseEnvironment, runCdk } from './support/cdk-cli';
 import { StackResource, listStackResources, stackStatus } from './support/emulator-cloudformation';
 import { CloudFormationTemplate } from './support/synth';
+import { customResourceProviders, handlerFunctionIds } from './support/template-lookup';
 
 /**
  * The real CLI on the real app (`bin/app.ts` through cdk.json): synth offline with esbuild bundling, cdk-nag and
@@ -24,8 +25,12 @@ export const MOTO_SKIPPED_TYPES = [
   'AWS::ApiGatewayV2::Route',
   'AWS::ApiGatewayV2::Stage',
   'AWS::CDK::Metadata',
+  'AWS::CloudFront::Distribution',
+  'AWS::CloudFront::OriginAccessControl',
+  'AWS::CloudFront::ResponseHeadersPolicy',
   'AWS::Cognito::UserPool',
   'AWS::Cognito::UserPoolClient',
+  'AWS::S3::BucketPolicy',
   'AWS::SQS::QueuePolicy',
 ];
 
@@ -73,11 +78,10 @@ describe('npx cdk synth', () => {
   });
 
   it('bundles every function with esbuild: one minified index.js with its source map', () => {
-    const assets = JSON.parse(readFileSync(path.join(assembly, `${STACK}.assets.json`), 'utf8'));
-    const code = Object.values(assets.files as Record<string, { source: { path: string; packaging: string } }>).filter((f) => f.source.packaging === 'zip');
-    expect(code.length).toBeGreaterThan(0);
-    for (const { source } of code) {
-      const dir = path.join(assembly, source.path);
+    const functions = handlerFunctionIds(template.Resources);
+    expect(functions).toHaveLength(9);
+    for (const id of functions) {
+      const dir = path.join(assembly, `asset.${String(template.Resources[id].Properties!.Code.S3Key).replace(/\.zip$/, '')}`);
       expect(readdirSync(dir).sort()).toEqual(['index.js', 'index.js.map']);
       const js = readFileSync(path.join(dir, 'index.js'), 'utf8');
       expect(js).toMatch(/\/\/# sourceMappingURL=index\.js\.map\s*$/);
@@ -85,8 +89,6 @@ describe('npx cdk synth', () => {
       expect(js).not.toMatch(/^\/\/ (functions|node_modules)\//m);
       expect(js.length / js.split('\n').length).toBeGreaterThan(200);
     }
-    const functions = Object.values(template.Resources).filter((r) => r.Type === 'AWS::Lambda::Function');
-    expect(functions).toHaveLength(9);
   });
 });
 
@@ -109,6 +111,7 @@ describe('cdk bootstrap and cdk deploy into the emulator', () => {
       const file = path.join(deployable, `${STACK}.template.json`);
       const t = JSON.parse(readFileSync(file, 'utf8')) as CloudFormationTemplate;
       for (const r of Object.values(t.Resources)) if (r.Type === 'AWS::KMS::Key') delete r.Properties!.Tags;
+      withoutConsoleUpload(t);
       writeFileSync(file, JSON.stringify(t));
     }
     deploy = await runCdk(
@@ -133,7 +136,8 @@ describe('cdk bootstrap and cdk deploy into the emulator', () => {
     const created = resources.filter((r) => r.type !== '');
     const createdIds = new Set(created.map((r) => r.logicalId));
     const skipped = new Set(Object.entries(template.Resources).filter(([id]) => !createdIds.has(id)).map(([, r]) => r.Type));
-    expect([...skipped].sort()).toEqual(isMoto ? MOTO_SKIPPED_TYPES : []);
+    // On moto the console upload is left out of the deployed template (withoutConsoleUpload).
+    expect([...skipped].sort()).toEqual(isMoto ? [...MOTO_SKIPPED_TYPES, 'Custom::CDKBucketDeployment'].sort() : []);
     for (const r of created) expect([r.logicalId, r.type, r.status]).toEqual([r.logicalId, template.Resources[r.logicalId].Type, 'CREATE_COMPLETE']);
   });
 
@@ -169,7 +173,9 @@ describe('cdk bootstrap and cdk deploy into the emulator', () => {
 
   it('creates the functions on nodejs24.x with their environment (arm64 except on moto), and the SQS event sources', async () => {
     const lambda = new LambdaClient(awsClientConfig({ endpoint: emulatorEndpoint() }));
-    for (const id of ofType('AWS::Lambda::Function')) {
+    // Every function but the console's BucketDeployment handler, whose runtime aws-cdk-lib pins.
+    expect(customResourceProviders(template.Resources).size).toBe(1);
+    for (const id of handlerFunctionIds(template.Resources)) {
       const fn = await lambda.send(new GetFunctionConfigurationCommand({ FunctionName: physicalId(id) }));
       expect(fn.Runtime).toBe('nodejs24.x');
       // moto's CloudFormation ignores Architectures and creates x86_64 functions.
@@ -186,3 +192,24 @@ describe('cdk bootstrap and cdk deploy into the emulator', () => {
     expect(ours.find((m) => m.EventSourceArn?.includes('/stream/'))).toMatchObject({ StartingPosition: 'TRIM_HORIZON' });
   });
 });
+
+/**
+ * moto 5.2.1 has no CloudFront, and fails a template whose `Fn::GetAtt` names a resource it skipped: the distribution's
+ * domain name stands in as a fixed string. It runs a custom resource's function only in Docker and waits for its answer
+ * forever, so the console upload (the BucketDeployment custom resource) is left out.
+ */
+function withoutConsoleUpload(t: CloudFormationTemplate): void {
+  const distributions = new Set(Object.entries(t.Resources).filter(([, r]) => r.Type.startsWith('AWS::CloudFront::')).map(([id]) => id));
+  const standIn = (value: unknown): unknown => {
+    if (Array.isArray(value)) return value.map(standIn);
+    if (value === null || typeof value !== 'object') return value;
+    const getAtt = (value as { 'Fn::GetAtt'?: [string, string] })['Fn::GetAtt'];
+    if (getAtt && distributions.has(getAtt[0])) return `${getAtt[0]}.${getAtt[1]}.cloudfront.invalid`;
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, standIn(v)]));
+  };
+  for (const [id, r] of Object.entries(t.Resources)) {
+    if (r.Type === 'Custom::CDKBucketDeployment') delete t.Resources[id];
+    else t.Resources[id] = standIn(r) as typeof r;
+  }
+  if (t.Outputs) t.Outputs = standIn(t.Outputs) as typeof t.Outputs;
+}

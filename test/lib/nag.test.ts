@@ -1,7 +1,9 @@
 import { Validations } from 'aws-cdk-lib';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { IConstruct } from 'constructs';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { Synthesized, synthesize } from './support/synth';
+import { Synthesized, logicalIdOf, synthesize } from './support/synth';
+import { customResourceProviders } from './support/template-lookup';
 
 interface Acknowledgment {
   readonly path: string;
@@ -48,12 +50,23 @@ describe('cdk-nag AwsSolutions', () => {
     }
   });
 
-  it('acknowledges only optional MFA and the absent Plus tier on the user pool, and the stream listing a stream event source needs; nothing on KMS or queues', () => {
-    expect(acknowledgments(s.app).map((a) => `${a.id} @ ${a.path}`).sort()).toEqual([
-      'AwsSolutions-COG2 @ AgentSec/Api/Users',
-      'AwsSolutions-COG8 @ AgentSec/Api/Users',
-      'AwsSolutions-IAM5[Resource::*] @ AgentSec/Sequencer/Handler/Role',
-    ]);
+  it('acknowledges only optional MFA and the absent Plus tier on the user pool, the stream listing a stream event source needs, and what CloudFront and BucketDeployment fix for the console; nothing on KMS or queues', () => {
+    const consoleBucket = logicalIdOf(s.stack, s.stack.console.bucket);
+    const [publisher] = customResourceProviders(s.json.Resources);
+    expect(acknowledgments(s.app).map((a) => `${a.id} @ ${a.path}`).sort()).toEqual(
+      [
+        'AwsSolutions-COG2 @ AgentSec/Api/Users',
+        'AwsSolutions-COG8 @ AgentSec/Api/Users',
+        'AwsSolutions-IAM5[Resource::*] @ AgentSec/Sequencer/Handler/Role',
+        // No geo restriction, the default certificate's TLS policy, and no web ACL unless one is given.
+        'AwsSolutions-CFR1 @ AgentSec/Console/Distribution',
+        'AwsSolutions-CFR2 @ AgentSec/Console/Distribution',
+        'AwsSolutions-CFR4 @ AgentSec/Console/Distribution',
+        // The publisher writes the console bucket's objects, on the Python runtime BucketDeployment pins.
+        `AwsSolutions-IAM5[Resource::<${consoleBucket}.Arn>/*] @ AgentSec/Console/PublisherPolicy`,
+        `AwsSolutions-L1 @ ${s.stack.node.findAll().find((c) => c instanceof lambda.Function && logicalIdOf(s.stack, c) === publisher)!.node.path}`,
+      ].sort(),
+    );
     // The one wildcard is dynamodb:ListStreams (no resource-level permissions); every other action names a resource.
     const policy = Object.entries(s.json.Resources).find(([id, r]) => r.Type === 'AWS::IAM::Policy' && id.startsWith('SequencerHandlerRoleDefaultPolicy'))![1];
     const wildcards = policy.Properties!.PolicyDocument.Statement.filter((st: { Resource: unknown }) => st.Resource === '*');

@@ -88,7 +88,11 @@ function stableNames(s: Synthesized, evaluator: PolicyEvaluator, roles: Map<stri
       // No ARN rule for this type: it can only appear by its logical id.
     }
   }
-  return [...arns, ...ids.map((id): [string, string] => [id, nameOf(id)])];
+  // An asset's object key changes with its contents: it is shown as the deployment that publishes it and its place there.
+  const assets = Object.entries(s.json.Resources)
+    .filter(([, r]) => r.Type === 'Custom::CDKBucketDeployment')
+    .flatMap(([id, r]) => (r.Properties!.SourceObjectKeys as string[]).map((key, i): [string, string] => [key, `${withoutHash(id)}[${i}]`]));
+  return [...assets, ...arns, ...ids.map((id): [string, string] => [id, nameOf(id)])];
 }
 
 /** `AWS::SQS::Queue` → `sqs`. */

@@ -236,6 +236,9 @@ describe('the local HTTP API', () => {
     expect(API_ROUTES.map((r) => `${r.method} ${r.path}`)).toEqual([
       'POST /v1/commands',
       'GET /v1/commands/{id}',
+      'GET /v1/me',
+      'POST /v1/passkeys/options',
+      'POST /v1/passkeys',
       'GET /v1/approvals',
       'POST /v1/approvals/{id}',
       'GET /v1/audit',

@@ -17,6 +17,7 @@ const state: LocalResources = {
   userPoolId: 'us-east-1_abc',
   userPoolClientId: 'client',
   modelUrl: 'http://localhost:8787/v1',
+  consoleUrl: 'http://localhost:8081',
   users: [{ username: 'alice', password: 'pw', clearance: { level: 'SECRET', compartments: ['MEDICAL'] } }],
 };
 

@@ -151,12 +151,12 @@ describe('provisioning the local cloud', () => {
 
   it("writes local.json with DESIGN §10's fields and the failed queues, nothing else, readable only by its owner", () => {
     const file = path.join(mkdtempSync(path.join(tmpdir(), 'agentsec-')), '.agentsec', 'local.json');
-    const state = { ...resources, apiUrl: 'http://localhost:8080', modelUrl: 'http://localhost:8787/v1' };
+    const state = { ...resources, apiUrl: 'http://localhost:8080', modelUrl: 'http://localhost:8787/v1', consoleUrl: 'http://localhost:8081' };
     writeLocalState(file, state);
     expect(statSync(file).mode & 0o777).toBe(0o600);
     const json = JSON.parse(readFileSync(file, 'utf8'));
     expect(Object.keys(json).sort()).toEqual(
-      ['apiUrl', 'authorityKeyArn', 'dlqs', 'endpoint', 'failedQueues', 'keys', 'modelUrl', 'queues', 'region', 'tables', 'userPoolClientId', 'userPoolId', 'users'].sort(),
+      ['apiUrl', 'authorityKeyArn', 'consoleUrl', 'dlqs', 'endpoint', 'failedQueues', 'keys', 'modelUrl', 'queues', 'region', 'tables', 'userPoolClientId', 'userPoolId', 'users'].sort(),
     );
     expect(Object.keys(json.tables).sort()).toEqual(Object.keys(TABLES).sort());
     expect(json.tables).toEqual(expect.objectContaining({ commands: expect.any(String), ledger: expect.any(String) }));

@@ -18,7 +18,7 @@ async function pendingPrescription() {
   return { commandId, req, requestId: req.requestId };
 }
 
-const approve = (requestId: string, approver: string) => f.signer.approvals.recordApproval({ requestId, approver, decision: 'approve' });
+const approve = (requestId: string, approver: string) => f.signer.approvals.recordApproval({ requestId, approver, decision: 'approve', passkey: true });
 const types = async (commandId: string) => (await f.entriesFor(commandId)).map((e) => [e.type, e.actor, e.reason ?? null]);
 
 describe('critical tools need k distinct human approvals (DESIGN §5)', () => {

@@ -96,9 +96,8 @@ describe('votes are written by the signer only, as the API forwards them', () =>
     });
 
   it('a vote the API seals is recorded', async () => {
-    const { commandId, requestId } = await pendingPrescription();
-    const answer = await handleSignerEvent({ vote: await voteBy('api', commandId, requestId, 'carol') }, f.signer);
-    expect(answer).toMatchObject({ status: 'recorded', recorded: true, approvals: ['carol'], outcome: 'pending' });
+    const { requestId } = await pendingPrescription();
+    expect(await f.castVote(requestId, 'carol')).toMatchObject({ status: 'recorded', recorded: true, approvals: ['carol'], outcome: 'pending' });
   });
 
   it('an agent cannot forge a vote: one sealed by anyone but the API is refused IMPERSONATION and ledgered', async () => {

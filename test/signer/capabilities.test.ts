@@ -115,7 +115,7 @@ describe('capabilities: the call fits what the user allowed, down to the argumen
     for (let i = 0; i < 2; i++) {
       const req = prescribeRequest(commandId) as { requestId: string };
       expect(await decide(f.signer, req)).toMatchObject({ status: 'pending' });
-      for (const approver of ['carol', 'dave']) await f.signer.approvals.recordApproval({ requestId: req.requestId, approver, decision: 'approve' });
+      for (const approver of ['carol', 'dave']) await f.signer.approvals.recordApproval({ requestId: req.requestId, approver, decision: 'approve', passkey: true });
       results.push((await f.signer.resume(req.requestId)).status + ':' + ((await f.signer.resume(req.requestId)) as { reason?: string }).reason);
     }
     expect(results).toEqual(['signed:undefined', 'denied:CAPABILITY_EXHAUSTED']);

@@ -111,9 +111,9 @@ describe('declassification is signed only as the user allowed it (DESIGN §6)', 
     const commandId = await f.putCommand({ label: label('SECRET', ['MEDICAL']) });
     const req = declassifyRequest(commandId) as ReturnType<typeof declassifyRequest> & { requestId: string };
     expect(await decide(f.signer, req)).toMatchObject({ status: 'pending', approvalsNeeded: 2 });
-    await f.signer.approvals.recordApproval({ requestId: req.requestId, approver: 'carol', decision: 'approve' });
+    await f.signer.approvals.recordApproval({ requestId: req.requestId, approver: 'carol', decision: 'approve', passkey: true });
     expect(await f.signer.resume(req.requestId)).toMatchObject({ status: 'pending' });
-    await f.signer.approvals.recordApproval({ requestId: req.requestId, approver: 'dave', decision: 'approve' });
+    await f.signer.approvals.recordApproval({ requestId: req.requestId, approver: 'dave', decision: 'approve', passkey: true });
     expect(await f.signer.resume(req.requestId)).toMatchObject({ status: 'signed' });
     expect(signerEntries(await f.entriesFor(commandId)).map((e) => e.type)).toEqual(['directive.requested', 'directive.signed']);
   });

@@ -31,7 +31,7 @@ async function approveAndReceive(req: DirectiveRequestInput & { requestId: strin
     deliver: deliverToQueue({ topology: f.topology, cipher, sqs, queueUrls: { [agent]: queueUrl }, ledger: f.ledger }),
   });
   expect(await decide(signer, req)).toMatchObject({ status: 'pending' });
-  for (const approver of approvers) await signer.approvals.recordApproval({ requestId: req.requestId, approver, decision: 'approve' });
+  for (const approver of approvers) await signer.approvals.recordApproval({ requestId: req.requestId, approver, decision: 'approve', passkey: true });
   const decision = await signer.resume(req.requestId);
   if (decision.status !== 'signed') throw new Error(`expected a directive, got ${JSON.stringify(decision)}`);
   const out = await sqs.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, WaitTimeSeconds: 1, MaxNumberOfMessages: 10 }));

@@ -177,10 +177,28 @@ describe('criticalToolHasDistinctApprovals: a critical tool waits for k distinct
       topology,
       request: boundRequest(),
       command: commandRecord(),
-      votes: [{ approver: 'dave', decision: 'approve' }],
+      votes: [{ approver: 'dave', decision: 'approve', passkey: true }],
       capability: { verdict: 'fits', index: 0, maxUses: 1 },
     });
     expect(verdict).toEqual({ verdict: 'pending', approvalsNeeded: 2, approvals: ['dave'] });
+  });
+});
+
+describe('approvalsSignedByPasskeys: where the topology requires it, only approvals the signer verified as passkey assertions count (DESIGN §5)', () => {
+  const fits = { verdict: 'fits' as const, index: 0, maxUses: 1 };
+  const decideWith = (t: typeof topology, votes: { approver: string; decision: 'approve' | 'reject'; passkey?: boolean }[]) =>
+    decideDirective({ topology: t, request: boundRequest(), command: commandRecord(), votes, capability: fits });
+  const unsigned = [{ approver: 'carol', decision: 'approve' as const }, { approver: 'dave', decision: 'approve' as const }];
+
+  it('two approvals without a passkey leave prescribe pending with nobody counted; a rejection without one still ends it', () => {
+    expect(decideWith(topology, unsigned)).toEqual({ verdict: 'pending', approvalsNeeded: 2, approvals: [] });
+    expect(decideWith(topology, [unsigned[0], { approver: 'dave', decision: 'approve', passkey: true }])).toEqual({ verdict: 'pending', approvalsNeeded: 2, approvals: ['dave'] });
+    expect(decideWith(topology, [{ approver: 'carol', decision: 'reject' }])).toMatchObject({ verdict: 'deny', rejected: true });
+  });
+
+  it("votes without a passkey count only where the topology's votesWithoutPasskey names the tool", () => {
+    const relaxed = parseTopology({ ...JSON.parse(JSON.stringify(embeddedTopology)), votesWithoutPasskey: { tools: ['prescribe'] } });
+    expect(decideWith(relaxed, unsigned)).toEqual({ verdict: 'grant' });
   });
 });
 
@@ -251,7 +269,7 @@ describe('the signer signs what the policy allows', () => {
 
 describe("ownerClearedNow: the owner's clearance is checked again when the signer signs (DESIGN §1, threat 6)", () => {
   const fits = { verdict: 'fits' as const, index: 0, maxUses: 1 };
-  const approved = [{ approver: 'carol', decision: 'approve' as const }, { approver: 'dave', decision: 'approve' as const }];
+  const approved = [{ approver: 'carol', decision: 'approve' as const, passkey: true }, { approver: 'dave', decision: 'approve' as const, passkey: true }];
   const withAlice = (clearance: { level: string; compartments: string[] } | undefined) => {
     const config = JSON.parse(JSON.stringify(embeddedTopology)) as { users: { username: string; clearance: unknown }[] };
     config.users = config.users.flatMap((u) => (u.username !== 'alice' ? [u] : clearance ? [{ ...u, clearance }] : []));

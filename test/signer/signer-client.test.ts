@@ -81,8 +81,8 @@ describe('InProcessSignerClient', () => {
     const client = new InProcessSignerClient(f.signer);
     const req = prescribeRequest(commandId) as ReturnType<typeof prescribeRequest> & { requestId: string };
     expect(await client.request(await f.seal(req))).toMatchObject({ status: 'pending', approvalsNeeded: 2 });
-    await f.signer.approvals.recordApproval({ requestId: req.requestId, approver: 'carol', decision: 'approve' });
-    await f.signer.approvals.recordApproval({ requestId: req.requestId, approver: 'dave', decision: 'approve' });
+    await f.signer.approvals.recordApproval({ requestId: req.requestId, approver: 'carol', decision: 'approve', passkey: true });
+    await f.signer.approvals.recordApproval({ requestId: req.requestId, approver: 'dave', decision: 'approve', passkey: true });
     const decision = await client.resume(req.requestId);
     expect(decision.status).toBe('signed');
   });

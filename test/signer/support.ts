@@ -16,6 +16,13 @@ import { TABLES } from '../../functions/kernel/tables';
 import { loadTopology } from '../../functions/kernel/topology/topology';
 import { createLevelKeys, createSigningKey, createTable, documentClient, dynamo, kms, unique } from '../support/aws';
 import { newDigestSalt } from '../../functions/kernel/keyed-digest';
+import { relyingPartyOf } from '../../functions/signer/passkeys';
+import { SoftwareAuthenticator } from '../../localstack/software-authenticator';
+import { registrationChallenge, voteChallenge } from '../../functions/kernel/directives/passkey-challenge';
+import type { VoteAnswer } from '../../functions/signer/votes';
+
+/** The console origin the fixture's signer takes passkeys from. */
+export const CONSOLE_ORIGIN = 'http://localhost:4173';
 
 /** The approvals table: a string sort key, which `createTable` (numeric sort keys) does not make. */
 async function createApprovalsTable(name: string): Promise<string> {
@@ -76,7 +83,18 @@ export async function signerFixture() {
   };
   const cipher = new EnvelopeCipher({ kms: client, keyArns });
   const makeSigner = (now?: () => number) =>
-    new Signer({ topology, kms: client, authorityKeyArn, doc, tables: { commands, approvals, ledger: ledgerTable }, ledger, cipher, deliver, now });
+    new Signer({
+      topology,
+      kms: client,
+      authorityKeyArn,
+      doc,
+      tables: { commands, approvals, ledger: ledgerTable },
+      ledger,
+      cipher,
+      deliver,
+      now,
+      relyingParty: relyingPartyOf(CONSOLE_ORIGIN),
+    });
   const signer = makeSigner();
   const verifier = (now?: () => number) => new DirectiveVerifier({ kms: client, authorityKeyArn, now });
 
@@ -131,10 +149,53 @@ export async function signerFixture() {
   const seal = (req: DirectiveRequestInput, from = req.requester) =>
     sealRequest(cipher, { from, to: 'signer', label: topology.agent(from).clearance, requestId: req.requestId, commandId: req.commandId, body: req });
 
+  /** `body` sealed as the API forwards votes and passkey registrations to the signer. */
+  const fromApi = (body: object, requestId: string, commandId = requestId) =>
+    sealRequest(cipher, { from: 'api', to: 'signer', label: label('UNCLASSIFIED'), requestId, commandId, body });
+
+  const authenticators = new Map<string, SoftwareAuthenticator>();
+  /** The approver's passkey, registered through the signer (as the API forwards it) on first use. */
+  async function passkeyOf(username: string): Promise<SoftwareAuthenticator> {
+    const known = authenticators.get(username);
+    if (known) return known;
+    const key = new SoftwareAuthenticator(CONSOLE_ORIGIN);
+    const response = key.register({
+      challenge: registrationChallenge(username),
+      rp: { name: 'AgentSec', id: 'localhost' },
+      user: { id: Buffer.from(username).toString('base64url'), name: username, displayName: username },
+      pubKeyCredParams: [{ type: 'public-key', alg: -7 }],
+    });
+    const answer = await signer.registerPasskey(await fromApi({ kind: 'passkey-registration', username, response }, randomUUID()));
+    if (answer.status !== 'registered') throw new Error(`passkey of ${username} not registered: ${answer.code}`);
+    authenticators.set(username, key);
+    return key;
+  }
+
+  /**
+   * `approver`'s vote on a stored request as the API forwards it: an approval signed with their passkey unless
+   * `passkey: false`, at their topology clearance unless `clearance` says otherwise.
+   */
+  async function castVote(
+    requestId: string,
+    approver: string,
+    { decision = 'approve', passkey = decision === 'approve', clearance, digest }: { decision?: 'approve' | 'reject'; passkey?: boolean; clearance?: string; digest?: string } = {},
+  ): Promise<VoteAnswer> {
+    const { request } = await signer.approvals.load(requestId);
+    if (!request) throw new Error(`no request ${requestId}`);
+    const held = clearance ?? formatLabel(topology.users.find((u) => u.username === approver)?.clearance ?? label('UNCLASSIFIED'));
+    const signed = { requestId, commandId: request.commandId, digest: request.argsDigest ?? request.contentDigest ?? '', decision };
+    const assertion = passkey ? (await passkeyOf(approver)).sign({ challenge: voteChallenge(signed), rpId: 'localhost' }) : undefined;
+    const body = { kind: 'vote', requestId, commandId: request.commandId, approver, clearance: held, decision, ...(digest ? { digest } : {}), ...(assertion ? { passkey: assertion } : {}) };
+    return signer.vote(await fromApi(body, requestId, request.commandId));
+  }
+
   return {
     topology,
     doc,
     seal,
+    fromApi,
+    passkeyOf,
+    castVote,
     kms: client,
     authorityKeyArn,
     keyArns,

@@ -15,6 +15,8 @@ export const LEDGER_TYPES = [
   'directive.signed',
   'directive.denied',
   'approval.recorded',
+  /** An approver's passkey, verified and stored by the signer: from then on it signs their votes (DESIGN §5). */
+  'passkey.registered',
   'tool.executed',
   'tool.denied',
   'declassified',

@@ -56,6 +56,8 @@ export class Topology {
   readonly modelEndpoints: ReadonlyMap<string, ModelEndpointConfig>;
   readonly users: readonly UserConfig[];
   readonly approvers: ReadonlySet<string>;
+  /** Where an approval may be a vote without a passkey (DESIGN §5); everywhere else it must be signed by one. */
+  readonly votesWithoutPasskey: { readonly tools: ReadonlySet<string>; readonly declassify: boolean };
   readonly redaction: readonly RedactionRule[];
   /** Release rules by name (DESIGN §6): what may be written down, and in which form. */
   readonly release: ReadonlyMap<string, ReleaseRule>;
@@ -86,6 +88,7 @@ export class Topology {
     );
     this.users = parsed.users.map((u) => Object.freeze({ username: u.username, clearance: canon(u.clearance) }));
     this.approvers = new Set(parsed.approvers);
+    this.votesWithoutPasskey = Object.freeze({ tools: new Set(parsed.votesWithoutPasskey.tools), declassify: parsed.votesWithoutPasskey.declassify });
     this.redaction = parsed.redaction;
     this.release = new Map(
       Object.entries(parsed.release).map(([n, r]) => [n, Object.freeze({ ...r, name: n, from: canon(r.from), label: canon(r.label) })]),

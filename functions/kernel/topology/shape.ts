@@ -177,6 +177,13 @@ export const topologyShape = z
       .describe('Release rules: what may be written down, as typed fields in a fixed template (DESIGN §6)'),
     approvers: z.array(z.string()).describe('Usernames whose approvals count for critical tools and declassification'),
     users: z.array(userSchema).describe('Users seeded in the one-machine cloud'),
+    votesWithoutPasskey: z
+      .strictObject({
+        tools: z.array(name).default([]).describe('Critical tools whose approvals may be voted without a passkey (from the CLI)'),
+        declassify: z.boolean().default(false).describe('Declassifications may be approved without a passkey'),
+      })
+      .default({ tools: [], declassify: false })
+      .describe('Where an approval may be a vote without a passkey; everywhere else an approval is a WebAuthn assertion (DESIGN §5)'),
     runtime: runtimeSchema.default(runtimeSchema.parse({})),
   })
   .strict();

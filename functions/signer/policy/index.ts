@@ -1,6 +1,7 @@
 import { CommandAuthority } from '../../stores/commands';
 import { BoundRequest } from '../../kernel/directives/request';
 import { Topology } from '../../kernel/topology/topology';
+import { approvalsSignedByPasskeys, votesWithoutPasskeyAllowed } from './approvals-are-signed-by-passkeys';
 import { criticalToolHasDistinctApprovals } from './critical-tool-has-distinct-approvals';
 import { declassificationIsNarrow } from './declassification-is-narrow';
 import { declassificationPreAuthorized } from './declassification-pre-authorized';
@@ -49,6 +50,8 @@ export {
   callFitsACapability,
   untrustedTargetOf,
   distinctApproversApproved,
+  approvalsSignedByPasskeys,
+  votesWithoutPasskeyAllowed,
   criticalToolHasDistinctApprovals,
   declassificationPreAuthorized,
   declassificationIsNarrow,
@@ -93,5 +96,6 @@ export function decideDirective({ topology, request, command, votes, capability 
   const live = command as CommandAuthority;
   const aboveOwner = ownerClearanceDominatesLabel(live, request) ?? ownerClearedNow(topology, live, request);
   if (aboveOwner) return aboveOwner;
-  return request.kind === 'tool' ? toolRule(topology, request, votes, capability) : declassifyRule(topology, request, live, votes);
+  const counted = approvalsSignedByPasskeys(topology, request, votes);
+  return request.kind === 'tool' ? toolRule(topology, request, counted, capability) : declassifyRule(topology, request, live, counted);
 }

@@ -9,6 +9,8 @@ import { Topology } from '../../kernel/topology/topology';
 export interface ApprovalVote {
   readonly approver: string;
   readonly decision: 'approve' | 'reject';
+  /** True when the vote was a passkey assertion the signer verified (DESIGN §5). */
+  readonly passkey?: boolean;
 }
 
 export type Denial = {

@@ -48,3 +48,23 @@ export function keyIds(s: Synthesized): Map<KeyName, string> {
   keys.set('storage', logicalIdOf(s.stack, s.stack.data.storageKey));
   return keys;
 }
+
+/**
+ * Logical ids of the functions behind custom resources (the console's BucketDeployment): aws-cdk-lib's code and
+ * runtime, run by CloudFormation during a deployment, acting for no principal of DESIGN §3.
+ */
+export function customResourceProviders(resources: Resources): Set<string> {
+  return new Set(
+    Object.values(resources)
+      .filter((r) => r.Type.startsWith('Custom::'))
+      .map((r) => r.Properties?.ServiceToken?.['Fn::GetAtt']?.[0] as string),
+  );
+}
+
+/** Logical ids of the stack's own functions (HandlerFunction): every Lambda function but the custom resource providers. */
+export function handlerFunctionIds(resources: Resources): string[] {
+  const providers = customResourceProviders(resources);
+  return Object.entries(resources)
+    .filter(([id, r]) => r.Type === 'AWS::Lambda::Function' && !providers.has(id))
+    .map(([id]) => id);
+}

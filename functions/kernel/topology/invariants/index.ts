@@ -20,6 +20,7 @@ import { releaseTemplatesUseEachFieldOnce } from './release-templates-use-each-f
 import { sinkOwnersCannotLeak } from './sink-owners-cannot-leak';
 import { toolOwnersAreAgents } from './tool-owners-are-agents';
 import { usernamesAreUnique } from './usernames-are-unique';
+import { votesWithoutPasskeyNameCriticalTools } from './votes-without-passkey-name-critical-tools';
 
 /**
  * The cross-reference invariants of a topology file, one per file and named for what it asserts. The schema
@@ -41,6 +42,7 @@ export const TOPOLOGY_INVARIANTS: readonly TopologyInvariant[] = [
   criticalToolsSayTheirApprovals,
   argumentPoliciesGuardConsequentialTools,
   onlyCriticalToolsTakeApprovals,
+  votesWithoutPasskeyNameCriticalTools,
   redactionPatternsCompile,
   releaseRulesReleaseToClearedAgents,
   releaseRulesLowerTheLabel,
