@@ -44,6 +44,9 @@ export interface BenchResult {
   readonly ledgerProofVerifyUs: number | null;
   /** An inclusion proof's audit path at 10^6 entries, bytes (computed). */
   readonly ledgerProofBytesAt1e6: number | null;
+  /** USD per 1,000 standard commands on AWS, requests and estimated compute (bench/cost-model.ts). */
+  readonly costPer1000CommandsUsd: number | null;
+  readonly baselineCostPer1000CommandsUsd: number | null;
   readonly budgets: readonly Verdict[];
   readonly pass: boolean | null;
   /** Phases that could not run, and why. */
@@ -93,6 +96,8 @@ export function formatTable(r: BenchResult): string {
     ['ledgerTreePerSec (100k in memory)', show(r.ledgerTreePerSec, '/s', 0), '', ''],
     ['ledgerProofVerifyUs', show(r.ledgerProofVerifyUs, ' µs', 1), '', ''],
     ['ledgerProofBytesAt1e6 (computed)', show(r.ledgerProofBytesAt1e6, ' B', 0), '', ''],
+    ['costPer1000CommandsUsd (AWS, us-east-1)', show(r.costPer1000CommandsUsd, ' $', 4), '', ''],
+    ['  baseline', show(r.baselineCostPer1000CommandsUsd, ' $', 4), '', ''],
   ];
   const bundles: string[][] = [['bundle', 'bundleBytes', 'verdict', 'coldInitMs (median of 5)', 'verdict']];
   for (const name of Object.keys(r.bundleBytes ?? {})) {

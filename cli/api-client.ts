@@ -43,8 +43,13 @@ export const TERMINAL = new Set(['completed', 'failed', 'denied']);
 
 /** The API is not answering at all: nothing is listening at its URL. */
 export class ApiUnreachableError extends Error {
-  constructor(readonly apiUrl: string, cause: string) {
-    super(`cannot reach the AgentSec API at ${apiUrl} (is \`agentsec dev\` running?): ${cause}`);
+  constructor(
+    readonly apiUrl: string,
+    cause: string,
+    /** The deployed stack's profile the API is of; unset for the local cloud. */
+    readonly profile?: string,
+  ) {
+    super(`cannot reach the AgentSec API ${profile ? `of profile ${profile} ` : ''}at ${apiUrl}${profile ? '' : ' (is `agentsec dev` running?)'}: ${cause}`);
     this.name = 'ApiUnreachableError';
   }
 }
@@ -59,11 +64,13 @@ export class ApiClient {
   /**
    * @param refreshToken called once when the API answers 401 (an expired token, or one from an earlier run of
    * the local cloud); the request is retried with the token it returns.
+   * @param profile the deployed stack's profile this API is of, for messages; unset for the local cloud.
    */
   constructor(
     readonly apiUrl: string,
     private token: string,
     private readonly refreshToken?: () => Promise<string>,
+    readonly profile?: string,
   ) {}
 
   async request<T>(method: string, path: string, body?: unknown): Promise<T> {
@@ -86,7 +93,7 @@ export class ApiClient {
         signal: AbortSignal.timeout(60_000),
       });
     } catch (err) {
-      throw new ApiUnreachableError(this.apiUrl, (err as Error).message);
+      throw new ApiUnreachableError(this.apiUrl, (err as Error).message, this.profile);
     }
     const text = await res.text();
     let parsed: unknown = text;

@@ -8,30 +8,87 @@ import { ProofCheck, checkConsistency, checkInclusion, ledgerVerifierKey } from 
 import { CliError, EXIT } from './errors';
 import { EntryView, describeEntry, short, table } from './output';
 import { auditSince, ledgerHead, watchCommand } from './progress';
-import { connect, loadState, assertRunning, chooseUser, logIn } from './session';
-import { tokenFile } from '../localstack/state-files';
+import { assertRunning, chooseStackUser, chooseUser, connect, logIn, logInToStack, resolveTarget, SessionToken, StackCredentials } from './session';
+import { profileTokenFile, tokenFile } from '../localstack/state-files';
+import { askNewSecret, askSecret, canAsk } from './prompt';
 import { loadTopology } from '../functions/kernel/topology/topology';
 import { formatTools, toolViews } from './tools';
 
-/** The commands that talk to a running local cloud through its HTTP API (DESIGN §10). Each returns its exit code. */
+/**
+ * The commands that talk to a cloud through its HTTP API (DESIGN §10): the local cloud, or a deployed stack through
+ * the profile `--profile` names (cli/profiles.ts). Each returns its exit code.
+ */
 
 export interface Common {
   json?: boolean;
   user?: string;
+  /** The deployed stack's profile to talk to; default: AGENTSEC_PROFILE, then `agentsec use`, then the local cloud. */
+  profile?: string;
 }
 
 const print = (text: string) => process.stdout.write(`${text}\n`);
 const printJson = (value: unknown) => print(JSON.stringify(value, null, 2));
 const list = (text: string | undefined) => (text ?? '').split(',').map((s) => s.trim()).filter(Boolean);
 
-export async function loginCommand(opts: Common & { password?: string }): Promise<number> {
-  const state = loadState();
-  await assertRunning(state);
-  const username = chooseUser(state, opts.user);
-  const session = await logIn(state, username, opts.password);
+export interface LoginOptions extends Common {
+  password?: string;
+  newPassword?: string;
+  mfaCode?: string;
+}
+
+/**
+ * `agentsec login`: on the local cloud with the seeded password (USER_PASSWORD_AUTH), as before; on a deployed stack
+ * with the user's own password, proved with SRP, asked for at the terminal unless given.
+ */
+export async function loginCommand(opts: LoginOptions): Promise<number> {
+  const target = resolveTarget(opts.profile);
+  let session: SessionToken;
+  let cached: string;
+  if (target.kind === 'local') {
+    if (opts.newPassword !== undefined || opts.mfaCode !== undefined) throw new CliError('--new-password and --mfa-code are for a deployed stack (--profile); the local cloud seeds its passwords');
+    await assertRunning(target.state);
+    const username = chooseUser(target.state, opts.user);
+    session = await logIn(target.state, username, opts.password);
+    cached = tokenFile(username);
+  } else {
+    const username = opts.user ?? lastUser(target.name);
+    cached = profileTokenFile(target.name, username);
+    session = await logInToStack(target.profile, username, await stackCredentials(username, opts));
+  }
   if (opts.json) printJson({ username: session.username, token: session.token, expiresAt: session.expiresAt });
-  else print(`Logged in as ${username} until ${session.expiresAt}; token cached in ${tokenFile(username)}.`);
+  else print(`Logged in as ${session.username}${target.kind === 'stack' ? ` to profile ${target.name}` : ''} until ${session.expiresAt}; token cached in ${cached}.`);
   return 0;
+}
+
+/** Whoever logged in to the profile last; a stack has no seeded user to default to. */
+function lastUser(profile: string): string {
+  try {
+    return chooseStackUser(profile, undefined);
+  } catch {
+    throw new CliError(`name the user to log in as: agentsec login --profile ${profile} --user <user>`);
+  }
+}
+
+/**
+ * A stack user's password (`--password`, else `AGENTSEC_PASSWORD`, else asked without echo), and how to answer
+ * Cognito's challenges: a new password on the first login (`--new-password`, else asked twice), an authenticator code
+ * (`--mfa-code`, else asked). Without a terminal what is not given is an error that says how to give it.
+ */
+async function stackCredentials(username: string, opts: LoginOptions): Promise<StackCredentials> {
+  const interactive = canAsk();
+  const password =
+    opts.password ??
+    (process.env.AGENTSEC_PASSWORD || undefined) ??
+    (interactive ? await askSecret(`Password for ${username}: `) : undefined);
+  if (!password) throw new CliError(`no password for ${username}: pass --password, set AGENTSEC_PASSWORD, or run \`agentsec login\` in a terminal to be asked`);
+  const given = (value: string | undefined, ask: () => Promise<string>) =>
+    value !== undefined ? async () => value : interactive ? ask : undefined;
+  const newPassword = given(opts.newPassword, () => {
+    process.stderr.write(`Cognito asks ${username} to choose a new password.\n`);
+    return askNewSecret('New password: ');
+  });
+  const mfaCode = given(opts.mfaCode, () => askSecret(`Code from ${username}'s authenticator app: `));
+  return { password, ...(newPassword && { newPassword }), ...(mfaCode && { mfaCode }) };
 }
 
 export interface AskOptions extends Common {
@@ -44,7 +101,7 @@ export interface AskOptions extends Common {
 }
 
 export async function askCommand(text: string, opts: AskOptions): Promise<number> {
-  const { api, username, state } = await connect({ user: opts.user });
+  const { api, username, consoleUrl } = await connect({ user: opts.user, profile: opts.profile });
   const body: CommandRequestBody = {
     text,
     classification: { level: opts.level.toUpperCase(), compartments: list(opts.compartments).map((c) => c.toUpperCase()) },
@@ -68,7 +125,7 @@ export async function askCommand(text: string, opts: AskOptions): Promise<number
       : {
           onStatus: (v: CommandView) => {
             print(`[${v.status}]`);
-            for (const line of awaitingLines(v, state.consoleUrl)) print(line);
+            for (const line of awaitingLines(v, consoleUrl)) print(line);
           },
           onEntry: (e: EntryView) => {
             print(`  · ${describeEntry(e)}`);
@@ -84,13 +141,13 @@ export async function askCommand(text: string, opts: AskOptions): Promise<number
 }
 
 export async function statusCommand(commandId: string, opts: Common): Promise<number> {
-  const { api, state } = await connect({ user: opts.user });
+  const { api, consoleUrl } = await connect({ user: opts.user, profile: opts.profile });
   const view = await api.command(commandId);
   if (opts.json) printJson(view);
   else {
     print(`Command ${view.commandId}: ${view.status}${view.label ? ` (${view.label})` : ''}${TERMINAL.has(view.status) ? '' : ', not finished yet'}.`);
     if (view.allow?.length) print(`Allowed: ${describeAllow(view.allow)}.`);
-    for (const line of awaitingLines(view, state.consoleUrl)) print(line);
+    for (const line of awaitingLines(view, consoleUrl)) print(line);
     printResult(view);
   }
   return 0;
@@ -104,7 +161,7 @@ export async function toolsCommand(opts: Common): Promise<number> {
 }
 
 export async function approvalsCommand(opts: Common): Promise<number> {
-  const { api, username } = await connect({ user: opts.user, role: 'approver' });
+  const { api, username, consoleUrl } = await connect({ user: opts.user, role: 'approver', profile: opts.profile });
   if (!loadTopology().approvers.has(username)) {
     throw new CliError(`${username} is not an approver: only ${[...loadTopology().approvers].join(', ')} see and decide requests`);
   }
@@ -132,20 +189,19 @@ export async function approvalsCommand(opts: Common): Promise<number> {
       ]),
     ),
   );
-  const state = loadState();
-  if (pending.some((p) => p.passkey?.required)) print(`Approvals marked "passkey" are signed in the console${state.consoleUrl ? ` at ${state.consoleUrl}` : ''}; reject works here too.`);
+  if (pending.some((p) => p.passkey?.required)) print(`Approvals marked "passkey" are signed in the console${consoleUrl ? ` at ${consoleUrl}` : ''}; reject works here too.`);
   return 0;
 }
 
 export async function decideCommand(requestId: string, decision: 'approve' | 'reject', opts: Common & { reason?: string }): Promise<number> {
-  const { api, username, state } = await connect({ user: opts.user, role: 'approver' });
+  const { api, username, consoleUrl } = await connect({ user: opts.user, role: 'approver', profile: opts.profile });
   const target = await resolveRequest(api, requestId);
   // An approval the topology wants signed by the person cannot be made here (DESIGN §5): say where instead, before voting.
   if (decision === 'approve' && target.passkeyRequired) {
     const allowed = passkeyFreeVotes(loadTopology());
     throw new CliError(
       `request ${target.requestId} (${target.what}) needs an approval signed with ${username}'s passkey, which the CLI cannot make: ` +
-        `approve it in the console${state.consoleUrl ? ` at ${state.consoleUrl}` : ''}. The topology lets the CLI approve only ${allowed}.`,
+        `approve it in the console${consoleUrl ? ` at ${consoleUrl}` : ''}. The topology lets the CLI approve only ${allowed}.`,
     );
   }
   const view = (await api.decide(target.requestId, decision, opts.reason, target.digest)) as unknown as ApprovalDecisionView;
@@ -207,7 +263,7 @@ async function resolveRequest(
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export async function auditVerifyCommand(opts: Common): Promise<number> {
-  const { api } = await connect({ user: opts.user });
+  const { api } = await connect({ user: opts.user, profile: opts.profile });
   const r = await api.verifyAudit();
   if (opts.json) {
     printJson({
@@ -230,7 +286,7 @@ export async function auditVerifyCommand(opts: Common): Promise<number> {
 export async function auditProveCommand(seqText: string, opts: Common & { out?: string }): Promise<number> {
   const seq = count(seqText, '<seq>');
   if (!seq) throw new CliError('<seq> must be a positive integer: the sequence number of a ledger entry');
-  const { api } = await connect({ user: opts.user });
+  const { api } = await connect({ user: opts.user, profile: opts.profile });
   const proof = await api.prove(seq);
   const text = `${JSON.stringify(proof, null, 2)}\n`;
   if (opts.out) {
@@ -244,7 +300,7 @@ export async function auditProveConsistencyCommand(fromText: string, toText: str
   const from = count(fromText, '<from>');
   const to = count(toText, '<to>');
   if (!from || !to || from > to) throw new CliError('<from> and <to> are the sizes of two signed tree heads, 0 < from <= to');
-  const { api } = await connect({ user: opts.user });
+  const { api } = await connect({ user: opts.user, profile: opts.profile });
   const proof = await api.proveConsistency(from, to);
   const text = `${JSON.stringify(proof, null, 2)}\n`;
   if (opts.out) {
@@ -294,7 +350,7 @@ export function auditCheckProofCommand(file: string, opts: { key: string; json?:
 }
 
 export async function auditCheckpointCommand(opts: Common): Promise<number> {
-  const { api } = await connect({ user: opts.user });
+  const { api } = await connect({ user: opts.user, profile: opts.profile });
   const outcome = await api.checkpoint();
   if (opts.json) printJson(outcome);
   else if (outcome.status === 'written') {
@@ -304,7 +360,7 @@ export async function auditCheckpointCommand(opts: Common): Promise<number> {
 }
 
 export async function auditLogCommand(opts: Common & { since?: string; limit?: string }): Promise<number> {
-  const { api } = await connect({ user: opts.user });
+  const { api } = await connect({ user: opts.user, profile: opts.profile });
   const since = count(opts.since, '--since') ?? 0;
   const limit = count(opts.limit, '--limit');
   const entries = limit === undefined ? await auditSince(api, since) : ((await api.audit(since, limit)) as EntryView[]);

@@ -33,7 +33,11 @@ export interface Failure {
 /** Any error as one line for a person, and its exit code; never a stack trace. */
 export function describeFailure(err: unknown): Failure {
   if (err instanceof CliError) return { message: err.message, exitCode: err.exitCode };
-  if (err instanceof ApiUnreachableError) return { message: notRunning(`nothing answers at ${err.apiUrl}`).message, exitCode: EXIT.notRunning };
+  if (err instanceof ApiUnreachableError) {
+    // A deployed stack that does not answer is a failure like any other; exit 2 is for "no local cloud running".
+    if (err.profile) return { message: err.message, exitCode: EXIT.failed };
+    return { message: notRunning(`nothing answers at ${err.apiUrl}`).message, exitCode: EXIT.notRunning };
+  }
   if (err instanceof ApiRequestError) {
     const reason = (err.body as { reason?: unknown } | null)?.reason;
     return { message: err.message, exitCode: EXIT.failed, status: err.status, ...(typeof reason === 'string' ? { reason } : {}) };

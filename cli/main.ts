@@ -17,11 +17,14 @@ import {
   statusCommand,
 } from './commands';
 import { devCommand } from './dev';
+import { profilesCommand, useCommand } from './use';
+import { usersAddCommand } from './users';
 import { describeFailure } from './errors';
 
 /**
- * `agentsec`: the command line of the local cloud (DESIGN §10). `dev` runs the cloud, `demo` runs the hospital
- * scenario on a fresh one; every other command talks to the running cloud through its HTTP API as a user.
+ * `agentsec`: the command line of the local cloud and of deployed stacks (DESIGN §10). `dev` runs the cloud, `demo`
+ * runs the hospital scenario on a fresh one, `use` chooses a deployed stack's profile; every other command talks to
+ * the chosen cloud through its HTTP API as a user.
  */
 
 // The SDK's notice about its future Node.js floor is noise on every command; package.json states the engine.
@@ -49,7 +52,10 @@ function run<A extends Action>(action: A) {
 }
 
 const json = (cmd: Command) => cmd.option('--json', 'print JSON');
-const asUser = (cmd: Command, who = 'the first seeded user') => cmd.option('--user <name>', `act as this user (default: ${who})`);
+const onProfile = (cmd: Command) =>
+  cmd.option('--profile <name>', 'the deployed stack to talk to (default: $AGENTSEC_PROFILE, else the one `agentsec use` chose, else the local cloud)');
+const asUser = (cmd: Command, who = 'the first seeded user') =>
+  onProfile(cmd.option('--user <name>', `act as this user (default: ${who}; on a profile, whoever logged in last)`));
 
 export function program(): Command {
   const cli = new Command('agentsec')
@@ -63,8 +69,27 @@ export function program(): Command {
     .action(run((opts: { prefix?: string; compromised?: boolean; json?: boolean }) => devCommand(opts)));
 
   json(asUser(cli.command('login').description('log in through Cognito and cache the identity token')))
-    .option('--password <password>', 'password (default: the seeded one from the state file)')
+    .option('--password <password>', 'password (default: the seeded one on the local cloud; on a profile $AGENTSEC_PASSWORD, else asked without echo)')
+    .option('--new-password <password>', 'on a profile: the new password when Cognito asks for one (first login); else asked')
+    .option('--mfa-code <code>', "on a profile: the code from the user's authenticator app, when Cognito asks; else asked")
     .action(run((opts: Parameters<typeof loginCommand>[0]) => loginCommand(opts)));
+
+  json(cli.command('use').description('choose the cloud commands go to: local, a profile, or a deployed stack read from its outputs').argument('[profile]', 'local, or the name of a profile'))
+    .option('--outputs <file>', 'make a profile from the outputs `cdk deploy --outputs-file` wrote')
+    .option('--stack <name>', 'make a profile from this stack: its outputs from CloudFormation, or its entry in --outputs')
+    .option('--region <region>', "the stack's region, for CloudFormation (default: the AWS SDK's)")
+    .option('--name <name>', "the profile's name (default: the stack's name in lower case)")
+    .action(run((profile: string | undefined, opts: Parameters<typeof useCommand>[1]) => useCommand(profile, opts)));
+
+  json(cli.command('profiles').description('list the profiles and the one commands go to'))
+    .action(run((opts: Parameters<typeof profilesCommand>[0]) => profilesCommand(opts)));
+
+  const users = cli.command('users').description("a deployed stack's users (with your AWS credentials, as its administrator)");
+  json(onProfile(users.command('add').description('create a user with a clearance and a temporary password; they choose their own at the first login').argument('<username>')))
+    .requiredOption('--clearance <level>', `the clearance's level: ${LEVELS.join(', ')}`)
+    .option('--compartments <list>', "the clearance's compartments, comma-separated (e.g. MEDICAL,FINANCE)")
+    .option('--temporary-password <password>', 'the password for the first login (default: a generated one, printed once)')
+    .action(run((username: string, opts: Parameters<typeof usersAddCommand>[1]) => usersAddCommand(username, opts)));
 
   json(asUser(cli.command('ask').description('send a command to the agents').argument('<text>', 'what to ask')))
     .requiredOption('--level <level>', `classification level: ${LEVELS.join(', ')}`)

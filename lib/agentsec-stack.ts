@@ -26,6 +26,8 @@ import { EffectGateway } from './effect-gateway';
 import { HandlerFunction } from './handler-function';
 import { KeyAdministrators, checkBreakGlassRoleArn } from './key-policy';
 import { Keyring } from './keyring';
+import { ModelSecrets } from './model-secrets';
+import { Operations } from './operations';
 import { Signer } from './signer';
 import { Sequencer } from './sequencer';
 
@@ -43,6 +45,11 @@ export interface AgentSecStackProps extends StackProps {
    * execution role, which stack updates need). @default the account: any IAM administrator may administer the keys
    */
   readonly keyAdministratorRoleArn?: string;
+  /**
+   * An address told of every alarm (`-c alarmEmail=ops@example.com`), through an encrypted SNS topic.
+   * @default none: the alarms show in CloudWatch only
+   */
+  readonly alarmEmail?: string;
 }
 
 /**
@@ -60,6 +67,8 @@ export class AgentSecStack extends Stack {
   readonly api: CommandApi;
   readonly sequencer: Sequencer;
   readonly console: ConsoleSite;
+  readonly modelSecrets: ModelSecrets;
+  readonly operations: Operations;
 
   constructor(scope: Construct, id: string, props: AgentSecStackProps) {
     super(scope, id, { description: 'AgentSec: LLM agents under labels, clearances, per-level keys and signed directives', ...props });
@@ -142,6 +151,18 @@ export class AgentSecStack extends Stack {
     // Classified records (DESIGN §3): owners of a tool that reads them open what they are cleared for; only the seeder seals.
     const records = new ClassifiedRecords(this, 'Records', { keyring: this.keyring, data: this.data });
     for (const reader of topology.recordReaders()) records.grantRead(this.agent(reader.name));
+    // Model API keys: each endpoint's secret is read by the agents whose model it is, and by no one else.
+    this.modelSecrets = new ModelSecrets(this, 'ModelSecrets', { endpoints: topology.modelEndpoints.values(), administrators });
+    for (const agent of this.agents.values()) this.modelSecrets.grantRead(agent);
+
+    // Alarms on dead letters, the signer's and the sequencer's failures, and what the sequencer seals (issue 15).
+    this.operations = new Operations(this, 'Operations', {
+      agents: [...this.agents.values()],
+      signer: this.signer,
+      sequencer: this.sequencer,
+      alarmEmail: props.alarmEmail,
+      administrators,
+    });
 
     this.configureEnvironments(topology);
     this.addOutputs();
@@ -183,6 +204,10 @@ export class AgentSecStack extends Stack {
       Stack.of(this).toJsonString(Object.fromEntries(targets.map((t) => [t, this.agent(t).queue.queueUrl])));
     // Passkeys are bound to the console's origin (WebAuthn): the API registers them, the signer verifies votes (DESIGN §5).
     const webAuthn: HandlerEnvironment = { AGENTSEC_CONSOLE_ORIGIN: this.console.origin };
+    const modelSecrets = (agent: Agent): HandlerEnvironment => {
+      const secrets = this.modelSecrets.environmentOf(agent);
+      return Object.keys(secrets).length > 0 ? { AGENTSEC_MODEL_SECRETS: Stack.of(this).toJsonString(secrets) } : {};
+    };
     const apply = (handler: HandlerFunction, own: HandlerEnvironment) => {
       for (const [name, value] of Object.entries({ ...shared, ...own })) {
         if (value !== undefined) handler.setEnvironment(name, value);
@@ -196,6 +221,7 @@ export class AgentSecStack extends Stack {
         AGENTSEC_FAILED_QUEUE_URL: agent.failedQueue.queueUrl,
         AGENTSEC_SIGNER_FUNCTION: this.signer.functionName,
         ...(agent.config.tools.length > 0 ? { AGENTSEC_EFFECTS_FUNCTION: this.effects.functionName } : {}),
+        ...modelSecrets(agent),
       });
     }
     apply(this.api.handler, {
@@ -226,5 +252,6 @@ export class AgentSecStack extends Stack {
     new CfnOutput(this, 'AuthorityKeyArn', { value: this.authority.key.keyArn });
     new CfnOutput(this, 'TableNames', { value: json(this.data.tableNameEnvironment()), description: 'Table name by environment variable (JSON)' });
     new CfnOutput(this, 'SignerFunctionName', { value: this.signer.functionName });
+    if (this.operations.topic) new CfnOutput(this, 'AlarmTopicArn', { value: this.operations.topic.topicArn, description: 'The SNS topic every alarm notifies' });
   }
 }

@@ -1,10 +1,11 @@
 import * as path from 'node:path';
-import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { METRICS_NAMESPACE, serviceNameOf } from '../functions/platform/metrics';
 import { Actor } from './actor';
 
 /** The repository root: handler entries, the lock file and `tsconfig.json` are resolved from it. */
@@ -34,8 +35,18 @@ export interface HandlerFunctionProps {
   readonly memoryMiB?: number;
   /** @default Duration.seconds(30) */
   readonly timeout?: Duration;
-  /** Environment of the handler; `NODE_OPTIONS` for source maps is added. */
+  /** Environment of the handler; `NODE_OPTIONS` for source maps and the `POWERTOOLS_*` variables are added. */
   readonly environment?: Record<string, string>;
+  /**
+   * Level of its structured logs (`POWERTOOLS_LOG_LEVEL`); Lambda's advanced logging controls (`AWS_LAMBDA_LOG_LEVEL`),
+   * when set on the function, take precedence. @default 'INFO'
+   */
+  readonly logLevel?: 'DEBUG' | 'INFO' | 'WARN' | 'ERROR' | 'SILENT';
+  /**
+   * Why its role has actions on every resource besides X-Ray's, for cdk-nag's AwsSolutions-IAM5 acknowledgment.
+   * @default none: X-Ray's are the only ones
+   */
+  readonly wildcardResourceReason?: string;
   /** How long its logs are kept. @default logs.RetentionDays.THREE_MONTHS */
   readonly logRetention?: logs.RetentionDays;
   /** Instances that may run at once (the sequencer's 1). @default unreserved */
@@ -47,7 +58,8 @@ export interface HandlerFunctionProps {
 /**
  * One Lambda function running a handler of `functions/handlers/` with the project's runtime (Node.js 24,
  * arm64) and bundling (esbuild, locally, minified, source maps, for a target Node 20 also runs), its own
- * execution role with no permission but writing its own log group, and that log group.
+ * execution role with no permission but writing its own log group and X-Ray traces, and that log group. Powertools
+ * names it `agentsec-<actor>` in its logs, metrics and traces (`POWERTOOLS_SERVICE_NAME`).
  */
 export class HandlerFunction extends Construct implements Actor {
   readonly actorName: string;
@@ -82,7 +94,15 @@ export class HandlerFunction extends Construct implements Actor {
       role: this.role,
       logGroup: this.logGroup,
       loggingFormat: lambda.LoggingFormat.JSON,
-      environment: { ...props.environment, NODE_OPTIONS: '--enable-source-maps' },
+      environment: {
+        ...props.environment,
+        NODE_OPTIONS: '--enable-source-maps',
+        POWERTOOLS_SERVICE_NAME: serviceNameOf(props.actorName),
+        POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
+        POWERTOOLS_LOG_LEVEL: props.logLevel ?? 'INFO',
+      },
+      // Powertools Tracer (functions/handlers/observed.ts); CDK grants the role its X-Ray writes.
+      tracing: lambda.Tracing.ACTIVE,
       projectRoot: PROJECT_ROOT,
       depsLockFilePath: path.join(PROJECT_ROOT, 'package-lock.json'),
       bundling: {
@@ -100,6 +120,12 @@ export class HandlerFunction extends Construct implements Actor {
         tsconfig: path.join(PROJECT_ROOT, 'tsconfig.json'),
         ...(props.define && { define: props.define }),
       },
+    });
+    Validations.of(this.role).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason: `X-Ray's PutTraceSegments and PutTelemetryRecords, which active tracing needs, have no resource-level permissions${
+        props.wildcardResourceReason ? `; ${props.wildcardResourceReason}` : '.'
+      }`,
     });
   }
 

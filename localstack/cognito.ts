@@ -3,6 +3,7 @@ import {
   CognitoIdentityProviderClient,
   InitiateAuthCommand,
 } from '@aws-sdk/client-cognito-identity-provider';
+import type { CognitoUserSession, IAuthenticationCallback, ICognitoStorage } from 'amazon-cognito-identity-js';
 import { CognitoJwtVerifier } from 'aws-jwt-verify';
 import type { Fetcher } from 'aws-jwt-verify/https';
 import { SimpleJwksCache } from 'aws-jwt-verify/jwk';
@@ -12,8 +13,9 @@ import { dominates, formatLabel, Label, parseLabel } from '../functions/kernel/l
 import type { Topology } from '../functions/kernel/topology/topology';
 
 /**
- * Users and their identity tokens: logging in through Cognito (USER_PASSWORD_AUTH), verifying the ID token
- * the way the HTTP API's JWT authorizer does, and reading the user's clearance from it (DESIGN §2, §8).
+ * Users and their identity tokens: logging in through Cognito (USER_PASSWORD_AUTH on the local cloud, SRP on a
+ * deployed stack), verifying the ID token the way the HTTP API's JWT authorizer does, and reading the user's
+ * clearance from it (DESIGN §2, §8).
  */
 
 /** Checks a bearer token and returns its claims; rejects anything it cannot fully verify. */
@@ -95,6 +97,129 @@ export async function login(props: LoginProps): Promise<LoginResult> {
   const exp = decodePayload(token).exp;
   const expiresAt = typeof exp === 'number' ? exp * 1000 : Date.now() + (out.AuthenticationResult?.ExpiresIn ?? 3600) * 1000;
   return { token, expiresAt: new Date(expiresAt).toISOString() };
+}
+
+export interface SrpLoginProps {
+  /** The emulator's (or a test's) Cognito endpoint; omitted on AWS, where it follows from the pool's region. */
+  readonly endpoint?: string;
+  /** `<region>_<id>`: SRP proves the password for this pool, and the region names Cognito's endpoint. */
+  readonly userPoolId: string;
+  readonly userPoolClientId: string;
+  readonly username: string;
+  readonly password: string;
+  /** Asked when Cognito wants the password changed (NEW_PASSWORD_REQUIRED); without it that challenge is an error. */
+  readonly newPassword?: () => Promise<string>;
+  /** Asked when the user has an authenticator app (SOFTWARE_TOKEN_MFA); without it that challenge is an error. */
+  readonly mfaCode?: () => Promise<string>;
+}
+
+/** Cognito wants the user to choose a new password (first login after an administrator set a temporary one). */
+export class NewPasswordRequiredError extends Error {
+  constructor(readonly username: string) {
+    super(`Cognito asks ${username} to choose a new password`);
+    this.name = 'NewPasswordRequiredError';
+  }
+}
+
+/** Cognito wants the code the user's authenticator app shows (SOFTWARE_TOKEN_MFA). */
+export class MfaCodeRequiredError extends Error {
+  constructor(readonly username: string) {
+    super(`Cognito asks ${username} for the code from the authenticator app`);
+    this.name = 'MfaCodeRequiredError';
+  }
+}
+
+/** Cognito asked something the login cannot answer (SMS codes, MFA set-up, a custom challenge). */
+export class UnsupportedChallengeError extends Error {
+  constructor(readonly challenge: string) {
+    super(`Cognito asked for ${challenge}, which this login cannot answer`);
+    this.name = 'UnsupportedChallengeError';
+  }
+}
+
+/** Cognito refused the login; `code` is its exception name (`NotAuthorizedException`, `InvalidPasswordException`, ...). */
+export class CognitoLoginError extends Error {
+  constructor(
+    message: string,
+    readonly code: string,
+  ) {
+    super(message);
+    this.name = 'CognitoLoginError';
+  }
+}
+
+/**
+ * Logs a user in with Cognito's Secure Remote Password flow (USER_SRP_AUTH, then PASSWORD_VERIFIER) through
+ * amazon-cognito-identity-js, AWS's own implementation of it: the password never leaves this process, only a proof
+ * of it does. Answers NEW_PASSWORD_REQUIRED and SOFTWARE_TOKEN_MFA through `newPassword` and `mfaCode`; returns the
+ * ID token. Refresh tokens are not kept: when the ID token expires the user logs in again.
+ *
+ * @example
+ * const { token } = await loginWithSrp({ userPoolId: 'eu-west-1_AbC', userPoolClientId: '4x…', username: 'alice', password });
+ */
+export async function loginWithSrp(props: SrpLoginProps): Promise<LoginResult> {
+  // Loaded on demand: only the CLI's logins to a deployed stack need it, not the local cloud's API server.
+  const { AuthenticationDetails, CognitoUser, CognitoUserPool } = await import('amazon-cognito-identity-js');
+  const pool = new CognitoUserPool({
+    UserPoolId: props.userPoolId,
+    ClientId: props.userPoolClientId,
+    ...(props.endpoint && { endpoint: props.endpoint }),
+  });
+  // Its own storage: nothing the library caches outlives this login or reaches another one.
+  const user = new CognitoUser({ Username: props.username, Pool: pool, Storage: new MemoryStorage() });
+  const details = new AuthenticationDetails({ Username: props.username, Password: props.password });
+  const session = await new Promise<CognitoUserSession>((resolve, reject) => {
+    const answer = (ask: (() => Promise<string>) | undefined, missing: () => Error, send: (value: string) => void) => {
+      if (!ask) return reject(missing());
+      ask().then(send, reject);
+    };
+    const callbacks: IAuthenticationCallback = {
+      onSuccess: resolve,
+      onFailure: (err: unknown) => reject(loginError(err)),
+      newPasswordRequired: (_attributes: unknown, required: unknown) => {
+        // Attributes the pool requires before a first login cannot be given here; none of the stack's pools has any.
+        if (Array.isArray(required) && required.length > 0) return reject(new UnsupportedChallengeError(`the attributes ${required.join(', ')}`));
+        answer(props.newPassword, () => new NewPasswordRequiredError(props.username), (pw) => user.completeNewPasswordChallenge(pw, {}, callbacks));
+      },
+      totpRequired: () =>
+        answer(props.mfaCode, () => new MfaCodeRequiredError(props.username), (code) =>
+          user.sendMFACode(code, callbacks, 'SOFTWARE_TOKEN_MFA'),
+        ),
+      mfaRequired: (name) => reject(new UnsupportedChallengeError(String(name))),
+      mfaSetup: (name) => reject(new UnsupportedChallengeError(String(name))),
+      selectMFAType: (name) => reject(new UnsupportedChallengeError(String(name))),
+      customChallenge: () => reject(new UnsupportedChallengeError('CUSTOM_CHALLENGE')),
+    };
+    user.authenticateUser(details, callbacks);
+  });
+  const idToken = session.getIdToken();
+  return { token: idToken.getJwtToken(), expiresAt: new Date(idToken.getExpiration() * 1000).toISOString() };
+}
+
+/** The library's errors carry Cognito's exception name in `code`; a failed fetch is its "Network error". */
+function loginError(err: unknown): Error {
+  if (err instanceof NewPasswordRequiredError || err instanceof MfaCodeRequiredError || err instanceof UnsupportedChallengeError) return err;
+  const e = err as { code?: unknown; name?: unknown; message?: unknown };
+  const code = typeof e?.code === 'string' ? e.code : typeof e?.name === 'string' ? e.name : 'Error';
+  const message = typeof e?.message === 'string' && e.message ? e.message : code;
+  return new CognitoLoginError(message.replace(/\.$/, ''), code);
+}
+
+/** What the library caches during one login (the SRP session, then the tokens), in memory only. */
+class MemoryStorage implements ICognitoStorage {
+  private readonly items = new Map<string, string>();
+  setItem(key: string, value: string): void {
+    this.items.set(key, value);
+  }
+  getItem(key: string): string | null {
+    return this.items.get(key) ?? null;
+  }
+  removeItem(key: string): void {
+    this.items.delete(key);
+  }
+  clear(): void {
+    this.items.clear();
+  }
 }
 
 function decodePayload(token: string): Record<string, unknown> {

@@ -13,8 +13,15 @@ import * as path from 'node:path';
 export const MOTO_VERSION = '5.2.1';
 export const PROJECT_ROOT = path.resolve(__dirname, '..');
 export const STATE_DIR = path.join(PROJECT_ROOT, '.agentsec');
-export const VENV_DIR = path.join(STATE_DIR, 'venv');
-const MARKER = path.join(VENV_DIR, `.moto-${MOTO_VERSION}`);
+
+/**
+ * Where moto server is installed: `AGENTSEC_VENV_DIR`, else `venv/` in the state directory (`AGENTSEC_STATE_DIR`,
+ * else `.agentsec/`), so a project checked out read-only gets nothing written into it.
+ */
+export function venvDirectory(env: NodeJS.ProcessEnv = process.env): string {
+  if (env.AGENTSEC_VENV_DIR) return path.resolve(env.AGENTSEC_VENV_DIR);
+  return path.join(env.AGENTSEC_STATE_DIR ? path.resolve(env.AGENTSEC_STATE_DIR) : STATE_DIR, 'venv');
+}
 
 export interface Emulator {
   /** Base URL of the emulator, e.g. `http://localhost:45123`. */
@@ -33,12 +40,14 @@ export interface EmulatorOptions {
   readyTimeoutMs?: number;
 }
 
-/** Installs moto server into `.agentsec/venv` unless the pinned version is already there. Idempotent. */
+/** Installs moto server into {@link venvDirectory} unless the pinned version is already there. Idempotent. */
 export function ensureMotoInstalled(log: (line: string) => void = () => undefined): string {
+  const VENV_DIR = venvDirectory();
+  const MARKER = path.join(VENV_DIR, `.moto-${MOTO_VERSION}`);
   const bin = path.join(VENV_DIR, 'bin', 'moto_server');
   if (existsSync(MARKER) && existsSync(bin)) return bin;
-  mkdirSync(STATE_DIR, { recursive: true });
-  const lock = path.join(STATE_DIR, 'venv.lock');
+  mkdirSync(path.dirname(VENV_DIR), { recursive: true });
+  const lock = `${VENV_DIR}.lock`;
   const fd = acquireLock(lock);
   try {
     if (existsSync(MARKER) && existsSync(bin)) return bin;
@@ -118,7 +127,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   const port = options.port ?? (await freePort());
   const endpoint = `http://localhost:${port}`;
   log(`starting moto server ${MOTO_VERSION} on ${endpoint}`);
-  const logFile = path.join(STATE_DIR, `moto-${port}.log`);
+  const logFile = path.join(path.dirname(venvDirectory()), `moto-${port}.log`);
   const out = openSync(logFile, 'a');
   const child = spawn(bin, ['-H', 'localhost', '-p', String(port)], {
     stdio: ['ignore', out, out],

@@ -43,7 +43,7 @@ export interface LocalCloudOptions {
   readonly topology?: Topology;
   /** Where handler invocation failures are reported. @default console */
   readonly logger?: Pick<Console, 'error' | 'warn'>;
-  /** Level of the handlers' structured logs (`AGENTSEC_LOG_LEVEL`). @default the environment's, else WARN */
+  /** Level of the handlers' structured logs (`POWERTOOLS_LOG_LEVEL`). @default the environment's, else WARN */
   readonly logLevel?: string;
   /** Base URL by model endpoint name, over the endpoint's URL variable. @default the variable, else the offline model */
   readonly modelUrls?: Readonly<Record<string, string>>;
@@ -107,6 +107,9 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
     log(emulator.owned ? `emulator: moto server on ${emulator.endpoint}` : `emulator: using ${emulator.endpoint}`);
     // The kernel's AWS clients read the endpoint from the process environment (functions/platform/aws-clients.ts).
     stack.push(pointProcessAt(emulator));
+    // Powertools reads its settings from the process environment too, and the functions run in this process.
+    const powertools = powertoolsEnvironment(options.logLevel);
+    stack.push(setProcessEnvironment(powertools));
 
     const resources = await provisionLocalCloud({
       endpoint: emulator.endpoint,
@@ -130,7 +133,7 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
 
     const agentEnv = {
       ...modelEnvironment(topology, model.url, options.modelUrls ?? {}),
-      AGENTSEC_LOG_LEVEL: options.logLevel ?? process.env.AGENTSEC_LOG_LEVEL ?? 'WARN',
+      ...powertools,
       ...(process.env.AGENTSEC_CONFIG ? { AGENTSEC_CONFIG: process.env.AGENTSEC_CONFIG } : {}),
       ...(options.compromised ? { AGENTSEC_MODEL_MODE: 'compromised' } : {}),
     };
@@ -187,9 +190,26 @@ function previousPasswords(stateFile: string): Record<string, string> | undefine
 
 /** Points every kernel AWS client of this process at the emulator; returns the undo. */
 function pointProcessAt(emulator: Emulator): () => Promise<void> {
-  const saved = { AGENTSEC_AWS_ENDPOINT: process.env.AGENTSEC_AWS_ENDPOINT, AWS_REGION: process.env.AWS_REGION };
-  process.env.AGENTSEC_AWS_ENDPOINT = emulator.endpoint;
-  process.env.AWS_REGION ??= 'us-east-1';
+  return setProcessEnvironment({ AGENTSEC_AWS_ENDPOINT: emulator.endpoint, AWS_REGION: process.env.AWS_REGION ?? 'us-east-1' });
+}
+
+/**
+ * Powertools for the functions on one machine: metrics are not written (their embedded-metric JSON would fill stdout),
+ * tracing is off (there is no X-Ray daemon), and logs are at `logLevel`. A variable already set in this process wins
+ * for metrics and tracing (`POWERTOOLS_METRICS_DISABLED=false agentsec dev` shows the metrics).
+ */
+function powertoolsEnvironment(logLevel: string | undefined): Record<string, string> {
+  return {
+    POWERTOOLS_LOG_LEVEL: logLevel ?? process.env.POWERTOOLS_LOG_LEVEL ?? 'WARN',
+    POWERTOOLS_METRICS_DISABLED: process.env.POWERTOOLS_METRICS_DISABLED ?? 'true',
+    POWERTOOLS_TRACE_ENABLED: process.env.POWERTOOLS_TRACE_ENABLED ?? 'false',
+  };
+}
+
+/** Sets `vars` in this process's environment; returns the undo. */
+function setProcessEnvironment(vars: Record<string, string>): () => Promise<void> {
+  const saved = Object.fromEntries(Object.keys(vars).map((k) => [k, process.env[k]]));
+  Object.assign(process.env, vars);
   return async () => {
     for (const [k, v] of Object.entries(saved)) {
       if (v === undefined) delete process.env[k];

@@ -2,7 +2,7 @@ import { createPrivateKey, KeyObject, sign } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import { VENV_DIR } from './emulator';
+import { venvDirectory } from './emulator';
 
 /** Tokens the emulator's Cognito accepts, minted outside it: for the tests and the red team's forged identities. */
 
@@ -24,7 +24,7 @@ export function decodeJwt(token: string): { header: Record<string, unknown>; pay
  * the emulator's JWKS verifies: tests use it to build otherwise-valid tokens (expired, elevated).
  */
 export function motoSigningKey(): KeyObject | undefined {
-  const lib = path.join(VENV_DIR, 'lib');
+  const lib = path.join(venvDirectory(), 'lib');
   if (!existsSync(lib)) return undefined;
   for (const python of readdirSync(lib)) {
     const file = path.join(lib, python, 'site-packages', 'moto', 'cognitoidp', 'resources', 'jwks-private.json.gz');

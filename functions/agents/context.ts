@@ -6,6 +6,7 @@ import { DirectiveVerifier } from '../kernel/directives/verify';
 import { EnvelopeCipher } from '../kernel/messages/envelope-cipher';
 import { AgentSecEnvironment, readEnvironment, tableName } from '../platform/environment';
 import { PendingLedgerWriter, type LedgerAppender } from '../kernel/ledger/pending';
+import { ModelApiKey } from '../platform/model-api-key';
 import { ModelClient } from '../platform/model-client';
 import type { EffectLog } from '../kernel/tools/effects';
 import { EffectGatewayTransport, GatewayEffectLog } from '../effects/client';
@@ -69,7 +70,14 @@ export function createAgentContext(options: AgentContextOptions): AgentContext {
     outbox: new GatewayEffectLog({ transport: options.effects(env, topology), cipher, agent: self.name, clearance: self.clearance }),
     tools: toolRegistry(topology, self.name),
     records: new RecordStore(doc, tableName(env, 'records'), topology.compartments),
-    model: new ModelClient(topology.modelEndpoint(self.model), { env: rawEnv }),
+    model: modelClientOf(topology, self, env, rawEnv),
     signer: options.signer(env, topology),
   };
+}
+
+/** The agent's model client; its API key is the endpoint's secret when the stack passed one (on AWS), else `apiKeyEnv`. */
+function modelClientOf(topology: Topology, self: AgentConfig, env: AgentSecEnvironment, rawEnv: NodeJS.ProcessEnv): ModelClient {
+  const endpoint = topology.modelEndpoint(self.model);
+  const apiKey = new ModelApiKey(endpoint, { env: rawEnv, secretArn: env.AGENTSEC_MODEL_SECRETS[endpoint.name] });
+  return new ModelClient(endpoint, { env: rawEnv, apiKey });
 }

@@ -1,6 +1,4 @@
 import { Logger } from '@aws-lambda-powertools/logger';
-import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import middy from '@middy/core';
 import { awsClientConfigFrom, createAwsClients } from '../platform/aws-clients';
 import { DirectiveVerifier } from '../kernel/directives/verify';
 import { EnvelopeCipher } from '../kernel/messages/envelope-cipher';
@@ -13,13 +11,15 @@ import { Outbox } from '../stores/outbox';
 import { EffectGateway } from '../effects/gateway';
 import { EffectSender, LogSender, MailboxFileSender } from '../effects/senders';
 import type { EffectAnswer } from '../effects/protocol';
+import { serviceNameOf } from '../platform/metrics';
+import { observed } from './observed';
 
 /**
  * The effect gateway function (DESIGN §5): invoked synchronously by agents with a request sealed as themselves; the
  * only writer of the outbox. Thin: it builds the gateway once per container and hands it each event.
  */
 
-const logger = new Logger({ serviceName: 'agentsec-effects' });
+const logger = new Logger({ serviceName: serviceNameOf(EFFECT_GATEWAY) });
 
 /**
  * The gateway from the environment. It dispatches through `sender` when given (the local cloud's mailbox), to the
@@ -50,4 +50,4 @@ export async function handleEffectEvent(event: unknown, using: EffectGateway = c
   return answer;
 }
 
-export const handler = middy((event: unknown) => handleEffectEvent(event)).use(injectLambdaContext(logger));
+export const handler = observed((event: unknown) => handleEffectEvent(event), logger);

@@ -1,14 +1,14 @@
 import { Logger } from '@aws-lambda-powertools/logger';
-import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
-import middy from '@middy/core';
 import type { DynamoDBStreamEvent } from 'aws-lambda';
 import { awsClientConfigFrom, createAwsClients } from '../platform/aws-clients';
 import { LedgerChange, SequenceOutcome, Sequencer } from '../kernel/ledger/sequencer';
+import { MetricsSink, countSealed, serviceNameOf } from '../platform/metrics';
 import { once } from '../platform/once';
 import { LambdaSignerClient, SignerClient } from '../signer/signer-client';
 import { SIGNER_ACTOR } from '../signer/signer';
+import { observed } from './observed';
 
 /**
  * The sequencer function (DESIGN §7): fed by the ledger table's stream, reserved concurrency 1, no model. It seals
@@ -16,10 +16,10 @@ import { SIGNER_ACTOR } from '../signer/signer';
  * unvouched for longer than a batch. A batch that throws is delivered again; sealing is exactly once.
  */
 
-const logger = new Logger({ serviceName: 'agentsec-sequencer' });
-
 /** The name the sequencer records its own entries (refusals, tampering) under. */
 export const SEQUENCER_ACTOR = 'sequencer';
+
+const logger = new Logger({ serviceName: serviceNameOf(SEQUENCER_ACTOR) });
 
 /**
  * The stream batches the sequencer takes: up to `size` records, and on AWS waiting up to `windowMs` for a batch to
@@ -53,6 +53,8 @@ export interface SequencerFunction {
   readonly signer: Pick<SignerClient, 'checkpoint'>;
   /** How long a batch waits for its tree head. @default 10000 */
   readonly signerWaitMs?: number;
+  /** Where what each batch seals is counted (refusals, tampering: lib/operations.ts alarms on them). @default this process's metrics */
+  readonly metrics?: MetricsSink;
 }
 
 /** The sequencer from the environment: the ledger table and the signer function. */
@@ -80,6 +82,7 @@ const SIGNER_WAIT_MS = 10_000;
  */
 export async function handleLedgerStream(event: DynamoDBStreamEvent, using: SequencerFunction = containerSequencer()): Promise<SequenceOutcome> {
   const outcome = await using.sequencer.sequence(changesOf(event));
+  countSealed(outcome.entries, using.metrics);
   if (outcome.sealed + outcome.refused + outcome.tampered > 0) {
     const waitMs = using.signerWaitMs ?? SIGNER_WAIT_MS;
     let timer: NodeJS.Timeout | undefined;
@@ -94,8 +97,11 @@ export async function handleLedgerStream(event: DynamoDBStreamEvent, using: Sequ
       clearTimeout(timer);
     }
   }
-  if (outcome.refused + outcome.tampered > 0) logger.warn('ledger: pending entries refused or tampered', { ...outcome });
+  if (outcome.refused + outcome.tampered > 0) {
+    const { sealed, refused, tampered, skipped, head } = outcome;
+    logger.warn('ledger: pending entries refused or tampered', { sealed, refused, tampered, skipped, head });
+  }
   return outcome;
 }
 
-export const handler = middy((event: DynamoDBStreamEvent) => handleLedgerStream(event)).use(injectLambdaContext(logger));
+export const handler = observed((event: DynamoDBStreamEvent) => handleLedgerStream(event), logger);

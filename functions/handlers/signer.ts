@@ -1,6 +1,4 @@
 import { Logger } from '@aws-lambda-powertools/logger';
-import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import middy from '@middy/core';
 import { awsClientConfigFrom, createAwsClients } from '../platform/aws-clients';
 import { CheckpointOutcome } from '../kernel/ledger/checkpoints';
 import { SignerDecision } from '../kernel/directives/request';
@@ -17,6 +15,8 @@ import { PasskeyAnswer, VoteAnswer } from '../signer/votes';
 import { relyingPartyOf } from '../signer/passkeys';
 import { Topology, loadTopology } from '../kernel/topology/topology';
 import { once } from '../platform/once';
+import { serviceNameOf } from '../platform/metrics';
+import { observed } from './observed';
 
 /**
  * The signer function (DESIGN §5): invoked synchronously with a directive request sealed by its requester, with
@@ -24,7 +24,7 @@ import { once } from '../platform/once';
  * sign a ledger checkpoint (DESIGN §7). Deterministic, no model: it parses, lets the kernel's `Signer` decide, answers.
  */
 
-const logger = new Logger({ serviceName: 'agentsec-signer' });
+const logger = new Logger({ serviceName: serviceNameOf(SIGNER_ACTOR) });
 
 /**
  * Built once per container from the environment and the topology the bundle was deployed with (the local cloud
@@ -101,4 +101,4 @@ export async function decideDirectiveEvent(event: unknown, using: Signer = conta
   return decision;
 }
 
-export const handler = middy((event: unknown) => handleSignerEvent(event)).use(injectLambdaContext(logger));
+export const handler = observed((event: unknown) => handleSignerEvent(event), logger);

@@ -28,6 +28,11 @@ export const environmentSchema = z.object({
   AGENTSEC_AUTHORITY_KEY_ARN: z.string().min(1),
   /** `{"core": "https://sqs...", ...}`: the queues this function may send to. */
   AGENTSEC_QUEUE_URLS: jsonRecord(z.string().min(1)).default({}),
+  /**
+   * `{"external": "arn:aws:secretsmanager:..."}`: the Secrets Manager secret holding the API key of this agent's model
+   * endpoint, when the topology names one (`apiKeySecret`). Absent on one machine, where `apiKeyEnv` holds the key.
+   */
+  AGENTSEC_MODEL_SECRETS: jsonRecord(z.string().min(1)).default({}),
   /** Name of the signer function (invoked synchronously for directives). */
   AGENTSEC_SIGNER_FUNCTION: z.string().optional(),
   /** Name of the effect gateway function (invoked synchronously to record a tool's effect). */

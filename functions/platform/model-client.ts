@@ -2,6 +2,7 @@ import OpenAI from 'openai';
 import { guardEgress } from '../kernel/flow/egress';
 import { Label, join } from '../kernel/labels';
 import type { ModelEndpointConfig } from '../kernel/topology/topology';
+import { ModelApiKey } from './model-api-key';
 
 /** A prompt message and the label of what it contains (DESIGN §6: values inside the kernel are labelled). */
 export type LabelledMessage =
@@ -35,14 +36,19 @@ export interface ModelClientOptions {
   env?: NodeJS.ProcessEnv;
   /** Milliseconds before a model call is abandoned. @default 30000 */
   timeoutMs?: number;
+  /** The endpoint's API key. @default the variable `apiKeyEnv` of `env` */
+  apiKey?: ModelApiKey;
 }
 
 /**
  * Calls one configured model endpoint through the `openai` client. The egress guard runs before any byte
  * leaves: a prompt whose label the endpoint's trust does not dominate is refused with EGRESS_ABOVE_TRUST.
+ * An endpoint whose key is a secret has it read when the client is built (a function's cold start); a key that
+ * cannot be read fails every call with ModelApiKeyUnavailableError, so the message goes to retries, then the DLQ.
  */
 export class ModelClient {
   private readonly client: OpenAI;
+  private readonly apiKey: ModelApiKey;
 
   constructor(
     readonly endpoint: ModelEndpointConfig,
@@ -50,11 +56,14 @@ export class ModelClient {
   ) {
     const env = options.env ?? process.env;
     const baseURL = (endpoint.baseUrlEnv && env[endpoint.baseUrlEnv]) || endpoint.baseUrl;
-    const apiKey = (endpoint.apiKeyEnv && env[endpoint.apiKeyEnv]) || 'unused';
+    const apiKey = (this.apiKey = options.apiKey ?? new ModelApiKey(endpoint, { env }));
+    // At cold start: a secret without a value is logged (by name) before the first message needs it; complete() throws.
+    if (apiKey.source === 'secret') apiKey.value().catch(() => undefined);
     const mode = env.AGENTSEC_MODEL_MODE;
     this.client = new OpenAI({
       baseURL,
-      apiKey,
+      // Asked before each request; a secret's value comes from the Powertools cache after the first read.
+      apiKey: () => apiKey.value(),
       maxRetries: 1,
       timeout: options.timeoutMs ?? 30_000,
       // Selects the offline model's behaviour (the attack suite runs it compromised); real endpoints ignore it.
@@ -70,6 +79,8 @@ export class ModelClient {
   async complete(messages: readonly LabelledMessage[], tools: readonly ToolSpec[] = []): Promise<ModelReply> {
     const label = ModelClient.promptLabel(messages);
     guardEgress(this.endpoint, label);
+    // Thrown here as itself (the openai client would wrap it): nothing is sent without the configured key.
+    await this.apiKey.value();
     const response = await this.client.chat.completions.create({
       model: this.endpoint.model,
       messages: messages.map(toOpenAi),

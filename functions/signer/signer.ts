@@ -37,6 +37,7 @@ import { openIntent } from '../kernel/directives/intent';
 import type { VoteToSign } from '../kernel/directives/passkey-challenge';
 import { Shown, sealShown, shownOf } from '../kernel/directives/shown';
 import { Topology } from '../kernel/topology/topology';
+import { countDirectiveSigned } from '../platform/metrics';
 
 /** Sends an approved directive to the agent that asked for it (a `directive` message on its queue). */
 export type DirectiveDelivery = (request: StoredRequest, directive: SignedDirective) => Promise<void>;
@@ -551,6 +552,7 @@ export class Signer {
       directiveId: claims.id,
       detail: { expiresAt: claims.expiresAt, ...(capability ? { capability: capability.index } : {}) },
     });
+    countDirectiveSigned();
     return { status: 'signed', requestId: request.requestId, directive };
   }
 

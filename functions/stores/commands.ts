@@ -6,6 +6,7 @@ import { TABLES } from '../kernel/tables';
 import { writeIf } from '../kernel/conditional-write';
 import { allowEntrySchema } from '../kernel/directives/capabilities';
 import { sealedIntentSchema } from '../kernel/directives/intent';
+import { countCommandStatus } from '../platform/metrics';
 
 /**
  * The commands table, one store for all its users: the API creates a command and reads its status, core records
@@ -147,8 +148,8 @@ export class CommandStore {
   }
 
   /** Writes a new command; false when the id is taken (a concurrent or earlier submission with the same key). */
-  create(item: CommandItem): Promise<boolean> {
-    return writeIf(() =>
+  async create(item: CommandItem): Promise<boolean> {
+    const created = await writeIf(() =>
       this.doc.send(
         new PutCommand({
           TableName: this.tableName,
@@ -158,6 +159,8 @@ export class CommandStore {
         }),
       ),
     );
+    if (created) countCommandStatus(item.status);
+    return created;
   }
 
   /**
@@ -183,8 +186,8 @@ export class CommandStore {
    * Fails a queued or running command that has not moved since `seenUpdatedAt`; false when it moved or ended
    * meanwhile (its progress wins over the deadline).
    */
-  failIdle(commandId: string, seenUpdatedAt: string, reason: string, now: Date): Promise<boolean> {
-    return writeIf(() =>
+  async failIdle(commandId: string, seenUpdatedAt: string, reason: string, now: Date): Promise<boolean> {
+    const failed = await writeIf(() =>
       this.doc.send(
         new UpdateCommand({
           TableName: this.tableName,
@@ -196,6 +199,8 @@ export class CommandStore {
         }),
       ),
     );
+    if (failed) countCommandStatus('failed');
+    return failed;
   }
 
   /** Records that the task message is on its way; the submission will not be resumed again. */
@@ -216,10 +221,10 @@ export class CommandStore {
    * Moves the command to `to` only from one of `from`; false when it was elsewhere (a terminal status is never
    * left, so a finished command cannot be revived or re-decided).
    */
-  transition(commandId: string, from: readonly CommandStatus[], to: CommandStatus, reason?: string): Promise<boolean> {
+  async transition(commandId: string, from: readonly CommandStatus[], to: CommandStatus, reason?: string): Promise<boolean> {
     const values: Record<string, string> = { ':to': to, ':now': new Date().toISOString() };
     from.forEach((s, i) => (values[`:f${i}`] = s));
-    return writeIf(() =>
+    const moved = await writeIf(() =>
       this.doc.send(
         new UpdateCommand({
           TableName: this.tableName,
@@ -231,6 +236,8 @@ export class CommandStore {
         }),
       ),
     );
+    if (moved) countCommandStatus(to);
+    return moved;
   }
 
   /** Applies `set` (dotted paths) unless the command is terminal; false when it was (a late message for a finished command). */
@@ -265,6 +272,7 @@ export class CommandStore {
       updated = out.Attributes;
     });
     if (!applied) return false;
+    if (typeof set.status === 'string') countCommandStatus(set.status);
     const parsed = commandItemSchema.safeParse(updated);
     if (!parsed.success) throw new Error(`command ${commandId} is malformed in the commands table: ${describeIssues(parsed.error)}`);
     return parsed.data;

@@ -38,6 +38,9 @@ export class TemplateArns {
         return `arn:aws:cognito-idp:${REGION}:${ACCOUNT}:userpool/${logicalId}`;
       case 'AWS::S3::Bucket':
         return `arn:aws:s3:::${logicalId}`;
+      case 'AWS::SecretsManager::Secret':
+        // Secrets Manager appends a dash and six random characters to the secret's name.
+        return `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:${this.template.Resources[logicalId].Properties?.Name ?? logicalId}-AbC123`;
       default:
         throw new Error(`no ARN rule for ${logicalId} (${type})`);
     }
@@ -57,6 +60,8 @@ export class TemplateArns {
         return `https://sqs.${REGION}.amazonaws.com/${ACCOUNT}/${logicalId}`;
       case 'AWS::KMS::Key':
         return logicalId;
+      case 'AWS::SecretsManager::Secret':
+        return this.arn(logicalId);
       default:
         return logicalId;
     }

@@ -1,3 +1,4 @@
+import { PRICES, costOf } from '../../bench/cost-model';
 import { BUDGETS, BudgetInputs, judge, overall } from '../../bench/budgets';
 import { functionName, lambdaAssets } from '../../bench/bundles';
 import { BenchResult, formatTable, jsonLine } from '../../bench/report';
@@ -173,6 +174,8 @@ describe('the report', () => {
     emulatorPutsPerSec: 320,
     ledgerAppendP50Ms: { '100': 5, '50000': 6 },
     ledgerCallsPerHop: 1,
+    costPer1000CommandsUsd: 0.05,
+    baselineCostPer1000CommandsUsd: 0.01,
     ledgerWriterCallsPerHop: 1.17,
     ledgerSealedLogCallsPerHop: 1.4,
     ledgerUnvouchedP50Ms: 600,
@@ -200,5 +203,30 @@ describe('the report', () => {
     expect(table).toMatch(/kmsCallsPerHop\s+2\s+≤ 2\s+PASS/);
     expect(table).toMatch(/ledgerUnvouchedP99Ms\s+1,800 ms\s+≤ 5000 ms\s+PASS/);
     expect(table).toContain('overall: PASS');
+  });
+});
+
+describe('the cost model', () => {
+  it('prices each call at its published unit price, per 1,000 commands, with the arithmetic kept', () => {
+    const sdk = {
+      'dynamodb:PutItem:ledger': { calls: 10, failed: 0, ms: 0 },
+      'dynamodb:UpdateItem:commands': { calls: 4, failed: 0, ms: 0 },
+      'dynamodb:TransactWriteItems:approvals': { calls: 1, failed: 0, ms: 0 },
+      'dynamodb:GetItem:commands': { calls: 3, failed: 0, ms: 0 },
+      'kms:GenerateDataKey': { calls: 6, failed: 0, ms: 0 },
+      'kms:Decrypt': { calls: 6, failed: 0, ms: 0 },
+      'kms:Sign': { calls: 1, failed: 0, ms: 0 },
+      'sqs:SendMessage': { calls: 5, failed: 0, ms: 0 },
+    };
+    const cost = costOf(sdk, { hops: 6, msPerHop: 100, apiRequests: 2 });
+    const line = (item: string) => cost.lines.find((l) => l.item.startsWith(item))!;
+    expect(line('DynamoDB writes').perCommand).toBe(10 + 4 + 4);
+    expect(line('DynamoDB writes').per1000).toBeCloseTo(18 * 1000 * PRICES.dynamodbWrite, 12);
+    expect(line('DynamoDB reads').perCommand).toBe(3);
+    expect(line('KMS symmetric').perCommand).toBe(12);
+    expect(line('KMS asymmetric').per1000).toBeCloseTo(1000 * PRICES.kmsAsymmetric, 12);
+    expect(line('SQS').perCommand).toBe(15);
+    expect(line('Lambda compute').perCommand).toBeCloseTo(6 * 0.1 * 0.5, 12);
+    expect(cost.per1000).toBeCloseTo(cost.lines.reduce((s, l) => s + l.perCommand * 1000 * l.unitPrice, 0), 12);
   });
 });

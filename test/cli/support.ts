@@ -15,12 +15,18 @@ export interface CliResult {
 
 /** The environment of a CLI process: the test's emulator and state directory, nothing of the developer's. */
 export function cliEnv(stateDir: string): NodeJS.ProcessEnv {
-  return { ...process.env, AGENTSEC_STATE_DIR: stateDir, AGENTSEC_AWS_ENDPOINT: emulatorEndpoint() };
+  const env: NodeJS.ProcessEnv = { ...process.env, AGENTSEC_STATE_DIR: stateDir, AGENTSEC_AWS_ENDPOINT: emulatorEndpoint() };
+  // A developer's chosen profile or password must not send a test's commands to a deployed stack.
+  delete env.AGENTSEC_PROFILE;
+  delete env.AGENTSEC_PASSWORD;
+  return env;
 }
 
-export function agentsec(stateDir: string, args: readonly string[], timeoutMs = 120_000): Promise<CliResult> {
+/** `env` adds to (or, with `undefined`, removes from) the CLI process's environment. */
+export function agentsec(stateDir: string, args: readonly string[], timeoutMs = 120_000, env: NodeJS.ProcessEnv = {}): Promise<CliResult> {
+  const environment = Object.fromEntries(Object.entries({ ...cliEnv(stateDir), ...env }).filter(([, v]) => v !== undefined));
   return new Promise((resolve) => {
-    execFile(process.execPath, [BIN, ...args], { cwd: ROOT, env: cliEnv(stateDir), timeout: timeoutMs, maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
+    execFile(process.execPath, [BIN, ...args], { cwd: ROOT, env: environment, timeout: timeoutMs, maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
       const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : -1) : 0;
       resolve({ code, stdout, stderr });
     });

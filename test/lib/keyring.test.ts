@@ -88,6 +88,7 @@ describe('the keyring', () => {
 
   it('has a 30-day deletion window', () => {
     s.template.allResourcesProperties('AWS::KMS::Key', { PendingWindowInDays: 30 });
-    s.template.resourcePropertiesCountIs('AWS::KMS::Key', { KeyPolicy: Match.objectLike({ Statement: Match.anyValue() }) }, 6);
+    // The level keys, the authority key, the storage key and the model secrets key.
+    s.template.resourcePropertiesCountIs('AWS::KMS::Key', { KeyPolicy: Match.objectLike({ Statement: Match.anyValue() }) }, 7);
   });
 });

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { CreateKeyCommand, KMSClient } from '@aws-sdk/client-kms';
 import { CreateTableCommand, DynamoDBClient, KeyType, ScalarAttributeType } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { awsClientConfig } from '../../functions/platform/aws-clients';
 import { LEVELS, Level } from '../../functions/kernel/labels';
 
@@ -14,6 +15,7 @@ export function emulatorEndpoint(): string {
 
 export const kms = () => new KMSClient(awsClientConfig({ endpoint: emulatorEndpoint() }));
 export const dynamo = () => new DynamoDBClient(awsClientConfig({ endpoint: emulatorEndpoint() }));
+export const secretsManager = () => new SecretsManagerClient(awsClientConfig({ endpoint: emulatorEndpoint() }));
 export const documentClient = () =>
   DynamoDBDocumentClient.from(dynamo(), { marshallOptions: { removeUndefinedValues: true } });
 

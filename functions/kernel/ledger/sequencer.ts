@@ -43,6 +43,8 @@ export interface SequenceOutcome {
   tampered: number;
   /** Changes already sealed by an earlier delivery, and changes outside the pending partitions. */
   skipped: number;
+  /** The entries this call wrote, in order (sealed, refused and tampered alike): what operators count. */
+  entries: LedgerEntry[];
   /** The head of the log after the batch. */
   head?: ChainHead;
 }
@@ -108,7 +110,7 @@ export class Sequencer {
 
   /** Seals the changes in order. Throws (so the batch is delivered again) only on a fault: nothing is sealed twice. */
   async sequence(changes: readonly LedgerChange[]): Promise<SequenceOutcome> {
-    const outcome: SequenceOutcome = { sealed: 0, refused: 0, tampered: 0, skipped: 0 };
+    const outcome: SequenceOutcome = { sealed: 0, refused: 0, tampered: 0, skipped: 0, entries: [] };
     try {
       if (!this.warm) await this.recall(changes.length);
       for (const change of changes) {
@@ -117,7 +119,7 @@ export class Sequencer {
           outcome.skipped += 1;
           continue;
         }
-        await this.write(seal);
+        outcome.entries.push(await this.write(seal));
         outcome[seal.kind] += 1;
       }
     } catch (err) {
@@ -205,14 +207,14 @@ export class Sequencer {
   }
 
   /** Appends the seal's entry as the next of the chain; a lost race (a checkpoint written meanwhile) reads the head again. */
-  private async write(seal: Seal): Promise<void> {
+  private async write(seal: Seal): Promise<LedgerEntry> {
     for (let attempt = 1; attempt <= this.maxAttempts; attempt++) {
       if (this.head === null) this.head = (await this.reader.head()) ?? undefined;
       const entry: LedgerEntry = linkEntry(this.head, seal.input, { chain: this.chain, at: seal.at, ...(seal.pending && { pending: seal.pending }) });
       if (await putOnce(this.props, entry)) {
         this.head = { seq: entry.seq, hash: entry.hash };
         this.remember([entry]);
-        return;
+        return entry;
       }
       this.head = null;
     }

@@ -20,7 +20,14 @@ const modelEndpointSchema = z
     baseUrlEnv: z.string().regex(/^[A-Z_][A-Z0-9_]*$/).optional().describe('Environment variable that overrides baseUrl'),
     model: z.string().min(1),
     trust: labelSchema.describe('The highest label a prompt sent to this endpoint may carry (egress guard)'),
-    apiKeyEnv: z.string().regex(/^[A-Z_][A-Z0-9_]*$/).optional().describe('Environment variable holding the API key'),
+    apiKeyEnv: z.string().regex(/^[A-Z_][A-Z0-9_]*$/).optional().describe('Environment variable holding the API key where apiKeySecret does not apply (one machine)'),
+    apiKeySecret: z
+      .string()
+      .regex(/^[A-Za-z0-9/_+=.@-]{1,256}$/, 'must be a Secrets Manager secret name: letters, digits and /_+=.@-')
+      .optional()
+      .describe(
+        'Secrets Manager secret holding the API key on AWS (e.g. "agentsec/openai"): the stack creates it empty, an operator sets its value, only the agents using this endpoint may read it',
+      ),
   })
   .strict();
 

@@ -88,6 +88,12 @@ describe('a broken topology fails with the JSON path and the reason', () => {
     ['a duplicate user', (t) => t.users.push({ ...t.users[0] }), /^\$\.users\[4\]\.username: duplicate user "alice"/],
     ['a malformed endpoint URL', (t) => (t.modelEndpoints.onprem.baseUrl = 'not a url'), /^\$\.modelEndpoints\.onprem\.baseUrl: /],
     [
+      'an API key secret on a plain-http endpoint (the key would cross the network in clear text)',
+      (t) => (t.modelEndpoints.onprem.apiKeySecret = 'agentsec/onprem'),
+      /^\$\.modelEndpoints\.onprem\.baseUrl: must be an https URL: the endpoint's API key is the secret "agentsec\/onprem"/,
+    ],
+    ['a malformed API key secret name', (t) => (t.modelEndpoints.external.apiKeySecret = 'open ai key'), /^\$\.modelEndpoints\.external\.apiKeySecret: must be a Secrets Manager secret name/],
+    [
       'a SECRET agent owning an UNCLASSIFIED sink (sink owners cannot leak)',
       (t) => t.tools.send_email.owners.push('analyst'),
       /^\$\.tools\.send_email\.owners\[1\]: agent "analyst" is cleared above this tool's sink/,

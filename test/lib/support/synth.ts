@@ -20,6 +20,8 @@ export interface SynthOptions {
   readonly topology?: Topology;
   /** The stack's break-glass key administrator. @default none: the account administers the keys */
   readonly keyAdministratorRoleArn?: string;
+  /** The address told of every alarm. @default none: no alarm topic */
+  readonly alarmEmail?: string;
 }
 
 export interface Synthesized {
@@ -47,7 +49,7 @@ export function synthesize(options: SynthOptions = {}): Synthesized {
     builtinCloudFormationValidation: false,
     context: options.bundling ? {} : { 'aws:cdk:bundling-stacks': [] },
   });
-  const stack = new AgentSecStack(app, STACK_NAME, { topology, keyAdministratorRoleArn: options.keyAdministratorRoleArn });
+  const stack = new AgentSecStack(app, STACK_NAME, { topology, keyAdministratorRoleArn: options.keyAdministratorRoleArn, alarmEmail: options.alarmEmail });
   const template = Template.fromStack(stack);
   return { app, stack, template, json: template.toJSON() as CloudFormationTemplate, topology };
 }

@@ -9,6 +9,7 @@ import { edgesNameKnownAgents } from './edges-name-known-agents';
 import { TopologyInvariant } from './invariant';
 import { labelsNameKnownCompartments } from './labels-name-known-compartments';
 import { levelsAreTheFour } from './levels-are-the-four';
+import { modelSecretsTravelOverHttps } from './model-secrets-travel-over-https';
 import { noAgentSendsToItself } from './no-agent-sends-to-itself';
 import { onlyCriticalToolsTakeApprovals } from './only-critical-tools-take-approvals';
 import { ownersClearedForResultLabel } from './owners-cleared-for-result-label';
@@ -34,6 +35,7 @@ export const TOPOLOGY_INVARIANTS: readonly TopologyInvariant[] = [
   coreIsPresent,
   labelsNameKnownCompartments,
   agentsNameKnownEndpoints,
+  modelSecretsTravelOverHttps,
   edgesNameKnownAgents,
   noAgentSendsToItself,
   toolOwnersAreAgents,
