@@ -7,6 +7,8 @@ export const BUDGETS = {
   hopOverheadUs: 300,
   /** e2e p50 with security on, over the same path with it off. */
   e2eRatio: 1.5,
+  /** Commands/s of the plain pipeline over the secure one's, both at concurrency 8. */
+  throughputRatioAt8: 1.5,
   /** Each Lambda bundle's index.js, bytes (1.5 MB, decimal). */
   bundleBytes: 1_500_000,
   /** Each Lambda bundle's cold load, median of fresh processes, milliseconds. */
@@ -33,6 +35,8 @@ export interface BudgetInputs {
   readonly kmsCallsPerHop: number | null;
   readonly e2eP50Ms: number | null;
   readonly baselineE2eP50Ms: number | null;
+  /** Plain commands/s over secure commands/s at concurrency 8 (the scaling curve). @default not measured */
+  readonly throughputRatioAt8?: number | null;
   readonly bundleBytes: Readonly<Record<string, number>> | null;
   readonly coldInitMs: Readonly<Record<string, number>> | null;
   readonly ledgerAppendShort: LedgerAppendCost | null;
@@ -74,6 +78,7 @@ export function judge(m: BudgetInputs): Verdict[] {
     check('kmsCallsPerHop', m.kmsCallsPerHop, BUDGETS.kmsCallsPerHop),
     check('hopOverheadUs', m.hopOverheadUs, BUDGETS.hopOverheadUs),
     check('e2eP50Ms / baselineE2eP50Ms', ratio, BUDGETS.e2eRatio),
+    check('baseline / secure commands/s at concurrency 8', m.throughputRatioAt8 ?? null, BUDGETS.throughputRatioAt8),
   ];
   if (m.bundleBytes === null || m.coldInitMs === null) {
     verdicts.push(check('bundleBytes', null, BUDGETS.bundleBytes), check('coldInitMs', null, BUDGETS.coldInitMs));

@@ -37,6 +37,9 @@ export function lambdaAssets(template: { Resources?: Record<string, { Type?: str
   return Object.entries(template.Resources ?? {}).flatMap(([logicalId, r]) => {
     const asset = r.Metadata?.['aws:asset:path'];
     if (r.Type !== 'AWS::Lambda::Function' || typeof asset !== 'string') return [];
+    // Only the project's Node functions: CDK's own (the console upload runs on Python) are not ours to measure.
+    const runtime = r.Properties?.Runtime;
+    if (typeof runtime === 'string' && !runtime.startsWith('nodejs')) return [];
     const env = (r.Properties?.Environment as { Variables?: Record<string, unknown> } | undefined)?.Variables ?? {};
     return [{ logicalId, asset, nodeOptions: typeof env.NODE_OPTIONS === 'string' ? env.NODE_OPTIONS : '' }];
   });

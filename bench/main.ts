@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { rmSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -33,6 +33,7 @@ import {
 import { BenchResult, formatTable, jsonLine } from './report';
 import { SdkMeter } from './sdk-meter';
 import { CostModel, costOf } from './cost-model';
+import { SCALING_LEVELS, ScalingPoint, commandsAt, scalingChartSvg, scalingRows, svgToPng } from './scaling';
 import { round } from './stats';
 
 /**
@@ -49,8 +50,8 @@ const LEDGER_WRITERS = 8;
 
 /** Sample sizes; `--quick` is a smoke run of the same phases. */
 const SIZES = {
-  full: { hops: 2000, verify: 100_000, e2e: 30, warmup: 2, throughput: 24, appendsPerWriter: 25, pendingPerWriter: 100, longLog: 50_000, lengthSamples: 30, coldLoads: 5 },
-  quick: { hops: 200, verify: 10_000, e2e: 3, warmup: 1, throughput: 8, appendsPerWriter: 3, pendingPerWriter: 5, longLog: 2000, lengthSamples: 3, coldLoads: 2 },
+  full: { scalingPerUser: 2, hops: 2000, verify: 100_000, e2e: 30, warmup: 2, throughput: 24, appendsPerWriter: 25, pendingPerWriter: 100, longLog: 50_000, lengthSamples: 30, coldLoads: 5 },
+  quick: { scalingPerUser: 1, hops: 200, verify: 10_000, e2e: 3, warmup: 1, throughput: 8, appendsPerWriter: 3, pendingPerWriter: 5, longLog: 2000, lengthSamples: 3, coldLoads: 2 },
 };
 
 interface Measured {
@@ -66,10 +67,13 @@ interface Measured {
   pending?: PendingThroughput;
   length?: LengthIndependence;
   unvouched?: UnvouchedWindow;
+  scaling?: ScalingPoint[];
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { json: { type: 'boolean' }, strict: { type: 'boolean' }, quick: { type: 'boolean' }, 'skip-bundles': { type: 'boolean' } } });
+  const { values } = parseArgs({
+    options: { json: { type: 'boolean' }, strict: { type: 'boolean' }, quick: { type: 'boolean' }, 'skip-bundles': { type: 'boolean' }, plot: { type: 'string' } },
+  });
   const sizes = values.quick ? SIZES.quick : SIZES.full;
   const begin = Date.now();
   const startedAt = new Date().toISOString();
@@ -168,6 +172,25 @@ async function main(): Promise<void> {
       meter.phase = 'idle';
       progress(`  ${measured.throughput.commandsPerSec.toFixed(2)} commands/s secure, ${measured.baselineThroughput.commandsPerSec.toFixed(2)} baseline, at concurrency ${THROUGHPUT_CONCURRENCY}`);
     });
+    await phase('scaling', async () => {
+      const completion = (id: string) => meter.completion(id);
+      const points: ScalingPoint[] = [];
+      for (const concurrency of SCALING_LEVELS) {
+        const total = commandsAt(concurrency, sizes.scalingPerUser);
+        meter.phase = 'scaling';
+        const secureAt = await measureThroughput(secure, { concurrency, total, pollMs: 500, completion });
+        meter.phase = 'baseline-scaling';
+        const baselineAt = await measureThroughput(plain, { concurrency, total, pollMs: 500, completion });
+        meter.phase = 'idle';
+        points.push({ concurrency, secure: secureAt, baseline: baselineAt });
+        progress(`  concurrency ${concurrency}: ${secureAt.commandsPerSec.toFixed(2)} commands/s secure (p50 ${secureAt.latency.p50.toFixed(0)} ms), ${baselineAt.commandsPerSec.toFixed(2)} baseline (p50 ${baselineAt.latency.p50.toFixed(0)} ms)`);
+      }
+      measured.scaling = points;
+      const file = path.resolve(values.plot ?? path.join(PROJECT_ROOT, 'reports', 'bench-scaling.png'));
+      mkdirSync(path.dirname(file), { recursive: true });
+      writeFileSync(file, svgToPng(scalingChartSvg(points, `Throughput by concurrency (${new Date().toISOString().slice(0, 10)}, ${cpus().length} CPUs, moto)`)));
+      progress(`  plot: ${path.relative(process.cwd(), file)}`);
+    });
     await phase('ledger window', async () => {
       // Every entry the commands above appended, and the signed heads the sequencer had made over them.
       await clouds.cloud!.ledgerSettled();
@@ -217,7 +240,10 @@ function result(m: Measured, errors: Record<string, string>, handlerFailures: st
   const short = m.length ? cost(m.length.short) : null;
   const long = m.length ? cost(m.length.long) : null;
   const unvouchedP99 = m.unvouched && m.unvouched.vouched > 0 ? m.unvouched.ms.p99 : null;
+  const at8 = m.scaling && scalingRows(m.scaling).find((row) => row.concurrency === 8);
+  const throughputRatioAt8 = at8 && Number.isFinite(at8.throughputRatio) ? at8.throughputRatio : null;
   const budgets = judge({
+    throughputRatioAt8,
     hopOverheadUs: m.hops?.plain.p50 ?? null,
     kmsCallsPerHop: m.secure?.kmsCallsPerHop ?? null,
     e2eP50Ms,
@@ -264,6 +290,8 @@ function result(m: Measured, errors: Record<string, string>, handlerFailures: st
     ledgerTreePerSec: r(m.tree?.entriesPerSec, 0),
     ledgerProofVerifyUs: r(m.tree?.proofVerifyUs, 1),
     ledgerProofBytesAt1e6: m.tree?.proofBytesAt1e6 ?? null,
+    scaling: m.scaling ? scalingRows(m.scaling).map((row) => Object.fromEntries(Object.entries(row).map(([k, v]) => [k, round(v, 2)]))) : null,
+    throughputRatioAt8: throughputRatioAt8 === null ? null : round(throughputRatioAt8, 2),
     costPer1000CommandsUsd: m.secure ? round(priced(m.secure).per1000, 4) : null,
     baselineCostPer1000CommandsUsd: m.baseline ? round(priced(m.baseline).per1000, 4) : null,
     budgets,

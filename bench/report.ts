@@ -44,6 +44,10 @@ export interface BenchResult {
   readonly ledgerProofVerifyUs: number | null;
   /** An inclusion proof's audit path at 10^6 entries, bytes (computed). */
   readonly ledgerProofBytesAt1e6: number | null;
+  /** Per concurrency level: commands/s and p50/p99 of both pipelines, and plain/secure commands/s. */
+  readonly scaling: ReadonlyArray<Record<string, number | null>> | null;
+  /** Plain over secure commands/s at concurrency 8. */
+  readonly throughputRatioAt8: number | null;
   /** USD per 1,000 standard commands on AWS, requests and estimated compute (bench/cost-model.ts). */
   readonly costPer1000CommandsUsd: number | null;
   readonly baselineCostPer1000CommandsUsd: number | null;
@@ -96,6 +100,13 @@ export function formatTable(r: BenchResult): string {
     ['ledgerTreePerSec (100k in memory)', show(r.ledgerTreePerSec, '/s', 0), '', ''],
     ['ledgerProofVerifyUs', show(r.ledgerProofVerifyUs, ' µs', 1), '', ''],
     ['ledgerProofBytesAt1e6 (computed)', show(r.ledgerProofBytesAt1e6, ' B', 0), '', ''],
+    ...(r.scaling ?? []).map((row) => [
+      `  concurrency ${row.concurrency}`,
+      `${show(row.secureCommandsPerSec, '/s', 2)} vs ${show(row.baselineCommandsPerSec, '/s', 2)} (p50 ${show(row.secureP50Ms, ' ms', 0)} vs ${show(row.baselineP50Ms, ' ms', 0)})`,
+      '',
+      '',
+    ]),
+    ['baseline / secure commands/s at concurrency 8', show(r.throughputRatioAt8, '', 2), `≤ ${BUDGETS.throughputRatioAt8}`, verdictText(verdict('baseline / secure commands/s at concurrency 8'))],
     ['costPer1000CommandsUsd (AWS, us-east-1)', show(r.costPer1000CommandsUsd, ' $', 4), '', ''],
     ['  baseline', show(r.baselineCostPer1000CommandsUsd, ' $', 4), '', ''],
   ];

@@ -1,4 +1,5 @@
 import { PRICES, costOf } from '../../bench/cost-model';
+import { scalingChartSvg, scalingRows, svgToPng } from '../../bench/scaling';
 import { BUDGETS, BudgetInputs, judge, overall } from '../../bench/budgets';
 import { functionName, lambdaAssets } from '../../bench/bundles';
 import { BenchResult, formatTable, jsonLine } from '../../bench/report';
@@ -10,6 +11,7 @@ const passing: BudgetInputs = {
   kmsCallsPerHop: 2,
   e2eP50Ms: 300,
   baselineE2eP50Ms: 250,
+  throughputRatioAt8: 1.4,
   bundleBytes: { Api: 1_000_000 },
   coldInitMs: { Api: 120 },
   ledgerAppendShort: { p50Ms: 5, requests: 1, itemsRead: 0 },
@@ -113,6 +115,10 @@ describe('budget verdicts', () => {
     expect(ratio).toMatchObject({ value: 1.6, pass: false });
   });
 
+  it('the scaling budget compares the plain pipeline to the secure one at concurrency 8', () => {
+    expect(judge({ ...passing, throughputRatioAt8: 2.7 }).find((v) => v.budget.includes('concurrency 8'))).toMatchObject({ value: 2.7, pass: false });
+  });
+
   it('a ledger append that reads more at the longer chain fails even when it is fast', () => {
     const verdicts = judge({ ...passing, ledgerAppendLong: { p50Ms: 5, requests: 2, itemsRead: 5000 } });
     expect(verdicts.find((v) => v.budget.startsWith('ledgerAppend'))?.pass).toBe(false);
@@ -142,6 +148,7 @@ describe('bundles from the synthesized template', () => {
           Properties: { Environment: { Variables: { NODE_OPTIONS: '--enable-source-maps' } } },
         },
         Role: { Type: 'AWS::IAM::Role' },
+        Upload: { Type: 'AWS::Lambda::Function', Metadata: { 'aws:asset:path': 'asset.py' }, Properties: { Runtime: 'python3.13' } },
       },
     };
     expect(lambdaAssets(template)).toEqual([{ logicalId: 'ApiHandlerFunction426EBE6D', asset: 'asset.abc', nodeOptions: '--enable-source-maps' }]);
@@ -174,6 +181,8 @@ describe('the report', () => {
     emulatorPutsPerSec: 320,
     ledgerAppendP50Ms: { '100': 5, '50000': 6 },
     ledgerCallsPerHop: 1,
+    scaling: [{ concurrency: 8, secureCommandsPerSec: 2, baselineCommandsPerSec: 4, throughputRatio: 2 }],
+    throughputRatioAt8: 2,
     costPer1000CommandsUsd: 0.05,
     baselineCostPer1000CommandsUsd: 0.01,
     ledgerWriterCallsPerHop: 1.17,
@@ -228,5 +237,18 @@ describe('the cost model', () => {
     expect(line('SQS').perCommand).toBe(15);
     expect(line('Lambda compute').perCommand).toBeCloseTo(6 * 0.1 * 0.5, 12);
     expect(cost.per1000).toBeCloseTo(cost.lines.reduce((s, l) => s + l.perCommand * 1000 * l.unitPrice, 0), 12);
+  });
+});
+
+describe('the scaling plot', () => {
+  it('draws both pipelines at every concurrency level as a PNG', () => {
+    const at = (concurrency: number, perSec: number) => ({ concurrency, commands: 2, completed: 2, elapsedMs: 1, commandsPerSec: perSec, latency: { n: 2, p50: 1, p90: 1, p99: 1, mean: 1, min: 1, max: 1 } });
+    const points = [1, 4, 8, 16].map((c) => ({ concurrency: c, secure: at(c, c / 2), baseline: at(c, c) }));
+    const svg = scalingChartSvg(points as never, 'test');
+    expect(svg.match(/<polyline/g)).toHaveLength(2);
+    expect(svg.match(/<circle/g)).toHaveLength(8);
+    const png = svgToPng(svg);
+    expect(png.subarray(1, 4).toString()).toBe('PNG');
+    expect(scalingRows(points as never).map((r) => r.throughputRatio)).toEqual([2, 2, 2, 2]);
   });
 });
