@@ -38,33 +38,30 @@ export class PasskeyError extends Error {
 
 const b64url = z.string().regex(/^[A-Za-z0-9_-]*$/, 'must be base64url').max(16_384);
 
-/** The JSON a browser's `navigator.credentials.create()` gives (WebAuthn Level 3 `toJSON()`), bounded in size. */
-export const registrationResponseSchema = z.looseObject({
-  id: b64url.min(1).max(1_024),
-  rawId: b64url.min(1).max(1_024),
-  type: z.literal('public-key'),
-  response: z.looseObject({
-    clientDataJSON: b64url.min(1),
-    attestationObject: b64url.min(1),
-    transports: z.array(z.string().max(32)).max(8).optional(),
-  }),
-  clientExtensionResults: z.record(z.string(), z.unknown()),
-  authenticatorAttachment: z.string().max(32).optional(),
+/** The fields every public-key credential JSON carries, around its ceremony's `response`, bounded in size. */
+const credentialJson = <R extends z.ZodRawShape>(response: R) =>
+  z.looseObject({
+    id: b64url.min(1).max(1_024),
+    rawId: b64url.min(1).max(1_024),
+    type: z.literal('public-key'),
+    response: z.looseObject(response),
+    clientExtensionResults: z.record(z.string(), z.unknown()),
+    authenticatorAttachment: z.string().max(32).optional(),
+  });
+
+/** The JSON a browser's `navigator.credentials.create()` gives (WebAuthn Level 3 `toJSON()`). */
+export const registrationResponseSchema = credentialJson({
+  clientDataJSON: b64url.min(1),
+  attestationObject: b64url.min(1),
+  transports: z.array(z.string().max(32)).max(8).optional(),
 });
 
 /** The JSON of `navigator.credentials.get()`: an assertion. */
-export const authenticationResponseSchema = z.looseObject({
-  id: b64url.min(1).max(1_024),
-  rawId: b64url.min(1).max(1_024),
-  type: z.literal('public-key'),
-  response: z.looseObject({
-    clientDataJSON: b64url.min(1),
-    authenticatorData: b64url.min(1),
-    signature: b64url.min(1),
-    userHandle: b64url.optional(),
-  }),
-  clientExtensionResults: z.record(z.string(), z.unknown()),
-  authenticatorAttachment: z.string().max(32).optional(),
+export const authenticationResponseSchema = credentialJson({
+  clientDataJSON: b64url.min(1),
+  authenticatorData: b64url.min(1),
+  signature: b64url.min(1),
+  userHandle: b64url.optional(),
 });
 
 /**

@@ -2,14 +2,13 @@ import { ChildProcess } from 'node:child_process';
 import { copyFileSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { ApiClient } from '../../cli/api-client';
 import { SoftwarePasskeys } from '../../cli/software-passkeys';
 import { login } from '../../localstack/cognito';
 import { LocalResources, readLocalState } from '../../localstack/local-state';
 import { freePort } from '../../localstack/emulator';
 import { GetPublicKeyCommand } from '@aws-sdk/client-kms';
-import { documentClient, kms } from '../support/aws';
+import { kms, rewriteLedgerActor } from '../support/aws';
 import { agentsec, json, startDev, stop } from './support';
 
 /**
@@ -275,15 +274,7 @@ describe('agentsec CLI against a running local cloud', () => {
   });
 
   test('a tampered ledger entry makes audit verify exit 1 and name its seq', async () => {
-    await documentClient().send(
-      new UpdateCommand({
-        TableName: state.tables.ledger,
-        Key: { chain: 'main', seq: 4 },
-        UpdateExpression: 'SET #actor = :actor',
-        ExpressionAttributeNames: { '#actor': 'actor' },
-        ExpressionAttributeValues: { ':actor': 'mallory' },
-      }),
-    );
+    await rewriteLedgerActor(state.tables.ledger, 4);
     const result = await run('audit', 'verify');
     expect(result.code).toBe(1);
     expect(result.stdout).toMatch(/TAMPERED: the first bad entry is seq 4\b/);

@@ -3,12 +3,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { AdminUpdateUserAttributesCommand, CognitoIdentityProviderClient } from '@aws-sdk/client-cognito-identity-provider';
-import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { Browser } from 'playwright-core';
 import { awsClientConfig } from '../../functions/platform/aws-clients';
 import { login } from '../../localstack/cognito';
 import { LocalResources, readLocalState } from '../../localstack/local-state';
-import { documentClient } from '../support/aws';
+import { rewriteLedgerActor } from '../support/aws';
 import { startDev, stop } from '../cli/support';
 import { ConsoleTab, launchChromium } from './support';
 
@@ -239,15 +238,7 @@ describe('the operator console', () => {
   });
 
   test('a tampered ledger entry is named by the verification and highlighted in the log', async () => {
-    await documentClient().send(
-      new UpdateCommand({
-        TableName: state.tables.ledger,
-        Key: { chain: 'main', seq: 4 },
-        UpdateExpression: 'SET #actor = :actor',
-        ExpressionAttributeNames: { '#actor': 'actor' },
-        ExpressionAttributeValues: { ':actor': 'mallory' },
-      }),
-    );
+    await rewriteLedgerActor(state.tables.ledger, 4);
     const alice = await tabOf('alice');
     await alice.go('Audit');
     await alice.page.getByRole('button', { name: 'Verify' }).click();

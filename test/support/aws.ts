@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { CreateKeyCommand, KMSClient } from '@aws-sdk/client-kms';
 import { CreateTableCommand, DynamoDBClient, KeyType, ScalarAttributeType } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { awsClientConfig } from '../../functions/platform/aws-clients';
 import { LEVELS, Level } from '../../functions/kernel/labels';
@@ -60,4 +60,17 @@ export async function createTable(name: string, partitionKey: string, sortKey?: 
     }),
   );
   return name;
+}
+
+/** Rewrites the actor of sealed ledger entry `seq` in place, as someone with write access to the table would. */
+export async function rewriteLedgerActor(ledgerTable: string, seq: number, actor = 'mallory'): Promise<void> {
+  await documentClient().send(
+    new UpdateCommand({
+      TableName: ledgerTable,
+      Key: { chain: 'main', seq },
+      UpdateExpression: 'SET #actor = :actor',
+      ExpressionAttributeNames: { '#actor': 'actor' },
+      ExpressionAttributeValues: { ':actor': actor },
+    }),
+  );
 }
