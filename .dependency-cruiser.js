@@ -91,6 +91,17 @@ module.exports = {
       to: { pathNot: ['^console/src/', '^cli/output\\.ts$', '(^|/)node_modules/'] },
     },
     {
+      name: 'agents-reach-the-signer-by-its-client',
+      comment:
+        'The agents (functions/agents/, their tools and effects, and the core, effector and sequencer handlers) reach ' +
+        'the signer only through functions/signer/signer-client.ts, a Lambda invoke. The signer itself, its policy, votes ' +
+        'and passkey verification are never in their bundles: an agent runs none of the authority\'s code, and its ' +
+        'bundle stays within the size budget (docs/performance.md).',
+      severity: 'error',
+      from: { path: '^functions/(agents|effects|tools)/|^functions/handlers/(core|effector|sequencer|agent-[a-z-]+)\\.ts$' },
+      to: { path: '^functions/signer/', pathNot: '^functions/signer/signer-client\\.ts$' },
+    },
+    {
       name: 'nothing-imports-tests',
       comment:
         'test/ holds tests, fixtures and test helpers. Nothing outside test/ may import from it: test code is not ' +

@@ -104,6 +104,17 @@ export interface CommandCost {
   readonly sealedLogCallsPerHop: number;
 }
 
+/** AWS calls per command by service (`kms`, `dynamodb`, `sqs`) and in all, from {@link CommandCost.sdk}. */
+export function callsByService(sdk: CommandCost['sdk']): Record<string, number> {
+  const by: Record<string, number> = {};
+  for (const [key, v] of Object.entries(sdk)) {
+    const service = key.split(':')[0];
+    by[service] = (by[service] ?? 0) + v.calls;
+  }
+  by.total = Object.values(by).reduce((a, b) => a + b, 0);
+  return by;
+}
+
 /** The pending partitions of the service functions, which are not agents. */
 const SERVICE_PARTITIONS: ReadonlySet<string> = new Set(['api#pending', 'signer#pending', 'effects#pending']);
 

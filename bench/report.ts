@@ -48,6 +48,8 @@ export interface BenchResult {
   readonly scaling: ReadonlyArray<Record<string, number | null>> | null;
   /** Plain over secure commands/s at concurrency 8. */
   readonly throughputRatioAt8: number | null;
+  /** AWS calls per standard command by service and in all (the SDK meter, in each command's window), both pipelines. */
+  readonly awsCallsPerCommand: { readonly secure: Readonly<Record<string, number>>; readonly baseline: Readonly<Record<string, number>> } | null;
   /** USD per 1,000 standard commands on AWS, requests and estimated compute (bench/cost-model.ts). */
   readonly costPer1000CommandsUsd: number | null;
   readonly baselineCostPer1000CommandsUsd: number | null;
@@ -107,6 +109,8 @@ export function formatTable(r: BenchResult): string {
       '',
     ]),
     ['baseline / secure commands/s at concurrency 8', show(r.throughputRatioAt8, '', 2), `≤ ${BUDGETS.throughputRatioAt8}`, verdictText(verdict('baseline / secure commands/s at concurrency 8'))],
+    ['awsCallsPerCommand (KMS / DynamoDB / SQS: all)', callsText(r.awsCallsPerCommand?.secure), '', ''],
+    ['  baseline', callsText(r.awsCallsPerCommand?.baseline), '', ''],
     ['costPer1000CommandsUsd (AWS, us-east-1)', show(r.costPer1000CommandsUsd, ' $', 4), '', ''],
     ['  baseline', show(r.baselineCostPer1000CommandsUsd, ' $', 4), '', ''],
   ];
@@ -138,4 +142,11 @@ function ledgerRows(r: BenchResult): string[][] {
 /** The whole result as one line of JSON (NaN and infinities as null). */
 export function jsonLine(r: BenchResult): string {
   return JSON.stringify(r, (_k, v) => (typeof v === 'number' && !Number.isFinite(v) ? null : v));
+}
+
+/** `12 / 38.8 / 5: 55.8`: a pipeline's calls per command by service, and in all. */
+function callsText(by: Readonly<Record<string, number>> | undefined): string {
+  if (!by) return 'n/a';
+  const n = (k: string) => (by[k] ?? 0).toFixed(1).replace(/\.0$/, '');
+  return `${n('kms')} / ${n('dynamodb')} / ${n('sqs')}: ${n('total')}`;
 }

@@ -44,21 +44,43 @@ export interface WatchOptions {
  */
 export async function watchCommand(api: ApiClient, commandId: string, options: WatchOptions = {}): Promise<CommandView> {
   let seen = options.ledgerFrom;
-  const drainLedger = async () => {
-    if (seen === undefined || !options.onEntry) return;
+  const types: string[] = [];
+  const drainLedger = async (): Promise<number> => {
+    if (seen === undefined || !options.onEntry) return 0;
+    let found = 0;
     for (const e of await auditSince(api, seen)) {
       seen = Math.max(seen, e.seq);
-      if (e.commandId === commandId) options.onEntry(e);
+      if (e.commandId !== commandId) continue;
+      found += 1;
+      types.push(e.type);
+      options.onEntry(e);
     }
+    return found;
   };
   const view = await api.waitFor(commandId, {
     timeoutMs: options.timeoutMs ?? 120_000,
     ...(options.until ? { until: options.until } : {}),
     ...(options.onStatus ? { onChange: options.onStatus } : {}),
-    onPoll: drainLedger,
+    onPoll: async () => void (await drainLedger()),
   });
-  // The entries written just after the last status change (e.g. `command.completed`).
-  await new Promise((r) => setTimeout(r, 200));
-  await drainLedger();
-  return view;
+  if (seen === undefined || !options.onEntry) return view;
+  // The sequencer seals entries in batches, a moment after they are written: follow the ledger until the entry that
+  // closes this status is sealed, or, for a status no single entry closes, until it has been quiet for a while.
+  const closing = CLOSING_ENTRY[view.status];
+  const deadline = Date.now() + SETTLE_MS;
+  let quietSince = Date.now();
+  for (;;) {
+    if ((await drainLedger()) > 0) quietSince = Date.now();
+    const settled = closing ? types.includes(closing) : Date.now() - quietSince >= QUIET_MS;
+    if (settled || Date.now() >= deadline) return view;
+    await new Promise((r) => setTimeout(r, SETTLE_POLL_MS));
+  }
 }
+
+/** The ledger entry written before a command may show this status: once it is sealed, so is everything before it. */
+const CLOSING_ENTRY: Readonly<Record<string, string>> = { completed: 'command.completed' };
+/** Longest a watch follows the ledger after the status it waited for: the sealing window's budget (docs/performance.md). */
+const SETTLE_MS = 5_000;
+/** How long no new entry means the entries of a status no single entry closes are all sealed. */
+const QUIET_MS = 1_000;
+const SETTLE_POLL_MS = 200;

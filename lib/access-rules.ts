@@ -1,7 +1,6 @@
 import { API_PRINCIPAL } from '../functions/api/commands';
 import { LEVELS, Label, Level, dominates, join, label, levelRank } from '../functions/kernel/labels';
-import { KERNEL_AGENT, SERVICE_SENDERS } from '../functions/kernel/flow/edges';
-import { SIGNER_ACTOR } from '../functions/signer/signer';
+import { KERNEL_AGENT, SERVICE_SENDERS, SIGNER } from '../functions/kernel/flow/edges';
 import { AgentConfig, Topology } from '../functions/kernel/topology/topology';
 
 /**
@@ -16,7 +15,7 @@ export const DECLASSIFIER = KERNEL_AGENT;
 export const API_ACTOR = API_PRINCIPAL;
 
 /** The name the signer uses in ledger entries and as `from` on the directives it delivers; it reads nothing classified. */
-export { SIGNER_ACTOR };
+export { SIGNER };
 
 /** No read up (DESIGN §2): the levels whose key a holder of `clearance` may decrypt with. */
 export function levelsReadableBy(clearance: Label): Level[] {

@@ -4,7 +4,7 @@ import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
 import { Actor } from './actor';
-import { SIGNER_ACTOR } from './access-rules';
+import { SIGNER } from './access-rules';
 import { HandlerFunction } from './handler-function';
 import { TAG } from './tags';
 
@@ -14,14 +14,14 @@ import { TAG } from './tags';
  * delivers after approvals. Actors reach it only through {@link grantInvoke}.
  */
 export class Signer extends Construct implements Actor {
-  readonly actorName = SIGNER_ACTOR;
+  readonly actorName = SIGNER;
   readonly handler: HandlerFunction;
   readonly role: iam.Role;
 
   constructor(scope: Construct, id: string) {
     super(scope, id);
     this.handler = new HandlerFunction(this, 'Handler', {
-      actorName: SIGNER_ACTOR,
+      actorName: SIGNER,
       handler: 'signer',
       memoryMiB: 256,
       timeout: Duration.seconds(30),

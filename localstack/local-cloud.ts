@@ -247,8 +247,10 @@ async function startSequencer(resources: ProvisionedResources, signer: SignerCli
     streams: new DynamoDBStreamsClient(config),
     streamArn: await streamArnOf(dynamo, resources.tables.ledger),
     handler: (event) => handleLedgerStream(event, fn),
-    // No batching window on one machine: a reader (the demo, `ask --wait`) sees an entry as soon as it is sealed.
+    // Entries that arrive together are sealed, and their tree head signed, in one batch; whoever waits for the ledger
+    // to settle (`ledgerSettled`) ends the window at once.
     batchSize: SEQUENCER_BATCH.size,
+    batchingWindowMs: SEQUENCER_BATCH.localWindowMs,
     logger,
   });
   dynamo.destroy();

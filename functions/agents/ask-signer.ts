@@ -1,6 +1,6 @@
 import type { DirectiveRequestInput, SignerDecision } from '../kernel/directives/request';
 import { sealRequest } from '../kernel/messages/sealed-request';
-import { SIGNER_ACTOR } from '../signer/signer';
+import { SIGNER } from '../kernel/flow/edges';
 import type { AgentContext } from './context';
 
 /** A request without its requester, which is always the agent itself. */
@@ -15,7 +15,7 @@ export async function askSigner(ctx: AgentContext, request: RequestOf<DirectiveR
   const body = { ...request, requester: ctx.self.name } as DirectiveRequestInput;
   const sealed = await sealRequest(ctx.cipher, {
     from: ctx.self.name,
-    to: SIGNER_ACTOR,
+    to: SIGNER,
     label: ctx.self.clearance,
     requestId: body.requestId,
     commandId: body.commandId,

@@ -4,19 +4,20 @@ import { deriveSalt, keyedDigest } from '../kernel/keyed-digest';
 import { saltBody, unsaltBody } from '../kernel/messages/salted-body';
 import type { DirectiveClaims, SignedDirective } from '../kernel/directives/claims';
 import { SecurityError, isSecurityError } from '../kernel/errors';
+import { uuidSchema } from '../kernel/schemas';
 import { Label, formatLabel, join, label as makeLabel, parseLabelText } from '../kernel/labels';
-import { newMessageId } from '../kernel/messages/envelope';
+import { AgentMessage, newMessageId } from '../kernel/messages/envelope';
 import { LabelledMessage, ProposedToolCall, ToolSpec } from '../platform/model-client';
 import { Release, declassify, needsDeclassification } from '../kernel/flow/declassify';
 import { ReleaseProposal, releaseProposalJsonSchema, rulesReleasingTo } from '../kernel/flow/release-rules';
-import { CommandItem, CommandStore, SealedRef, SubtaskState, isTerminal } from '../stores/commands';
+import { CommandItem, CommandStore, ExtraCondition, SealedRef, SubtaskState, isTerminal } from '../stores/commands';
 import { tableName } from '../platform/environment';
 import { callRequestId } from '../stores/continuations';
 import { askModel, wasRefused } from './ask-model';
 import type { AgentContext } from './context';
 import { openOwnState, sealOwnState } from './own-state';
 import { receiveRecord } from './receive';
-import { sendToAgent } from './mail';
+import { Outgoing, deliverToAgent, sealForAgent, sendToAgent } from './mail';
 import { ResultBody, TaskBody, parseBody, resultBodySchema } from './protocol';
 import { askSigner } from './ask-signer';
 
@@ -77,8 +78,9 @@ export class CoreAgent {
   }
 
   async handle(record: SQSRecord): Promise<void> {
+    const ahead = this.readAhead(record.body);
     const { message, plaintext, salt, directive } = await receiveRecord(this.ctx, record);
-    const command = await this.commands.get(message.commandId);
+    const command = await this.commandOf(message.commandId, ahead);
     if (!command) throw new SecurityError('NOT_AUTHORIZED', `message for unknown command ${message.commandId}`);
     if (isTerminal(command.status)) return; // a late message for a finished command changes nothing
     if (message.kind === 'task' && message.from === 'api') {
@@ -89,6 +91,29 @@ export class CoreAgent {
     }
     if (message.kind === 'directive' && directive) return this.resumeDeclassification(command, directive, message.directive!);
     throw new SecurityError('NOT_AUTHORIZED', `core does not accept ${message.kind} from ${message.from}`);
+  }
+
+  /**
+   * Starts reading the command a body claims to serve, while the message is received: a read changes nothing, and
+   * its item is used only once the message verified and named that command (see {@link commandOf}).
+   */
+  private readAhead(body: string): { readonly commandId: string; readonly read: Promise<{ item?: CommandItem; error?: unknown }> } | undefined {
+    let commandId: unknown;
+    try {
+      commandId = (JSON.parse(body) as { commandId?: unknown }).commandId;
+    } catch {
+      return undefined;
+    }
+    if (typeof commandId !== 'string' || !uuidSchema.safeParse(commandId).success) return undefined;
+    return { commandId, read: this.commands.get(commandId).then((item) => ({ item }), (error: unknown) => ({ error })) };
+  }
+
+  /** The command a verified message serves: the read started ahead when it was for this command, else a read now. */
+  private async commandOf(commandId: string, ahead: ReturnType<CoreAgent['readAhead']>): Promise<CommandItem | undefined> {
+    if (ahead?.commandId !== commandId) return this.commands.get(commandId);
+    const { item, error } = await ahead.read;
+    if (error !== undefined) throw error;
+    return item;
   }
 
   /**
@@ -129,21 +154,54 @@ export class CoreAgent {
     const subtasks: Record<string, SubtaskState> = {};
     for (const call of calls) subtasks[randomUUID()] = { agent: call.name, toolCallId: call.id, status: 'sent', messageId: newMessageId() };
     const plan = await sealOwnState(ctx, command.commandId, reply.label, planMessages);
+    // The tasks whose receivers are cleared for them are sealed while the plan is stored: a seal sends nothing, and a
+    // plan that is not stored (another delivery stored one first) sends none of them.
+    const ahead = new Map<string, Promise<AgentMessage>>();
+    for (const [subtaskId, state] of Object.entries(subtasks)) {
+      const call = calls.find((c) => c.id === state.toolCallId)!;
+      if (needsDeclassification(ctx.topology.agent(state.agent).clearance, reply.label)) continue;
+      const sealing = sealForAgent(ctx, taskFor(command, subtaskId, state, (call.args as { task: string }).task, reply.label));
+      sealing.catch(() => undefined);
+      ahead.set(subtaskId, sealing);
+    }
     const updated = await this.commands.update(command.commandId, { status: 'running', plan, subtasks }, {
       condition: 'attribute_not_exists(#plan)',
       names: { '#plan': 'plan' },
     });
     if (!updated) return;
-    await this.delegateAll(updated, calls, reply.label, messageId, salt);
+    await this.delegateAll(updated, calls, reply.label, messageId, salt, ahead);
   }
 
   /** Sends every planned subtask not yet handed to SQS. */
-  private async delegateAll(command: CommandItem, calls: readonly ProposedToolCall[], taskLabel: Label, messageId: string, salt: string): Promise<void> {
-    for (const [subtaskId, state] of Object.entries(command.subtasks ?? {})) {
-      if (state.status !== 'sent' || state.delegated) continue;
-      const call = calls.find((c) => c.id === state.toolCallId);
-      const args = call?.args as { task: string; release?: ReleaseProposal } | undefined;
-      if (args) await this.delegate(command, subtaskId, state, args.task, args.release, taskLabel, messageId, salt);
+  private async delegateAll(
+    command: CommandItem,
+    calls: readonly ProposedToolCall[],
+    taskLabel: Label,
+    messageId: string,
+    salt: string,
+    ahead?: ReadonlyMap<string, Promise<AgentMessage>>,
+  ): Promise<void> {
+    const due = Object.entries(command.subtasks ?? {}).flatMap(([subtaskId, state]) => {
+      if (state.status !== 'sent' || state.delegated) return [];
+      const args = calls.find((c) => c.id === state.toolCallId)?.args as { task: string; release?: ReleaseProposal } | undefined;
+      return args ? [{ subtaskId, state, args }] : [];
+    });
+    // A task its receiver is cleared for is sent as it is: those go out together, and one write notes every one that
+    // left. A declassification may settle its subtask, and the last settlement composes the answer: those go one at
+    // a time, after.
+    const cleared = due.filter((d) => !needsDeclassification(this.ctx.topology.agent(d.state.agent).clearance, taskLabel));
+    const sends = await Promise.allSettled(
+      cleared.map(async (d) => {
+        const out = taskFor(command, d.subtaskId, d.state, d.args.task, taskLabel);
+        return deliverToAgent(this.ctx, out, await (ahead?.get(d.subtaskId) ?? sealForAgent(this.ctx, out)));
+      }),
+    );
+    const sent = cleared.filter((_d, i) => sends[i].status === 'fulfilled').map((d) => d.subtaskId);
+    if (sent.length > 0) await this.markDelegated(command.commandId, sent);
+    const failed = sends.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) throw failed.reason;
+    for (const d of due) {
+      if (!cleared.includes(d)) await this.delegate(command, d.subtaskId, d.state, d.args.task, d.args.release, taskLabel, messageId, salt);
     }
   }
 
@@ -188,10 +246,9 @@ export class CoreAgent {
     const ctx = this.ctx;
     const agent = state.agent;
     const target = ctx.topology.agent(agent);
-    const body: TaskBody = { subtaskId, task };
     if (!needsDeclassification(target.clearance, taskLabel)) {
-      await sendToAgent(ctx, { to: agent, kind: 'task', label: taskLabel, commandId: command.commandId, principal: command.owner, body, id: state.messageId });
-      await this.markDelegated(command.commandId, subtaskId);
+      await sendToAgent(ctx, taskFor(command, subtaskId, state, task, taskLabel));
+      await this.markDelegated(command.commandId, [subtaskId]);
       return;
     }
     // Write-down (DESIGN §6): built by a release rule from typed fields, or free text (redacted) that a human reads;
@@ -251,7 +308,7 @@ export class CoreAgent {
     const agent = state.agent;
     const { body, salt } = release;
     const sent = await sendToAgent(ctx, { to: agent, kind: 'task', label: lowered, commandId: command.commandId, principal: command.owner, body, directive, id: state.messageId, salt });
-    await this.markDelegated(command.commandId, subtaskId);
+    await this.markDelegated(command.commandId, [subtaskId]);
     await ctx.ledger.append({
       type: 'declassified',
       actor: ctx.self.name,
@@ -290,22 +347,32 @@ export class CoreAgent {
       return;
     }
     const ref: SealedRef = { ciphertext: message.ciphertext, from, to: this.ctx.self.name, label: formatLabel(message.label), messageId: message.id };
-    await this.settle(command.commandId, result.subtaskId, { status: result.status, reason: result.reason, result: ref }, message.id);
+    await this.settle(command.commandId, result.subtaskId, { status: result.status, reason: result.reason, result: ref }, message.id, command);
   }
 
-  /** Notes that a subtask's task is on its way, so a plan processed again after a crash does not send it twice. */
-  private async markDelegated(commandId: string, subtaskId: string): Promise<void> {
-    await this.commands.update(commandId, { [`subtasks.${subtaskId}.delegated`]: true });
+  /** Notes that subtasks' tasks are on their way, so a plan processed again after a crash does not send them twice. */
+  private async markDelegated(commandId: string, subtaskIds: readonly string[]): Promise<void> {
+    await this.commands.update(commandId, Object.fromEntries(subtaskIds.map((id) => [`subtasks.${id}.delegated`, true])));
   }
 
-  /** Records a subtask's outcome; when none is outstanding, composes the answer (once, claimed by `messageId`). */
-  private async settle(commandId: string, subtaskId: string, outcome: Partial<SubtaskState>, messageId: string): Promise<void> {
+  /**
+   * Records a subtask's outcome; when none is outstanding, composes the answer (once, claimed by `messageId`). When
+   * the command as read at receipt (`known`) shows this outcome closes the last open subtask, one conditional write
+   * records the outcome and claims the composition, on the condition that every other subtask is still settled and
+   * no other message claimed it; should anything have moved since that read, the two writes go one after the other.
+   */
+  private async settle(commandId: string, subtaskId: string, outcome: Partial<SubtaskState>, messageId: string, known?: CommandItem): Promise<void> {
     const set: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(outcome)) if (v !== undefined) set[`subtasks.${subtaskId}.${k}`] = v;
+    const others = Object.keys(known?.subtasks ?? {}).filter((id) => id !== subtaskId);
+    if (known && !isOpenSubtask(outcome) && others.every((id) => !isOpenSubtask(known.subtasks![id]))) {
+      const claimed = await this.commands.update(commandId, { ...set, composedBy: messageId }, lastSettlement(others, messageId));
+      if (claimed) return this.compose(claimed);
+    }
     const updated = await this.commands.update(commandId, set);
     if (!updated) return;
     const states = Object.values(updated.subtasks ?? {});
-    const open = states.some((s) => s.status === 'sent' || s.status === 'awaiting_approval');
+    const open = states.some(isOpenSubtask);
     if (open) {
       if (updated.status === 'awaiting_approval' && !states.some((s) => s.status === 'awaiting_approval')) {
         await this.commands.update(commandId, { status: 'running' });
@@ -349,17 +416,50 @@ export class CoreAgent {
     const resultMessageId = randomUUID();
     // The salt of the answer's digest is sealed with it: only a reader cleared for the answer can test it (DESIGN §6).
     const { sealed, contentDigest } = saltBody(answer);
-    const resultCiphertext = await ctx.cipher.seal({ from: ctx.self.name, to: 'api', label: l, messageId: resultMessageId, commandId: command.commandId, plaintext: sealed });
-    // The ledger records the answer before the owner can see it (DESIGN §7: every decision is audited first).
-    await ctx.ledger.append({
-      type: 'command.completed',
-      actor: ctx.self.name,
-      commandId: command.commandId,
-      digests: { result: contentDigest },
-      detail: { label: formatLabel(l) },
-    });
+    // The ledger records the answer before the owner can see it (DESIGN §7: every decision is audited first). The
+    // entry names the answer's digest, not its ciphertext, so sealing the answer and recording it run together.
+    const [resultCiphertext] = await Promise.all([
+      ctx.cipher.seal({ from: ctx.self.name, to: 'api', label: l, messageId: resultMessageId, commandId: command.commandId, plaintext: sealed }),
+      ctx.ledger.append({
+        type: 'command.completed',
+        actor: ctx.self.name,
+        commandId: command.commandId,
+        digests: { result: contentDigest },
+        detail: { label: formatLabel(l) },
+      }),
+    ]);
     await this.commands.update(command.commandId, { status: 'completed', resultCiphertext, resultMessageId, resultLabel: formatLabel(l) });
   }
+}
+
+/** A subtask's task as it is sent to a receiver cleared for its label: under the id the plan gave it. */
+function taskFor(command: CommandItem, subtaskId: string, state: SubtaskState, task: string, taskLabel: Label): Outgoing {
+  const body: TaskBody = { subtaskId, task };
+  return { to: state.agent, kind: 'task', label: taskLabel, commandId: command.commandId, principal: command.owner, body, id: state.messageId };
+}
+
+/** A subtask still waiting for its task to be sent, answered or approved. */
+function isOpenSubtask(state: Partial<SubtaskState>): boolean {
+  return state.status === 'sent' || state.status === 'awaiting_approval';
+}
+
+/**
+ * The condition of the write that settles the last open subtask and claims the composition at once: every other
+ * subtask is still settled, and no other message claimed the composition (the claimant's own redelivery may again).
+ */
+function lastSettlement(others: readonly string[], messageId: string): ExtraCondition {
+  // No parentheses around a whole condition: DynamoDB refuses redundant ones, and the store adds its own.
+  const claim = { condition: 'attribute_not_exists(#claim) OR #claim = :claimant', names: { '#claim': 'composedBy' }, values: { ':claimant': messageId } };
+  if (others.length === 0) return claim;
+  // DynamoDB refuses names and values an expression does not use: these are added only with the subtasks they check.
+  const names: Record<string, string> = { ...claim.names, '#subtasks': 'subtasks', '#state': 'status' };
+  others.forEach((id, i) => (names[`#other${i}`] = id));
+  const settled = others.map((_id, i) => `NOT #subtasks.#other${i}.#state IN (:sent, :awaiting)`);
+  return {
+    condition: [`(${claim.condition})`, ...settled].join(' AND '),
+    names,
+    values: { ...claim.values, ':sent': 'sent', ':awaiting': 'awaiting_approval' },
+  };
 }
 
 function reviveLabel(m: LabelledMessage): LabelledMessage {

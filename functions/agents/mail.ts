@@ -25,8 +25,12 @@ export interface Outgoing {
  * down), then it goes to the receiver's queue and the ledger records it.
  */
 export async function sendToAgent(ctx: AgentContext, out: Outgoing): Promise<AgentMessage> {
-  const queueUrl = ctx.env.AGENTSEC_QUEUE_URLS[out.to];
-  const message = await prepareMessage({
+  return deliverToAgent(ctx, out, await sealForAgent(ctx, out));
+}
+
+/** The send pipeline's checks and seal, without sending: a message sealed ahead of its send (see `deliverToAgent`). */
+export function sealForAgent(ctx: AgentContext, out: Outgoing): Promise<AgentMessage> {
+  return prepareMessage({
     topology: ctx.topology,
     cipher: ctx.cipher,
     from: ctx.self.name,
@@ -40,6 +44,11 @@ export async function sendToAgent(ctx: AgentContext, out: Outgoing): Promise<Age
     id: out.id,
     salt: out.salt,
   });
+}
+
+/** Sends a message {@link sealForAgent} sealed for `out` to the receiver's queue, and the ledger records it. */
+export async function deliverToAgent(ctx: AgentContext, out: Outgoing, message: AgentMessage): Promise<AgentMessage> {
+  const queueUrl = ctx.env.AGENTSEC_QUEUE_URLS[out.to];
   if (!queueUrl) throw new Error(`no queue URL for agent "${out.to}" in AGENTSEC_QUEUE_URLS`);
   await ctx.sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: JSON.stringify(message) }));
   await ctx.ledger.append({

@@ -1,5 +1,5 @@
 import type { SQSRecord } from 'aws-lambda';
-import { ReceivedMessage, receiveMessage } from '../kernel/messages/receive';
+import { ReceivedMessage, prefetchMessage, receiveMessage } from '../kernel/messages/receive';
 import type { AgentContext } from './context';
 
 /**
@@ -15,4 +15,9 @@ export function receiveRecord(ctx: AgentContext, record: SQSRecord): Promise<Rec
     verifier: ctx.verifier,
     delivery: record.messageId,
   });
+}
+
+/** Starts opening a record's message while its delivery is claimed; `receiveRecord` gets the outcome (see `prefetchMessage`). */
+export function prefetchRecord(ctx: AgentContext, record: SQSRecord): void {
+  prefetchMessage(record.body, { self: ctx.self.name, topology: ctx.topology, cipher: ctx.cipher });
 }

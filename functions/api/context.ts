@@ -7,10 +7,9 @@ import { EnvelopeCipher } from '../kernel/messages/envelope-cipher';
 import { AgentSecEnvironment, readEnvironment, tableName } from '../platform/environment';
 import { LEVELS, Level, label } from '../kernel/labels';
 import { sealRequest } from '../kernel/messages/sealed-request';
-import { SIGNER_ACTOR } from '../signer/signer';
 import { LedgerReader } from '../kernel/ledger/ledger';
 import { LedgerAppender, PendingLedgerWriter } from '../kernel/ledger/pending';
-import { KERNEL_AGENT } from '../kernel/flow/edges';
+import { KERNEL_AGENT, SIGNER } from '../kernel/flow/edges';
 import { LambdaSignerClient, SignerClient } from '../signer/signer-client';
 import { Topology, loadTopology } from '../kernel/topology/topology';
 import { ApprovalService } from './approvals';
@@ -83,7 +82,7 @@ export function createApiContext(options: ApiContextOptions = {}): ApiContext {
   const commandStore = new CommandStore(doc, tableName(env, 'commands'));
   // Nothing classified in a registration: sealed at the lowest level, `from` the API, for the signer (DESIGN §5).
   const sealForSigner = (body: unknown, requestId: string, commandId: string) =>
-    sealRequest(cipher, { from: API_PRINCIPAL, to: SIGNER_ACTOR, label: label(LEVELS[0]), requestId, commandId, body });
+    sealRequest(cipher, { from: API_PRINCIPAL, to: SIGNER, label: label(LEVELS[0]), requestId, commandId, body });
   const passkeys = new PasskeyService({
     passkeys: passkeyStore,
     signer,

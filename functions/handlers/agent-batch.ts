@@ -7,6 +7,7 @@ import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda'
 import { tableName } from '../platform/environment';
 import { isSecurityError } from '../kernel/errors';
 import type { AgentContext } from '../agents/context';
+import { prefetchRecord } from '../agents/receive';
 
 export type RecordHandler = (ctx: AgentContext, record: SQSRecord) => Promise<void>;
 
@@ -101,8 +102,12 @@ export function agentBatchHandler(ctx: AgentContext, handleRecord: RecordHandler
   const accountedOnce = makeIdempotent(exhausted, { persistenceStore: persistence(), config: idempotency, keyPrefix: `${ctx.self.name}#exhausted` }) as (
     r: SQSRecord,
   ) => Promise<void>;
-  const processRecord = (record: SQSRecord): Promise<void> =>
-    isFrom(record, ctx.env.AGENTSEC_FAILED_QUEUE_URL) ? accountedOnce(record) : once(record);
+  const processRecord = (record: SQSRecord): Promise<void> => {
+    if (isFrom(record, ctx.env.AGENTSEC_FAILED_QUEUE_URL)) return accountedOnce(record);
+    // The message's KMS decrypt runs while the idempotency record is written; the receive pipeline keeps its order.
+    prefetchRecord(ctx, record);
+    return once(record);
+  };
 
   return async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {
     idempotency.registerLambdaContext(context);

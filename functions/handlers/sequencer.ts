@@ -7,7 +7,7 @@ import { LedgerChange, SequenceOutcome, Sequencer } from '../kernel/ledger/seque
 import { MetricsSink, countSealed, serviceNameOf } from '../platform/metrics';
 import { once } from '../platform/once';
 import { LambdaSignerClient, SignerClient } from '../signer/signer-client';
-import { SIGNER_ACTOR } from '../signer/signer';
+import { SIGNER } from '../kernel/flow/edges';
 import { observed } from './observed';
 
 /**
@@ -22,10 +22,13 @@ export const SEQUENCER_ACTOR = 'sequencer';
 const logger = new Logger({ serviceName: serviceNameOf(SEQUENCER_ACTOR) });
 
 /**
- * The stream batches the sequencer takes: up to `size` records, and on AWS waiting up to `windowMs` for a batch to
- * fill (whole seconds: Lambda's unit). Each batch costs one signed tree head, so the window trades heads for latency.
+ * The stream batches the sequencer takes: up to `size` records, waiting up to `windowMs` on AWS (whole seconds: Lambda's
+ * unit) and `localWindowMs` on one machine for a batch to fill. Each batch costs one signed tree head and a checkpoint,
+ * so the window trades heads for latency: without one, the local sequencer signed a head for nearly every entry, and
+ * its calls were a third of the emulator's load; with half a second, a head covers a command's entries a second or so
+ * after they are written (`npm run bench`: `ledgerUnvouchedP50Ms`, docs/performance.md).
  */
-export const SEQUENCER_BATCH = { size: 100, windowMs: 1000 } as const;
+export const SEQUENCER_BATCH = { size: 100, windowMs: 1000, localWindowMs: 500 } as const;
 
 /** The ledger changes of a stream event, images unmarshalled (numbers as numbers, as the document client reads them). */
 export function changesOf(event: DynamoDBStreamEvent): LedgerChange[] {
@@ -63,7 +66,7 @@ export function sequencerFromEnvironment(env: NodeJS.ProcessEnv = process.env, s
   if (!tableName) throw new Error('AgentSec environment is incomplete: AGENTSEC_TABLE_LEDGER is not set');
   const { doc } = createAwsClients(awsClientConfigFrom(env));
   return {
-    sequencer: new Sequencer({ doc, tableName, actor: SEQUENCER_ACTOR, signer: SIGNER_ACTOR }),
+    sequencer: new Sequencer({ doc, tableName, actor: SEQUENCER_ACTOR, signer: SIGNER }),
     signer: signer ?? new LambdaSignerClient({ functionName: env.AGENTSEC_SIGNER_FUNCTION ?? '' }),
   };
 }

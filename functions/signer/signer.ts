@@ -38,6 +38,7 @@ import type { VoteToSign } from '../kernel/directives/passkey-challenge';
 import { Shown, sealShown, shownOf } from '../kernel/directives/shown';
 import { Topology } from '../kernel/topology/topology';
 import { countDirectiveSigned } from '../platform/metrics';
+import { SIGNER } from '../kernel/flow/edges';
 
 /** Sends an approved directive to the agent that asked for it (a `directive` message on its queue). */
 export type DirectiveDelivery = (request: StoredRequest, directive: SignedDirective) => Promise<void>;
@@ -80,8 +81,8 @@ export interface SignerProps {
   readonly relyingParty?: RelyingParty;
 }
 
-/** Who signs, in the ledger. */
-export const SIGNER_ACTOR = 'signer';
+/** Who signs, in the ledger (the kernel's name for the signer, which agents and the API name without importing this module). */
+export const SIGNER_ACTOR = SIGNER;
 
 /** The one function that forwards human votes: it names the approver from the token it verified (DESIGN §5). */
 export const VOTE_FORWARDER = 'api';

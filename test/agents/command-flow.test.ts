@@ -32,6 +32,20 @@ describe('a command through core and the effectors (honest model)', () => {
     expect(types).toEqual(expect.arrayContaining(['command.accepted', 'message.sent', 'tool.executed', 'command.completed']));
   });
 
+  it('two subtasks sent together and answered together: each task is sent once, and the answer composed once', async () => {
+    const alice = await cloud.as('alice');
+    const view = await run(alice, {
+      text: 'Ask the analyst to read_patient_record P-1001. Ask the auditor to review the billing for P-1001.',
+      classification: { level: 'SECRET', compartments: [] },
+    });
+    expect(view.status).toBe('completed');
+    const entries = await cloud.ledger(view.commandId);
+    const tasksTo = (agent: string) => entries.filter((e) => e.type === 'message.sent' && e.actor === 'core' && e.detail?.to === agent);
+    expect(tasksTo('analyst')).toHaveLength(1);
+    expect(tasksTo('auditor')).toHaveLength(1);
+    expect(entries.filter((e) => e.type === 'command.completed')).toHaveLength(1);
+  });
+
   it('a user below the label cannot read the result, nor learn the command exists', async () => {
     const alice = await cloud.as('alice');
     const view = await run(alice, { text: 'Ask the analyst to read_patient_record P-1002.', classification: SECRET_MEDICAL });

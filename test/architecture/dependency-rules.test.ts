@@ -212,6 +212,18 @@ describe('the dependency rules (.dependency-cruiser.js)', () => {
     ]);
   });
 
+  it('reports an agent importing the signer itself under agents-reach-the-signer-by-its-client', () => {
+    const violations = cruise({
+      ...CLEAN,
+      'functions/signer/signer.ts': "export const SIGNER_ACTOR = 'signer';\n",
+      'functions/signer/signer-client.ts': 'export interface SignerClient { request(): unknown }\n',
+      'functions/agents/ask-signer.ts':
+        "import { SIGNER_ACTOR } from '../signer/signer';\nimport type { SignerClient } from '../signer/signer-client';\nexport const ask = (c: SignerClient): unknown => [SIGNER_ACTOR, c];\n",
+      'functions/handlers/core.ts': "import type { SignerClient } from '../signer/signer-client';\nexport const handler = (c: SignerClient): unknown => c;\n",
+    });
+    expect(describeAll(violations)).toEqual(['agents-reach-the-signer-by-its-client: functions/agents/ask-signer.ts → functions/signer/signer.ts']);
+  });
+
   it('reports cli/ importing test/ under nothing-imports-tests', () => {
     const violations = cruise({
       ...CLEAN,

@@ -5,6 +5,7 @@ import { functionName, lambdaAssets } from '../../bench/bundles';
 import { BenchResult, formatTable, jsonLine } from '../../bench/report';
 import { completedCommandId, describeCall, tallyKmsCalls, timeByCall } from '../../bench/sdk-meter';
 import { percentile, round, summarize } from '../../bench/stats';
+import { callsByService } from '../../bench/end-to-end';
 
 const passing: BudgetInputs = {
   hopOverheadUs: 250,
@@ -156,6 +157,18 @@ describe('bundles from the synthesized template', () => {
   });
 });
 
+describe('AWS calls by service', () => {
+  it('adds up the calls of each service and all of them', () => {
+    const sdk = {
+      'kms:GenerateDataKey': { calls: 6, failed: 0, ms: 1 },
+      'kms:Decrypt': { calls: 6, failed: 0, ms: 1 },
+      'dynamodb:PutItem:ledger': { calls: 12.4, failed: 0, ms: 1 },
+      'sqs:SendMessage': { calls: 5, failed: 0, ms: 1 },
+    };
+    expect(callsByService(sdk)).toEqual({ kms: 12, dynamodb: 12.4, sqs: 5, total: 29.4 });
+  });
+});
+
 describe('the report', () => {
   const result: BenchResult = {
     startedAt: '2030-01-01T00:00:00.000Z',
@@ -183,6 +196,7 @@ describe('the report', () => {
     ledgerCallsPerHop: 1,
     scaling: [{ concurrency: 8, secureCommandsPerSec: 2, baselineCommandsPerSec: 4, throughputRatio: 2 }],
     throughputRatioAt8: 2,
+    awsCallsPerCommand: { secure: { kms: 12, dynamodb: 38.8, sqs: 5, total: 55.8 }, baseline: { dynamodb: 12, sqs: 5, total: 17 } },
     costPer1000CommandsUsd: 0.05,
     baselineCostPer1000CommandsUsd: 0.01,
     ledgerWriterCallsPerHop: 1.17,
@@ -212,6 +226,12 @@ describe('the report', () => {
     expect(table).toMatch(/kmsCallsPerHop\s+2\s+≤ 2\s+PASS/);
     expect(table).toMatch(/ledgerUnvouchedP99Ms\s+1,800 ms\s+≤ 5000 ms\s+PASS/);
     expect(table).toContain('overall: PASS');
+  });
+
+  it('the table shows the AWS calls per command by service for both pipelines', () => {
+    const table = formatTable(result);
+    expect(table).toMatch(/awsCallsPerCommand \(KMS \/ DynamoDB \/ SQS: all\)\s+12 \/ 38.8 \/ 5: 55.8/);
+    expect(table).toMatch(/ {2}baseline\s+0 \/ 12 \/ 5: 17/);
   });
 });
 

@@ -35,6 +35,13 @@ export const MESSAGE_SUITE = AlgorithmSuiteIdentifier.ALG_AES256_GCM_IV12_TAG16_
 /** SQS bodies are at most 256 KiB, so no honest plaintext is larger; bounds memory on hostile input. */
 const MAX_BODY_BYTES = 256 * 1024;
 
+/**
+ * Every body is sealed as one frame: no honest plaintext exceeds {@link MAX_BODY_BYTES}, and one frame is one
+ * AES-GCM pass, where the SDK's default (4 KiB) splits a 4 KiB body and its salt in two, each with its own IV, tag
+ * and stream chunk. The frame length is in the header, so bodies sealed with other frame lengths still open.
+ */
+export const FRAME_LENGTH = MAX_BODY_BYTES;
+
 const { encrypt, decrypt } = buildClient({
   commitmentPolicy: CommitmentPolicy.REQUIRE_ENCRYPT_REQUIRE_DECRYPT,
   // Every message has exactly one data key, wrapped by the key of its level.
@@ -147,7 +154,12 @@ function parseJson(text: string): unknown {
 /** KMS errors that mean "this ciphertext is not what it claims"; anything else is an infrastructure fault. */
 const INTEGRITY_ERRORS = new Set(['InvalidCiphertextException', 'IncorrectKeyException']);
 
-const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+/** The bytes of canonical, padded base64 (what `Buffer#toString('base64')` writes), or undefined for anything else. */
+function base64Bytes(text: unknown): Buffer | undefined {
+  if (typeof text !== 'string') return undefined;
+  const bytes = Buffer.from(text, 'base64');
+  return bytes.toString('base64') === text ? bytes : undefined;
+}
 
 /**
  * Seals and opens message bodies.
@@ -163,6 +175,13 @@ export class EnvelopeCipher {
   private readonly recent?: RecentPlaintexts;
   private readonly stateCache = getLocalCryptographicMaterialsCache<NodeAlgorithmSuite>(LEVELS.length * 2);
   private readonly stateManagers = new Map<Level, NodeCachingMaterialsManager>();
+  /** One generator keyring per level: it holds only the key's ARN and the client. */
+  private readonly generators = new Map<Level, KmsKeyringNode>();
+  /**
+   * Opens in progress, by level, context and ciphertext: a second open of the same bytes under the same context
+   * (the receive pipeline after {@link EnvelopeCipher.prefetch}) waits for the first instead of asking KMS again.
+   */
+  private readonly opening = new Map<string, Promise<Buffer>>();
 
   constructor(props: EnvelopeCipherProps) {
     for (const level of LEVELS) {
@@ -178,11 +197,11 @@ export class EnvelopeCipher {
   /** Encrypts `plaintext` under the key of `label.level` with the message's encryption context (one KMS call). */
   async seal(input: MessageAddress & { readonly plaintext: Uint8Array | string }): Promise<string> {
     const context = encryptionContextOf(input);
-    const keyring = new KmsKeyringNode({
-      generatorKeyId: this.keyArn(input.label.level),
-      clientProvider: kmsAdapter(this.kms),
+    const { result } = await encrypt(this.generator(input.label.level), input.plaintext, {
+      encryptionContext: context,
+      suiteId: MESSAGE_SUITE,
+      frameLength: FRAME_LENGTH,
     });
-    const { result } = await encrypt(keyring, input.plaintext, { encryptionContext: context, suiteId: MESSAGE_SUITE });
     const ciphertext = result.toString('base64');
     // Only a value sealed for this function itself is read back by it; what it sends to others is not kept.
     if (input.from === input.to) this.recent?.remember(ciphertext, context, Buffer.from(input.plaintext));
@@ -211,6 +230,7 @@ export class EnvelopeCipher {
     const { result } = await encrypt(this.stateMaterials(input.label.level), body, {
       encryptionContext: context,
       suiteId: MESSAGE_SUITE,
+      frameLength: FRAME_LENGTH,
       plaintextLength: body.length,
     });
     const ciphertext = result.toString('base64');
@@ -235,8 +255,11 @@ export class EnvelopeCipher {
    * on AWS.
    */
   async sealRecord(input: RecordAddress & { readonly plaintext: Uint8Array | string }): Promise<string> {
-    const keyring = new KmsKeyringNode({ generatorKeyId: this.keyArn(input.label.level), clientProvider: kmsAdapter(this.kms) });
-    const { result } = await encrypt(keyring, input.plaintext, { encryptionContext: recordContextOf(input), suiteId: MESSAGE_SUITE });
+    const { result } = await encrypt(this.generator(input.label.level), input.plaintext, {
+      encryptionContext: recordContextOf(input),
+      suiteId: MESSAGE_SUITE,
+      frameLength: FRAME_LENGTH,
+    });
     return result.toString('base64');
   }
 
@@ -249,13 +272,30 @@ export class EnvelopeCipher {
     return this.openUnder(input.ciphertext, recordContextOf(input), input.label.level, `record ${input.recordId}`);
   }
 
+  /**
+   * Starts opening a message ahead of the receive pipeline, so its KMS call overlaps other work (the delivery's
+   * idempotency record). Nothing is returned and nothing is thrown: the pipeline opens the message again in its own
+   * order and gets this open's outcome (from {@link RecentPlaintexts} when it succeeded), or asks KMS once more.
+   */
+  prefetch(input: MessageAddress & { readonly ciphertext: string }): void {
+    this.open(input).catch(() => undefined);
+  }
+
   /** Decrypts `ciphertext` under the key of `level`, refusing any context but `expected`. */
-  private async openUnder(ciphertext: string, expected: Readonly<Record<string, string>>, level: Level, what: string): Promise<Buffer> {
-    if (typeof ciphertext !== 'string' || !BASE64.test(ciphertext)) {
-      throw new SecurityError('TAMPERED', 'ciphertext is not base64');
-    }
+  private openUnder(ciphertext: string, expected: Readonly<Record<string, string>>, level: Level, what: string): Promise<Buffer> {
+    const bytes = base64Bytes(ciphertext);
+    if (!bytes) return Promise.reject(new SecurityError('TAMPERED', 'ciphertext is not base64'));
     const recalled = this.recent?.recall(ciphertext, expected);
-    if (recalled) return recalled;
+    if (recalled) return Promise.resolve(recalled);
+    const key = `${level}\n${JSON.stringify(expected)}\n${ciphertext}`;
+    const inProgress = this.opening.get(key);
+    if (inProgress) return inProgress.then((plaintext) => Buffer.from(plaintext));
+    const opened = this.decryptUnder(ciphertext, bytes, expected, level, what).finally(() => this.opening.delete(key));
+    this.opening.set(key, opened);
+    return opened.then((plaintext) => Buffer.from(plaintext));
+  }
+
+  private async decryptUnder(ciphertext: string, bytes: Buffer, expected: Readonly<Record<string, string>>, level: Level, what: string): Promise<Buffer> {
     const faults: unknown[] = [];
     const keyring = new KmsKeyringNode({
       keyIds: [this.keyArn(level)],
@@ -263,7 +303,7 @@ export class EnvelopeCipher {
     });
     let output;
     try {
-      output = await decrypt(new ExpectedContextMaterialsManager(keyring, expected), Buffer.from(ciphertext, 'base64'), {
+      output = await decrypt(new ExpectedContextMaterialsManager(keyring, expected), bytes, {
         maxBodySize: MAX_BODY_BYTES,
       });
     } catch (err) {
@@ -283,6 +323,17 @@ export class EnvelopeCipher {
     assertContext(output.messageHeader.encryptionContext, expected);
     this.recent?.remember(ciphertext, expected, output.plaintext);
     return output.plaintext;
+  }
+
+  /** The generator keyring of a level, made on first use. */
+  private generator(level: Level): KmsKeyringNode {
+    const arn = this.keyArn(level);
+    let keyring = this.generators.get(level);
+    if (!keyring) {
+      keyring = new KmsKeyringNode({ generatorKeyId: arn, clientProvider: kmsAdapter(this.kms) });
+      this.generators.set(level, keyring);
+    }
+    return keyring;
   }
 
   /** One caching materials manager per level, made on first use. */

@@ -55,14 +55,8 @@ export interface ReceivedMessage {
 export async function receiveMessage(body: string, ctx: ReceiveContext): Promise<ReceivedMessage> {
   const { self, topology } = ctx;
   const now = (ctx.now ?? Date.now)();
-  const message = parseMessage(body);
-  if (message.to !== self) throw new SecurityError('MISROUTED', `message ${message.id} is for ${message.to}, not ${self}`);
-  assertKnownSender(topology, message.from);
-  assertEdge(topology, message.from, self);
-  assertSenderKind(message.from, message.kind);
+  const message = checkedBeforeOpening(body, self, topology);
   const delivery = isDelivery(message.from, message.kind);
-  assertNoReadUp(self, topology.agent(self).clearance, message.label);
-  assertNoWriteDown(topology, message.from, message.label);
 
   const opened = await ctx.cipher.open({
     from: message.from,
@@ -92,4 +86,39 @@ export async function receiveMessage(body: string, ctx: ReceiveContext): Promise
     ...(directive && !delivery ? [{ value: `directive#${directive.nonce}`, expiresAtMs: directive.expiresAt }] : []),
   ], ctx.delivery);
   return { message, plaintext, salt, ...(directive ? { directive } : {}) };
+}
+
+/** The checks of DESIGN §4 that come before decryption, in their order: what every message must pass before KMS is asked. */
+function checkedBeforeOpening(body: string, self: string, topology: Topology): AgentMessage {
+  const message = parseMessage(body);
+  if (message.to !== self) throw new SecurityError('MISROUTED', `message ${message.id} is for ${message.to}, not ${self}`);
+  assertKnownSender(topology, message.from);
+  assertEdge(topology, message.from, self);
+  assertSenderKind(message.from, message.kind);
+  assertNoReadUp(self, topology.agent(self).clearance, message.label);
+  assertNoWriteDown(topology, message.from, message.label);
+  return message;
+}
+
+/**
+ * Starts decrypting a message that passes every check before decryption, so that its KMS call runs while the
+ * delivery's idempotency record is written; {@link receiveMessage} still runs every check in order and opens it
+ * (the cipher hands it this open's outcome). A message that fails a check is not opened here: nothing is thrown,
+ * nothing is recorded, and its refusal is the pipeline's.
+ */
+export function prefetchMessage(body: string, ctx: Pick<ReceiveContext, 'self' | 'topology' | 'cipher'>): void {
+  let message: AgentMessage;
+  try {
+    message = checkedBeforeOpening(body, ctx.self, ctx.topology);
+  } catch {
+    return;
+  }
+  ctx.cipher.prefetch({
+    from: message.from,
+    to: message.to,
+    label: message.label,
+    messageId: message.id,
+    commandId: message.commandId,
+    ciphertext: message.ciphertext,
+  });
 }

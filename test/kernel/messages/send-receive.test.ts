@@ -5,7 +5,7 @@ import { DirectiveVerifier } from '../../../functions/kernel/directives/verify';
 import { EnvelopeCipher } from '../../../functions/kernel/messages/envelope-cipher';
 import { Label, label } from '../../../functions/kernel/labels';
 import { AgentMessage, MessageKind, newMessageId } from '../../../functions/kernel/messages/envelope';
-import { ReceiveContext, receiveMessage } from '../../../functions/kernel/messages/receive';
+import { ReceiveContext, prefetchMessage, receiveMessage } from '../../../functions/kernel/messages/receive';
 import { prepareMessage } from '../../../functions/kernel/messages/send';
 import { SingleUseStore } from '../../../functions/kernel/messages/single-use';
 import { TABLES } from '../../../functions/kernel/tables';
@@ -376,6 +376,52 @@ describe('the receive pipeline', () => {
       expect(await refusal(receiveMessage(body, receiver('scheduler', { verifier: early })))).toBe('EXPIRED');
       await expect(receiveMessage(body, receiver('scheduler'))).resolves.toBeDefined();
     });
+  });
+});
+
+describe('the decrypt that starts while a delivery is claimed (prefetchMessage)', () => {
+  const prefetched = async (body: string, self: string) => {
+    prefetchMessage(body, { self, topology, cipher });
+    // Whatever the prefetch started has settled when a second, dependent call returns.
+    await new Promise((r) => setTimeout(r, 200));
+  };
+
+  it('a message refused before decryption is never sent to KMS by the prefetch (READ_UP)', async () => {
+    const body = await forge({ from: 'core', to: 'scheduler', label: label('SECRET') });
+    counter.reset();
+    await prefetched(body, 'scheduler');
+    expect(counter.calls).toEqual([]);
+    expect(await refusal(receiveMessage(body, receiver('scheduler')))).toBe('READ_UP');
+    expect(counter.calls).toEqual([]);
+  });
+
+  it('a misrouted or malformed message is not opened ahead either', async () => {
+    const message = await send({ from: 'analyst', to: 'core', kind: 'result', label: SECRET_MEDICAL });
+    counter.reset();
+    await prefetched(JSON.stringify(message), 'auditor');
+    await prefetched('{"v":1', 'core');
+    expect(counter.calls).toEqual([]);
+  });
+
+  it('a prefetched message costs one KMS Decrypt, and the pipeline still runs every check after it', async () => {
+    const message = await send({ from: 'analyst', to: 'core', kind: 'result', label: SECRET_MEDICAL, plaintext: 'lab results' });
+    counter.reset();
+    prefetchMessage(JSON.stringify(message), { self: 'core', topology, cipher });
+    const received = await receiveMessage(JSON.stringify(message), receiver('core'));
+    expect(received.plaintext.toString()).toBe('lab results');
+    expect(counter.calls).toEqual(['Decrypt']);
+    // Consumed by that receipt: a prefetch does not let a copy through.
+    prefetchMessage(JSON.stringify(message), { self: 'core', topology, cipher });
+    expect(await refusal(receiveMessage(JSON.stringify(message), receiver('core')))).toBe('REPLAY');
+  });
+
+  it('a tampered ciphertext opened ahead is still refused by the pipeline (TAMPERED)', async () => {
+    const message = await send({ from: 'analyst', to: 'core', kind: 'result', label: SECRET_MEDICAL });
+    const bytes = Buffer.from(message.ciphertext, 'base64');
+    bytes[bytes.length - 1] ^= 1;
+    const body = JSON.stringify({ ...message, ciphertext: bytes.toString('base64') });
+    await prefetched(body, 'core');
+    expect(await refusal(receiveMessage(body, receiver('core')))).toBe('TAMPERED');
   });
 });
 
