@@ -186,18 +186,17 @@ export class CoreAgent {
       const args = calls.find((c) => c.id === state.toolCallId)?.args as { task: string; release?: ReleaseProposal } | undefined;
       return args ? [{ subtaskId, state, args }] : [];
     });
-    // A task its receiver is cleared for is sent as it is: those go out together, and one write notes every one that
-    // left. A declassification may settle its subtask, and the last settlement composes the answer: those go one at
-    // a time, after.
+    // A task its receiver is cleared for is sent as it is: those go out together, each noted as delegated as soon as it
+    // left (a crash then sends again only what it may not have sent). A declassification may settle its subtask, and
+    // the last settlement composes the answer: those go one at a time, after.
     const cleared = due.filter((d) => !needsDeclassification(this.ctx.topology.agent(d.state.agent).clearance, taskLabel));
     const sends = await Promise.allSettled(
       cleared.map(async (d) => {
         const out = taskFor(command, d.subtaskId, d.state, d.args.task, taskLabel);
-        return deliverToAgent(this.ctx, out, await (ahead?.get(d.subtaskId) ?? sealForAgent(this.ctx, out)));
+        await deliverToAgent(this.ctx, out, await (ahead?.get(d.subtaskId) ?? sealForAgent(this.ctx, out)));
+        await this.markDelegated(command.commandId, d.subtaskId);
       }),
     );
-    const sent = cleared.filter((_d, i) => sends[i].status === 'fulfilled').map((d) => d.subtaskId);
-    if (sent.length > 0) await this.markDelegated(command.commandId, sent);
     const failed = sends.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed) throw failed.reason;
     for (const d of due) {
@@ -248,7 +247,7 @@ export class CoreAgent {
     const target = ctx.topology.agent(agent);
     if (!needsDeclassification(target.clearance, taskLabel)) {
       await sendToAgent(ctx, taskFor(command, subtaskId, state, task, taskLabel));
-      await this.markDelegated(command.commandId, [subtaskId]);
+      await this.markDelegated(command.commandId, subtaskId);
       return;
     }
     // Write-down (DESIGN §6): built by a release rule from typed fields, or free text (redacted) that a human reads;
@@ -308,7 +307,7 @@ export class CoreAgent {
     const agent = state.agent;
     const { body, salt } = release;
     const sent = await sendToAgent(ctx, { to: agent, kind: 'task', label: lowered, commandId: command.commandId, principal: command.owner, body, directive, id: state.messageId, salt });
-    await this.markDelegated(command.commandId, [subtaskId]);
+    await this.markDelegated(command.commandId, subtaskId);
     await ctx.ledger.append({
       type: 'declassified',
       actor: ctx.self.name,
@@ -350,9 +349,9 @@ export class CoreAgent {
     await this.settle(command.commandId, result.subtaskId, { status: result.status, reason: result.reason, result: ref }, message.id, command);
   }
 
-  /** Notes that subtasks' tasks are on their way, so a plan processed again after a crash does not send them twice. */
-  private async markDelegated(commandId: string, subtaskIds: readonly string[]): Promise<void> {
-    await this.commands.update(commandId, Object.fromEntries(subtaskIds.map((id) => [`subtasks.${id}.delegated`, true])));
+  /** Notes that a subtask's task is on its way, so a plan processed again after a crash does not send it twice. */
+  private async markDelegated(commandId: string, subtaskId: string): Promise<void> {
+    await this.commands.update(commandId, { [`subtasks.${subtaskId}.delegated`]: true });
   }
 
   /**
@@ -416,18 +415,16 @@ export class CoreAgent {
     const resultMessageId = randomUUID();
     // The salt of the answer's digest is sealed with it: only a reader cleared for the answer can test it (DESIGN §6).
     const { sealed, contentDigest } = saltBody(answer);
-    // The ledger records the answer before the owner can see it (DESIGN §7: every decision is audited first). The
-    // entry names the answer's digest, not its ciphertext, so sealing the answer and recording it run together.
-    const [resultCiphertext] = await Promise.all([
-      ctx.cipher.seal({ from: ctx.self.name, to: 'api', label: l, messageId: resultMessageId, commandId: command.commandId, plaintext: sealed }),
-      ctx.ledger.append({
-        type: 'command.completed',
-        actor: ctx.self.name,
-        commandId: command.commandId,
-        digests: { result: contentDigest },
-        detail: { label: formatLabel(l) },
-      }),
-    ]);
+    // Sealed first: the ledger never records an answer whose seal then failed. The ledger records the answer before
+    // the owner can see it (DESIGN §7: every decision is audited first).
+    const resultCiphertext = await ctx.cipher.seal({ from: ctx.self.name, to: 'api', label: l, messageId: resultMessageId, commandId: command.commandId, plaintext: sealed });
+    await ctx.ledger.append({
+      type: 'command.completed',
+      actor: ctx.self.name,
+      commandId: command.commandId,
+      digests: { result: contentDigest },
+      detail: { label: formatLabel(l) },
+    });
     await this.commands.update(command.commandId, { status: 'completed', resultCiphertext, resultMessageId, resultLabel: formatLabel(l) });
   }
 }

@@ -157,15 +157,21 @@ describe('bundles from the synthesized template', () => {
   });
 });
 
+/** One standard command's SDK calls, as `commandCost` tallies them. */
+const SDK_CALLS = {
+  'dynamodb:PutItem:ledger': { calls: 10, failed: 0, ms: 0 },
+  'dynamodb:UpdateItem:commands': { calls: 4, failed: 0, ms: 0 },
+  'dynamodb:TransactWriteItems:approvals': { calls: 1, failed: 0, ms: 0 },
+  'dynamodb:GetItem:commands': { calls: 3, failed: 0, ms: 0 },
+  'kms:GenerateDataKey': { calls: 6, failed: 0, ms: 0 },
+  'kms:Decrypt': { calls: 6, failed: 0, ms: 0 },
+  'kms:Sign': { calls: 1, failed: 0, ms: 0 },
+  'sqs:SendMessage': { calls: 5, failed: 0, ms: 0 },
+};
+
 describe('AWS calls by service', () => {
   it('adds up the calls of each service and all of them', () => {
-    const sdk = {
-      'kms:GenerateDataKey': { calls: 6, failed: 0, ms: 1 },
-      'kms:Decrypt': { calls: 6, failed: 0, ms: 1 },
-      'dynamodb:PutItem:ledger': { calls: 12.4, failed: 0, ms: 1 },
-      'sqs:SendMessage': { calls: 5, failed: 0, ms: 1 },
-    };
-    expect(callsByService(sdk)).toEqual({ kms: 12, dynamodb: 12.4, sqs: 5, total: 29.4 });
+    expect(callsByService(SDK_CALLS)).toEqual({ dynamodb: 18, kms: 13, sqs: 5, total: 36 });
   });
 });
 
@@ -237,17 +243,7 @@ describe('the report', () => {
 
 describe('the cost model', () => {
   it('prices each call at its published unit price, per 1,000 commands, with the arithmetic kept', () => {
-    const sdk = {
-      'dynamodb:PutItem:ledger': { calls: 10, failed: 0, ms: 0 },
-      'dynamodb:UpdateItem:commands': { calls: 4, failed: 0, ms: 0 },
-      'dynamodb:TransactWriteItems:approvals': { calls: 1, failed: 0, ms: 0 },
-      'dynamodb:GetItem:commands': { calls: 3, failed: 0, ms: 0 },
-      'kms:GenerateDataKey': { calls: 6, failed: 0, ms: 0 },
-      'kms:Decrypt': { calls: 6, failed: 0, ms: 0 },
-      'kms:Sign': { calls: 1, failed: 0, ms: 0 },
-      'sqs:SendMessage': { calls: 5, failed: 0, ms: 0 },
-    };
-    const cost = costOf(sdk, { hops: 6, msPerHop: 100, apiRequests: 2 });
+    const cost = costOf(SDK_CALLS, { hops: 6, msPerHop: 100, apiRequests: 2 });
     const line = (item: string) => cost.lines.find((l) => l.item.startsWith(item))!;
     expect(line('DynamoDB writes').perCommand).toBe(10 + 4 + 4);
     expect(line('DynamoDB writes').per1000).toBeCloseTo(18 * 1000 * PRICES.dynamodbWrite, 12);

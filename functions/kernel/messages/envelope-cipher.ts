@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import {
   AlgorithmSuiteIdentifier,
   CommitmentPolicy,
@@ -151,6 +152,9 @@ function parseJson(text: string): unknown {
   }
 }
 
+/** How long a second open of the same message waits for the first one rather than asking KMS itself. */
+const JOIN_OPEN_MS = 5_000;
+
 /** KMS errors that mean "this ciphertext is not what it claims"; anything else is an infrastructure fault. */
 const INTEGRITY_ERRORS = new Set(['InvalidCiphertextException', 'IncorrectKeyException']);
 
@@ -178,10 +182,11 @@ export class EnvelopeCipher {
   /** One generator keyring per level: it holds only the key's ARN and the client. */
   private readonly generators = new Map<Level, KmsKeyringNode>();
   /**
-   * Opens in progress, by level, context and ciphertext: a second open of the same bytes under the same context
-   * (the receive pipeline after {@link EnvelopeCipher.prefetch}) waits for the first instead of asking KMS again.
+   * Opens in progress, by level, context and the ciphertext's digest: a second open of the same bytes under the same
+   * context (the receive pipeline after {@link EnvelopeCipher.prefetch}) waits for the first instead of asking KMS
+   * again, unless the first has run for {@link JOIN_OPEN_MS} (a call frozen with its invocation is not waited on).
    */
-  private readonly opening = new Map<string, Promise<Buffer>>();
+  private readonly opening = new Map<string, { readonly since: number; readonly plaintext: Promise<Buffer> }>();
 
   constructor(props: EnvelopeCipherProps) {
     for (const level of LEVELS) {
@@ -278,7 +283,11 @@ export class EnvelopeCipher {
    * order and gets this open's outcome (from {@link RecentPlaintexts} when it succeeded), or asks KMS once more.
    */
   prefetch(input: MessageAddress & { readonly ciphertext: string }): void {
-    this.open(input).catch(() => undefined);
+    try {
+      this.open(input).catch(() => undefined);
+    } catch {
+      // Whatever fails here fails again, in order, in the receive pipeline.
+    }
   }
 
   /** Decrypts `ciphertext` under the key of `level`, refusing any context but `expected`. */
@@ -287,11 +296,13 @@ export class EnvelopeCipher {
     if (!bytes) return Promise.reject(new SecurityError('TAMPERED', 'ciphertext is not base64'));
     const recalled = this.recent?.recall(ciphertext, expected);
     if (recalled) return Promise.resolve(recalled);
-    const key = `${level}\n${JSON.stringify(expected)}\n${ciphertext}`;
+    const key = `${level}\n${JSON.stringify(expected)}\n${createHash('sha256').update(bytes).digest('base64')}`;
     const inProgress = this.opening.get(key);
-    if (inProgress) return inProgress.then((plaintext) => Buffer.from(plaintext));
-    const opened = this.decryptUnder(ciphertext, bytes, expected, level, what).finally(() => this.opening.delete(key));
-    this.opening.set(key, opened);
+    if (inProgress && Date.now() - inProgress.since < JOIN_OPEN_MS) return inProgress.plaintext.then((plaintext) => Buffer.from(plaintext));
+    const opened = this.decryptUnder(ciphertext, bytes, expected, level, what).finally(() => {
+      if (this.opening.get(key)?.plaintext === opened) this.opening.delete(key);
+    });
+    this.opening.set(key, { since: Date.now(), plaintext: opened });
     return opened.then((plaintext) => Buffer.from(plaintext));
   }
 

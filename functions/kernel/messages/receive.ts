@@ -7,7 +7,7 @@ import { assertNoReadUp } from '../flow/no-read-up';
 import { assertNoWriteDown } from '../flow/no-write-down';
 import type { Topology } from '../topology/topology';
 import { AgentMessage, messageIdTime, parseMessage } from './envelope';
-import { EnvelopeCipher } from './envelope-cipher';
+import { EnvelopeCipher, MessageAddress } from './envelope-cipher';
 import { assertAuthorizedLabel, expectationFor } from './message-directive';
 import { unsaltBody } from './salted-body';
 import { SingleUseStore } from './single-use';
@@ -58,14 +58,7 @@ export async function receiveMessage(body: string, ctx: ReceiveContext): Promise
   const message = checkedBeforeOpening(body, self, topology);
   const delivery = isDelivery(message.from, message.kind);
 
-  const opened = await ctx.cipher.open({
-    from: message.from,
-    to: message.to,
-    label: message.label,
-    messageId: message.id,
-    commandId: message.commandId,
-    ciphertext: message.ciphertext,
-  });
+  const opened = await ctx.cipher.open(sealedBodyOf(message));
   const { salt, content: plaintext } = unsaltBody(opened);
   if (keyedDigest(salt, plaintext) !== message.contentDigest) {
     throw new SecurityError('TAMPERED', `message ${message.id} content does not match its digest`);
@@ -113,12 +106,10 @@ export function prefetchMessage(body: string, ctx: Pick<ReceiveContext, 'self' |
   } catch {
     return;
   }
-  ctx.cipher.prefetch({
-    from: message.from,
-    to: message.to,
-    label: message.label,
-    messageId: message.id,
-    commandId: message.commandId,
-    ciphertext: message.ciphertext,
-  });
+  ctx.cipher.prefetch(sealedBodyOf(message));
+}
+
+/** A message's ciphertext with the address its encryption context binds. */
+function sealedBodyOf(message: AgentMessage): MessageAddress & { readonly ciphertext: string } {
+  return { from: message.from, to: message.to, label: message.label, messageId: message.id, commandId: message.commandId, ciphertext: message.ciphertext };
 }

@@ -358,3 +358,50 @@ describe('envelope encryption of message bodies', () => {
     expect(() => new EnvelopeCipher({ kms: kms(), keyArns: { ...keys, TOP_SECRET: '' } })).toThrow(/TOP_SECRET/);
   });
 });
+
+describe('opens of one message in progress at once share one KMS call', () => {
+  const message = (): MessageAddress => ({ from: 'core', to: 'analyst', label: label('SECRET', ['MEDICAL']), messageId: randomUUID(), commandId: randomUUID() });
+
+  it('a second open of the same bytes under the same context waits for the first: one Decrypt', async () => {
+    const counter = countingKms();
+    const cipher = new EnvelopeCipher({ kms: counter.client, keyArns: await createLevelKeys(counter.client) });
+    const address = message();
+    const ciphertext = await cipher.seal({ ...address, plaintext: 'one call' });
+    counter.reset();
+    const [a, b] = await Promise.all([cipher.open({ ...address, ciphertext }), cipher.open({ ...address, ciphertext })]);
+    expect([a.toString(), b.toString()]).toEqual(['one call', 'one call']);
+    expect(counter.calls).toEqual(['Decrypt']);
+    // Each caller has its own copy of the plaintext.
+    a.fill(0);
+    expect(b.toString()).toBe('one call');
+  });
+
+  it('an open that has not answered for five seconds is not waited on: the next open asks KMS itself', async () => {
+    const client = kms();
+    const keyArns = await createLevelKeys(client);
+    let hang = true;
+    client.middlewareStack.add(
+      (next, context) => async (args) => {
+        if (context.commandName === 'DecryptCommand' && hang) {
+          hang = false;
+          return new Promise<never>(() => undefined);
+        }
+        return next(args);
+      },
+      { step: 'initialize', name: 'firstDecryptHangs' },
+    );
+    const cipher = new EnvelopeCipher({ kms: client, keyArns });
+    const address = message();
+    const ciphertext = await cipher.seal({ ...address, plaintext: 'after a hang' });
+    const clock = jest.spyOn(Date, 'now');
+    try {
+      const start = Date.now();
+      clock.mockReturnValue(start);
+      cipher.prefetch({ ...address, ciphertext });
+      clock.mockReturnValue(start + 5_001);
+      expect((await cipher.open({ ...address, ciphertext })).toString()).toBe('after a hang');
+    } finally {
+      clock.mockRestore();
+    }
+  });
+});
