@@ -73,7 +73,9 @@ export function scalingChartSvg(points: readonly ScalingPoint[], title: string):
       parts.push(`<circle cx="${x}" cy="${y}" r="4" fill="${s.color}"/>`);
       // The higher line's value goes above its point, the lower line's below, so close values never overlap.
       const higher = series.every((o) => o === s || !(o.values[i] > s.values[i]));
-      parts.push(`<text x="${x + 6}" y="${higher ? y - 8 : y + 18}" fill="${s.color}" font-size="11">${s.values[i].toFixed(2)}</text>`);
+      // The last point's value ends at its point, clear of the legend to its right.
+      const anchor = i === pts.length - 1 ? `x="${x - 6}" text-anchor="end"` : `x="${x + 6}"`;
+      parts.push(`<text ${anchor} y="${higher ? y - 8 : y + 18}" fill="${s.color}" font-size="11">${s.values[i].toFixed(2)}</text>`);
     });
     const ly = M.top + 20 + k * 22;
     parts.push(`<line x1="${W - M.right + 16}" x2="${W - M.right + 40}" y1="${ly}" y2="${ly}" stroke="${s.color}" stroke-width="2.5"/>`);
