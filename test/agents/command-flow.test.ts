@@ -44,6 +44,10 @@ describe('a command through core and the effectors (honest model)', () => {
     expect(tasksTo('analyst')).toHaveLength(1);
     expect(tasksTo('auditor')).toHaveLength(1);
     expect(entries.filter((e) => e.type === 'command.completed')).toHaveLength(1);
+    // Composed from both results, not as soon as the first one came back (a subtask still out reads `[agent: sent]`).
+    expect(view.result).toContain('read_patient_record returned');
+    expect(view.result).toContain('auditor returned "Summary:');
+    expect(view.result).not.toMatch(/\[(analyst|auditor): sent\]/);
   });
 
   it('a user below the label cannot read the result, nor learn the command exists', async () => {
